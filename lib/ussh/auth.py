@@ -1,0 +1,109 @@
+# User authentication, RFC 4252: the ssh-userauth service, "none" and
+# "publickey" against authorized_keys, failure counting.
+from ussh import wire
+from ussh.compat import const
+from ussh.crypto import ed25519_verify
+from ussh.keys import fingerprint
+from ussh.wire import Reader, SSHError, DISCONNECT_NO_MORE_AUTH_METHODS, DISCONNECT_SERVICE_NOT_AVAILABLE
+
+_MSG_SERVICE_REQUEST = const(5)
+_MSG_SERVICE_ACCEPT = const(6)
+_MSG_USERAUTH_REQUEST = const(50)
+_MSG_USERAUTH_FAILURE = const(51)
+_MSG_USERAUTH_SUCCESS = const(52)
+_MSG_USERAUTH_PK_OK = const(60)
+
+
+def _verify_ed25519(blob, data, sig):
+    # RFC 8709 §4 key blob, §6 signature blob
+    r = Reader(blob)
+    r.string()
+    pub = r.string()
+    r.done()
+    r = Reader(sig)
+    if r.string() != b"ssh-ed25519":
+        return False
+    s = r.string()
+    r.done()
+    return ed25519_verify(pub, data, s)
+
+
+# Signature algorithm -> (key type in the blob, verifier). Modules for more
+# key types add rows here.
+VERIFIERS = {
+    b"ssh-ed25519": (b"ssh-ed25519", _verify_ed25519),
+}
+
+
+def sig_algs():
+    return list(VERIFIERS)
+
+
+def service_request(conn, p):
+    r = Reader(p, 1)
+    name = r.string()
+    r.done()
+    if name != b"ssh-userauth" or conn.service:
+        raise SSHError("service not available", DISCONNECT_SERVICE_NOT_AVAILABLE)
+    conn.service = name
+    conn.send(wire.byte(_MSG_SERVICE_ACCEPT) + wire.string(name))
+
+
+def _fail(conn, counted=True):
+    # RFC 4252 §5.1: the methods that can continue
+    if counted:
+        conn.auth_failures += 1
+        if conn.auth_failures >= conn.cfg.max_auth_tries:
+            raise SSHError("too many authentication failures", DISCONNECT_NO_MORE_AUTH_METHODS)
+    conn.send(wire.byte(_MSG_USERAUTH_FAILURE) + wire.namelist([b"publickey"]) + wire.boolean(False))
+
+
+def userauth_request(conn, p):
+    if not conn.service:
+        raise SSHError("userauth before service request")
+    if conn.user is not None:
+        return  # RFC 4252 §5.1: requests after success are ignored
+    r = Reader(p, 1)
+    user = r.text()
+    service = r.string()
+    method = r.string()
+    if service != b"ssh-connection":
+        raise SSHError("service not available", DISCONNECT_SERVICE_NOT_AVAILABLE)
+    if method == b"none":
+        r.done()
+        return _fail(conn, counted=False)
+    if method != b"publickey":
+        return _fail(conn)
+    # RFC 4252 §7
+    has_sig = r.boolean()
+    alg = r.string()
+    blob = r.string()
+    sig = r.string() if has_sig else None
+    r.done()
+    row = VERIFIERS.get(alg)
+    try:
+        key_type = Reader(blob).string()
+    except SSHError:
+        key_type = None
+    entry = None
+    if row is not None and key_type == row[0]:
+        entry = conn.cfg.find_key(key_type, blob)
+    fp = fingerprint(blob)
+    if entry is None:
+        conn.log("auth refused for %s: key %s %s not authorized" % (user, alg.decode(), fp))
+        return _fail(conn)
+    if sig is None:  # a query: would this key be accepted?
+        conn.send(wire.byte(_MSG_USERAUTH_PK_OK) + wire.string(alg) + wire.string(blob))
+        return
+    signed = b"".join(
+        (
+            wire.string(conn.session_id),
+            p[: r.pos - 4 - len(sig)],
+        )
+    )
+    if not row[1](blob, signed, sig):
+        conn.log("auth refused for %s: bad signature from %s %s" % (user, alg.decode(), fp))
+        return _fail(conn)
+    conn.user = user
+    conn.log("auth accepted for %s with %s %s" % (user, alg.decode(), fp))
+    conn.send(wire.byte(_MSG_USERAUTH_SUCCESS))

@@ -1,0 +1,268 @@
+# One SSH connection, sans-IO: bytes in through feed(), packets out in
+# `outq`. The handshake (version, key exchange, user authentication) runs
+# straight through; after it a table maps message numbers to handlers.
+import struct
+
+from ussh import VERSION, auth, channel, kex, wire
+from ussh.compat import const
+from ussh.transport import Transport
+from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST
+
+_MSG_DISCONNECT = const(1)
+_MSG_IGNORE = const(2)
+_MSG_UNIMPLEMENTED = const(3)
+_MSG_DEBUG = const(4)
+_MSG_KEXINIT = const(20)
+_MSG_NEWKEYS = const(21)
+_MSG_USERAUTH_REQUEST = const(50)
+_MSG_GLOBAL_REQUEST = const(80)
+
+
+class Config:
+    """Server settings shared by every connection; keyword arguments
+    override the defaults below."""
+
+    host_key = None  # keys.HostKey
+    authorized_keys = ()  # authkeys entries
+    log = print
+    max_packet = 35000  # RFC 4253 §6.1; the largest packet accepted
+    channel_max_packet = 16384  # the largest channel data we accept
+    window = 65536  # initial channel window we grant
+    max_channels = 4  # per connection
+    max_auth_tries = 6
+    login_grace = 60  # seconds to authenticate
+    rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
+
+    def __init__(self, **kw):
+        for k in kw:
+            if not hasattr(self, k):
+                raise TypeError("unknown setting %s" % k)
+            setattr(self, k, kw[k])
+
+    def find_key(self, key_type, blob):
+        for e in self.authorized_keys:
+            if e.algorithm == key_type and e.blob == blob:
+                return e
+
+
+# Message number -> handler(conn, payload), RFC 4250 §4.1.2. `None` rows are
+# handled by the transport core in _handle.
+_HANDLERS = {
+    _MSG_IGNORE: channel.ignore,
+    _MSG_UNIMPLEMENTED: channel.ignore,
+    _MSG_DEBUG: channel.ignore,
+    5: auth.service_request,
+    _MSG_USERAUTH_REQUEST: auth.userauth_request,
+    _MSG_GLOBAL_REQUEST: channel.global_request,
+    90: channel.channel_open,
+    93: channel.window_adjust,
+    94: channel.channel_data,
+    95: channel.channel_data,
+    96: channel.channel_eof,
+    97: channel.channel_close,
+    98: channel.channel_request,
+    99: channel.ignore,
+    100: channel.ignore,
+}
+
+
+class Connection:
+    """The server side of one SSH connection. A driver feeds it the bytes
+    it reads, sends what collects in `outq`, and sets `pump(block)` so that
+    a running command can wait for the client (window, stdin)."""
+
+    def __init__(self, cfg, peer="-"):
+        self.cfg = cfg
+        self.peer = peer
+        self.transport = Transport(cfg.max_packet)
+        self.version = b"SSH-2.0-ussh_" + VERSION.encode()
+        self.peer_version = None
+        self.host_key = cfg.host_key
+        self.outq = [self.version + b"\r\n"]  # RFC 4253 §4.2
+        self.closed = False
+        self.pump = None
+        self.session_id = None
+        self.strict = False
+        self.ext_info = False
+        self.first_kex = True
+        self.algorithms = None
+        self._kex = None  # the running exchange (a generator)
+        self._kexinit = None  # our KEXINIT while an exchange is open
+        self._held = []  # packets waiting for the exchange to end, §7.1
+        self.service = None
+        self.user = None
+        self.auth_failures = 0
+        self.channels = {}
+        self.busy = False  # a command is running
+        self._deferred = []
+        self._send_kexinit()
+
+    def log(self, msg):
+        self.cfg.log("ussh: %s %s" % (self.peer, msg))
+
+    def sig_algs(self):
+        return auth.sig_algs()
+
+    # -- output
+    def send(self, payload):
+        if self._kexinit is not None:
+            self._held.append(bytes(payload))
+        else:
+            self._out(payload)
+
+    def send_kex(self, payload):
+        self._out(payload)
+
+    def _out(self, payload):
+        if not self.closed:
+            self.outq.append(self.transport.pack(payload))
+
+    def _send_kexinit(self):
+        self._kexinit = kex.kexinit_payload(self.first_kex)
+        self._out(self._kexinit)
+
+    def disconnect(self, code, reason):
+        # RFC 4253 §11.1
+        if not self.closed:
+            self._out(struct.pack(">BI", _MSG_DISCONNECT, code) + wire.string(reason) + wire.string(b""))
+            self.closed = True
+            self.log("disconnect: %s" % reason)
+
+    def lost(self, reason="connection lost"):
+        if not self.closed:
+            self.closed = True
+            self.log("disconnect: %s" % reason)
+
+    # -- input
+    def feed(self, data):
+        """Process received bytes; protocol errors end the connection with
+        a DISCONNECT carrying the reason."""
+        t = self.transport
+        try:
+            t.feed(data)
+            if self.peer_version is None:
+                self.peer_version = t.read_version()
+                if self.peer_version is None:
+                    return
+                self.log("client %s" % self.peer_version.decode())
+            while not self.closed:
+                p = t.read_packet()
+                if p is None:
+                    break
+                self._handle(p)
+        except SSHError as e:
+            self.disconnect(e.code, e.reason)
+
+    def _handle(self, p):
+        if not p:
+            raise SSHError("empty packet")
+        n = p[0]
+        if n == _MSG_DISCONNECT:
+            r = wire.Reader(p, 1)
+            r.u32()
+            return self.lost("by client: %s" % r.text())
+        if self._kex is not None and 20 <= n <= 49:
+            return self._kex_step(p)
+        if n == _MSG_KEXINIT:
+            if self._kexinit is None:
+                self._send_kexinit()
+            self._kex = kex.exchange(self, p, self._kexinit)
+            return self._kex_step(None)
+        if self.session_id is None or self._kex is not None:
+            # strict KEX: nothing else during the first exchange; otherwise
+            # only transport-generic messages, RFC 4253 §7.1
+            if self.strict or n > _MSG_DEBUG:
+                raise SSHError("unexpected message %d during key exchange" % n)
+        if n >= _MSG_GLOBAL_REQUEST and self.user is None:
+            raise SSHError("connection protocol before authentication")
+        h = _HANDLERS.get(n)
+        if h is None:
+            # RFC 4253 §11.4
+            self.send(struct.pack(">BI", _MSG_UNIMPLEMENTED, (self.transport.seq_in - 1) & 0xFFFFFFFF))
+            return
+        h(self, p)
+        t = self.transport
+        if self._kexinit is None and t.bytes_in + t.bytes_out > self.cfg.rekey_bytes:
+            self.rekey()
+
+    def _kex_step(self, p):
+        try:
+            if p is None:
+                next(self._kex)
+            else:
+                self._kex.send(p)
+        except StopIteration:
+            self._kex = self._kexinit = None
+            self.first_kex = False
+            t = self.transport
+            t.bytes_in = t.bytes_out = 0
+            held, self._held = self._held, []
+            for payload in held:
+                self._out(payload)
+
+    def rekey(self):
+        """Start a new key exchange (RFC 4253 §9)."""
+        if self._kexinit is None and not self.closed:
+            self._send_kexinit()
+
+    # -- running programs on channels
+    def can_start(self, kind, arg):
+        if kind == b"subsystem":
+            return False
+        return True
+
+    def start(self, ch, kind, arg):
+        if self.busy:
+            self._deferred.append((ch, kind, arg))
+            return
+        self._run(ch, kind, arg)
+        while self._deferred and not self.busy:
+            self._run(*self._deferred.pop(0))
+
+    def _run(self, ch, kind, arg):
+        from ussh import repl
+
+        self.busy = True
+        try:
+            if kind == b"exec":
+                self.log("exec %r" % arg)
+                status = repl.run_command(arg.decode(), ch.out, ch.err, ch)
+                ch.finish(status)
+            elif kind == b"shell":
+                ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
+                ch.flush()
+        except channel.ChannelClosed:
+            ch.finish(1)
+        finally:
+            self.busy = False
+        self.wake(ch)
+
+    def wake(self, ch):
+        # New input for a shell runs there once no command is running.
+        r = ch.repl
+        while r is not None and not self.busy and not ch.closed_out and (ch.inbuf or ch.eof_in):
+            self.busy = True
+            try:
+                data = ch.take_input()
+                if data:
+                    r.feed(data)
+                if ch.eof_in and not ch.inbuf:
+                    r.eof()
+                ch.flush()
+                if r.closed or ch.eof_in:
+                    ch.finish(0)
+            except channel.ChannelClosed:
+                ch.finish(1)
+            finally:
+                self.busy = False
+
+    def poll(self):
+        if self.pump is not None:
+            self.pump(False)
+
+    def wait(self):
+        if self.pump is None:
+            raise SSHError("no driver to wait with", DISCONNECT_BY_APPLICATION)
+        self.pump(True)
+        if self.closed:
+            raise channel.ChannelClosed()

@@ -1,0 +1,188 @@
+# Key exchange, RFC 4253 §7-§9: KEXINIT negotiation, the exchange itself
+# (a pluggable slot: curve25519-sha256 today, RFC 8731), the exchange hash,
+# key derivation and NEWKEYS; strict KEX (OpenSSH PROTOCOL §1.10) and
+# ext-info (RFC 8308).
+from ussh import wire
+from ussh.compat import const, sha256
+from ussh.crypto import x25519, x25519_base, random_bytes, AESCTR, HMACSHA256
+from ussh.wire import Reader, SSHError, DISCONNECT_KEY_EXCHANGE_FAILED
+
+_MSG_EXT_INFO = const(7)
+_MSG_KEXINIT = const(20)
+_MSG_NEWKEYS = const(21)
+_MSG_KEX_ECDH_INIT = const(30)
+_MSG_KEX_ECDH_REPLY = const(31)
+
+_STRICT_C = b"kex-strict-c-v00@openssh.com"
+_STRICT_S = b"kex-strict-s-v00@openssh.com"
+_EXT_INFO_C = b"ext-info-c"
+
+
+def curve25519_sha256(q_c):
+    # RFC 8731 §3: the client's ephemeral X25519 key in, ours and K out;
+    # K is the 32-byte X25519 output read as an unsigned big-endian mpint.
+    if len(q_c) != 32:
+        raise SSHError("bad curve25519 public key length", DISCONNECT_KEY_EXCHANGE_FAILED)
+    d = random_bytes(32)
+    q_s = x25519_base(d)
+    k = x25519(d, q_c)
+    if k == bytes(32):  # RFC 8731 §3: MUST abort on an all-zero secret
+        raise SSHError("all-zero shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)
+    return q_s, wire.mpint_bytes(k)
+
+
+# Algorithm tables, in the server's order of preference. A kex method maps
+# the client's public value to (server public value, encoded secret K); the
+# exchange hash is SHA-256 for all of them. Optional modules (post-quantum)
+# put a row in front of KEX_METHODS.
+KEX_METHODS = [
+    (b"curve25519-sha256", curve25519_sha256),
+    (b"curve25519-sha256@libssh.org", curve25519_sha256),
+]
+HOST_KEY_ALGORITHMS = (b"ssh-ed25519",)
+CIPHERS = (  # name, key length; IV 16 bytes, AES block 16
+    (b"aes128-ctr", 16),
+    (b"aes256-ctr", 32),
+)
+MACS = (  # name, key length, tag length; encrypt-then-MAC only
+    (b"hmac-sha2-256-etm@openssh.com", 32, 32),
+)
+
+
+def kexinit_payload(first):
+    # RFC 4253 §7.1
+    kex = [name for name, _ in KEX_METHODS]
+    if first:
+        kex.append(_STRICT_S)
+    ciphers = [name for name, _ in CIPHERS]
+    macs = [name for name, _, _ in MACS]
+    return b"".join(
+        (
+            wire.byte(_MSG_KEXINIT),
+            random_bytes(16),
+            wire.namelist(kex),
+            wire.namelist(HOST_KEY_ALGORITHMS),
+            wire.namelist(ciphers),
+            wire.namelist(ciphers),
+            wire.namelist(macs),
+            wire.namelist(macs),
+            wire.namelist([b"none"]),
+            wire.namelist([b"none"]),
+            wire.namelist([]),
+            wire.namelist([]),
+            wire.boolean(False),
+            wire.u32(0),
+        )
+    )
+
+
+def _choose(client, server, what):
+    # RFC 4253 §7.1: the first algorithm on the client's list that the
+    # server also supports.
+    for name in client:
+        if name in server:
+            return name
+    raise SSHError("no matching %s algorithm" % what, DISCONNECT_KEY_EXCHANGE_FAILED)
+
+
+def _row(table, name):
+    for row in table:
+        if row[0] == name:
+            return row
+
+
+def _derive(k, h, letter, session_id, n):
+    # RFC 4253 §7.2: HASH(K || H || letter || session_id), extended with
+    # HASH(K || H || K1 || ...) until n bytes.
+    out = sha256(k + h + letter + session_id).digest()
+    while len(out) < n:
+        out += sha256(k + h + out).digest()
+    return out[:n]
+
+
+def exchange(conn, i_c, i_s):
+    """Server side of one key exchange, as a generator: started with the
+    client's KEXINIT payload i_c and ours i_s, it receives each later kex
+    packet through send() and returns after the client's NEWKEYS."""
+    r = Reader(i_c, 17)  # message number and cookie
+    lists = [r.namelist() for _ in range(10)]
+    follows = r.boolean()
+    r.u32()  # reserved
+    r.done()
+    kex_c, hk_c = lists[0], lists[1]
+    if conn.session_id is None:
+        conn.strict = _STRICT_C in kex_c
+        conn.ext_info = _EXT_INFO_C in kex_c
+    kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
+    hk_name = _choose(hk_c, HOST_KEY_ALGORITHMS, "host key")
+    names = [name for name, _ in CIPHERS]
+    enc_cs = _choose(lists[2], names, "client-to-server cipher")
+    enc_sc = _choose(lists[3], names, "server-to-client cipher")
+    names = [name for name, _, _ in MACS]
+    mac_cs = _choose(lists[4], names, "client-to-server MAC")
+    mac_sc = _choose(lists[5], names, "server-to-client MAC")
+    _choose(lists[6], (b"none",), "compression")
+    _choose(lists[7], (b"none",), "compression")
+    conn.algorithms = (kex_name, hk_name, enc_cs, mac_cs)
+
+    p = yield
+    # RFC 4253 §7: a wrongly guessed first kex packet is ignored.
+    if follows and (kex_c[0] != kex_name or hk_c[0] != hk_name):
+        p = yield
+    if p[0] != _MSG_KEX_ECDH_INIT:
+        raise SSHError("unexpected message %d in key exchange" % p[0])
+    r = Reader(p, 1)
+    q_c = r.string()
+    r.done()
+    q_s, k = _row(KEX_METHODS, kex_name)[1](q_c)
+
+    # RFC 8731 §3 / RFC 5656 §4: the exchange hash
+    k_s = conn.host_key.blob
+    h = sha256(
+        b"".join(
+            (
+                wire.string(conn.peer_version),
+                wire.string(conn.version),
+                wire.string(i_c),
+                wire.string(i_s),
+                wire.string(k_s),
+                wire.string(q_c),
+                wire.string(q_s),
+                k,
+            )
+        )
+    ).digest()
+    if conn.session_id is None:  # RFC 4253 §7.2: the first H is the session id
+        conn.session_id = h
+    sid = conn.session_id
+    conn.send_kex(wire.byte(_MSG_KEX_ECDH_REPLY) + wire.string(k_s) + wire.string(q_s) + wire.string(conn.host_key.sign(h)))
+
+    # RFC 4253 §7.3: new keys take effect after NEWKEYS, each direction apart.
+    conn.send_kex(wire.byte(_MSG_NEWKEYS))
+    key_len = _row(CIPHERS, enc_sc)[1]
+    mac_key_len, mac_len = _row(MACS, mac_sc)[1:]
+    conn.transport.set_out(
+        AESCTR(_derive(k, h, b"D", sid, key_len), _derive(k, h, b"B", sid, 16)),
+        HMACSHA256(_derive(k, h, b"F", sid, mac_key_len)),
+        mac_len,
+    )
+    if conn.strict:
+        conn.transport.seq_out = 0
+    if conn.ext_info and conn.first_kex:
+        # RFC 8308 §2.4, §3.1: server-sig-algs, right after our first NEWKEYS
+        algs = b",".join(conn.sig_algs())
+        conn.send_kex(wire.byte(_MSG_EXT_INFO) + wire.u32(1) + wire.string(b"server-sig-algs") + wire.string(algs))
+
+    p = yield
+    if p[0] != _MSG_NEWKEYS:
+        raise SSHError("expected NEWKEYS, got message %d" % p[0])
+    Reader(p, 1).done()
+    key_len = _row(CIPHERS, enc_cs)[1]
+    mac_key_len, mac_len = _row(MACS, mac_cs)[1:]
+    conn.transport.set_in(
+        AESCTR(_derive(k, h, b"C", sid, key_len), _derive(k, h, b"A", sid, 16)),
+        HMACSHA256(_derive(k, h, b"E", sid, mac_key_len)),
+        mac_len,
+    )
+    if conn.strict:
+        conn.transport.seq_in = 0

@@ -1,0 +1,128 @@
+# SSH transport layer, RFC 4253 §4.2 (identification) and §6 (binary packet
+# protocol): framing, sequence numbers, encryption and MAC. Sans-IO: bytes
+# come in through feed(), packets leave as bytes from pack().
+import struct
+
+from ussh.compat import const
+from ussh.wire import SSHError, DISCONNECT_MAC_ERROR, DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED
+from ussh.crypto import random_bytes
+
+_MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
+_MAX_PRE_LINES = const(20)  # lines a peer may send before its version line
+_MIN_PADDING = const(4)  # RFC 4253 §6
+
+
+def ct_equal(a, b):
+    # Compares every byte: the time does not depend on where they differ.
+    if len(a) != len(b):
+        return False
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")) == 0
+
+
+class Transport:
+    """Framing of one SSH connection: version line, then binary packets."""
+
+    def __init__(self, max_packet=35000):
+        self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
+        self.rbuf = bytearray()
+        self.peer_version = None
+        self._pre_lines = 0
+        self.seq_in = 0
+        self.seq_out = 0
+        # Incoming and outgoing directions are keyed separately (NEWKEYS).
+        self.dec = self.mac_in = None
+        self.enc = self.mac_out = None
+        self.mac_len_in = self.mac_len_out = 0
+        self.bytes_in = self.bytes_out = 0  # since the last key exchange
+
+    def feed(self, data):
+        self.rbuf += data
+
+    def read_version(self):
+        # RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments CR LF";
+        # lines before it that do not start with "SSH-" are skipped.
+        buf = self.rbuf
+        while True:
+            i = buf.find(b"\n")
+            if i < 0:
+                if len(buf) > _MAX_VERSION_LINE:
+                    raise SSHError("identification line too long", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+                return None
+            line = bytes(buf[:i])
+            buf[:i + 1] = b""
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line.startswith(b"SSH-"):
+                if not (line.startswith(b"SSH-2.0-") or line.startswith(b"SSH-1.99-")):
+                    raise SSHError("protocol version not supported", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+                if len(line) > _MAX_VERSION_LINE - 2:
+                    raise SSHError("identification line too long", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+                self.peer_version = line
+                return line
+            self._pre_lines += 1
+            if self._pre_lines > _MAX_PRE_LINES or len(line) > _MAX_VERSION_LINE:
+                raise SSHError("not an SSH client", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+
+    def set_in(self, dec, mac, mac_len):
+        self.dec, self.mac_in, self.mac_len_in = dec, mac, mac_len
+
+    def set_out(self, enc, mac, mac_len):
+        self.enc, self.mac_out, self.mac_len_out = enc, mac, mac_len
+
+    def read_packet(self):
+        """The next payload as bytes, or None until more input arrives."""
+        buf = self.rbuf
+        if len(buf) < 4:
+            return None
+        n = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+        if n > self.max_packet:
+            raise SSHError("packet length %d over the limit %d" % (n, self.max_packet))
+        mac_len = self.mac_len_in
+        # The encrypted part (etm: everything after the length) or the whole
+        # packet (no keys yet) is a multiple of the block size, §6.
+        if (n if mac_len else n + 4) % (16 if mac_len else 8) or n < 8:
+            raise SSHError("bad packet length %d" % n)
+        total = 4 + n + mac_len
+        if len(buf) < total:
+            return None
+        seq = self.seq_in
+        if mac_len:
+            # encrypt-then-MAC (OpenSSH PROTOCOL §1.5): the MAC covers
+            # seq || length || ciphertext and is checked before decrypting.
+            tag = self.mac_in.mac(struct.pack(">I", seq), memoryview(buf)[: 4 + n])
+            if not ct_equal(tag, buf[4 + n : total]):
+                raise SSHError("message authentication code incorrect", DISCONNECT_MAC_ERROR)
+            self.dec.apply(buf, 4, 4 + n)
+        pad = buf[4]
+        if pad < _MIN_PADDING or pad > n - 1:
+            raise SSHError("bad padding length %d" % pad)
+        payload = bytes(buf[5 : 4 + n - pad])
+        buf[:total] = b""
+        self.seq_in = (seq + 1) & 0xFFFFFFFF
+        self.bytes_in += total
+        return payload
+
+    def pack(self, payload):
+        """payload as one encrypted, MAC'd packet, ready for the wire."""
+        enc = self.enc
+        bs = 16 if enc else 8
+        plen = len(payload)
+        if enc:  # etm: the length field stays outside the aligned part
+            pad = bs - (1 + plen) % bs
+        else:
+            pad = bs - (5 + plen) % bs
+        if pad < _MIN_PADDING:
+            pad += bs
+        n = 1 + plen + pad
+        mac_len = self.mac_len_out
+        pkt = bytearray(4 + n + mac_len)
+        struct.pack_into(">IB", pkt, 0, n, pad)
+        pkt[5 : 5 + plen] = payload
+        pkt[5 + plen : 4 + n] = random_bytes(pad)
+        seq = self.seq_out
+        if enc:
+            enc.apply(pkt, 4, 4 + n)
+            pkt[4 + n :] = self.mac_out.mac(struct.pack(">I", seq), memoryview(pkt)[: 4 + n])
+        self.seq_out = (seq + 1) & 0xFFFFFFFF
+        self.bytes_out += len(pkt)
+        return pkt
