@@ -135,23 +135,27 @@ class Connection:
 
     # -- input
     def feed(self, data):
-        """Process received bytes; protocol errors end the connection with
-        a DISCONNECT carrying the reason."""
+        """Process received bytes (b"" processes what is buffered); returns
+        the number of packets handled. Protocol errors end the connection
+        with a DISCONNECT carrying the reason."""
         t = self.transport
+        n = 0
         try:
             t.feed(data)
             if self.peer_version is None:
                 self.peer_version = t.read_version()
                 if self.peer_version is None:
-                    return
+                    return 0
                 self.log("client %s" % self.peer_version.decode())
             while not self.closed:
                 p = t.read_packet()
                 if p is None:
                     break
+                n += 1
                 self._handle(p)
         except SSHError as e:
             self.disconnect(e.code, e.reason)
+        return n
 
     def _handle(self, p):
         if not p:

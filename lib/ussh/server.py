@@ -42,6 +42,9 @@ def _send_blocking(sock, conn):
 
 def _pump(sock, conn, block):
     try:
+        # packets that arrived with the one being handled come first
+        if conn.feed(b"") and block:
+            return _send_blocking(sock, conn)
         _send_blocking(sock, conn)
         if conn.closed:
             return

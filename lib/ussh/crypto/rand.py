@@ -1,0 +1,100 @@
+# Random bytes for keys, nonces and padding. By default the operating
+# system's generator (os.urandom); a board without one hands ussh a raw
+# entropy source through set_source(), which then seeds an HMAC_DRBG
+# (NIST SP 800-90A Rev. 1 section 10.1.2) with SHA-256. Never `random`.
+from ussh import compat
+from ussh.compat import const
+
+from .hmac import hmac_sha256
+
+_OUTLEN = const(32)  # SHA-256 output, "outlen" in SP 800-90A section 10.1
+_MAX_REQUEST = const(65536)  # 2^19 bits per Generate call (Table 2)
+_RESEED_INTERVAL = const(4096)  # well under the 2^48 of Table 2
+_SEED_BYTES = const(48)  # 256-bit entropy input plus a 128-bit nonce
+
+
+class NoEntropy(Exception):
+    """No source of randomness: the port has no os.urandom and no board
+    entropy source was given with set_source()."""
+
+
+class HMACDRBG:
+    """HMAC_DRBG with SHA-256 (SP 800-90A Rev. 1 section 10.1.2), without
+    prediction resistance; the caller reseeds when reseed_needed()."""
+
+    def __init__(self, entropy, nonce=b"", personalization=b""):
+        # Section 10.1.2.3, Instantiate: Key = 0x00..00, V = 0x01..01.
+        self._k = bytes(_OUTLEN)
+        self._v = b"\x01" * _OUTLEN
+        self._update(bytes(entropy) + bytes(nonce) + bytes(personalization))
+        self.reseed_counter = 1
+
+    def _update(self, provided):
+        # Section 10.1.2.2, HMAC_DRBG_Update.
+        self._k = hmac_sha256(self._k, self._v + b"\x00" + provided)
+        self._v = hmac_sha256(self._k, self._v)
+        if provided:
+            self._k = hmac_sha256(self._k, self._v + b"\x01" + provided)
+            self._v = hmac_sha256(self._k, self._v)
+
+    def reseed(self, entropy, additional=b""):
+        """Section 10.1.2.4: mix in fresh entropy."""
+        self._update(bytes(entropy) + bytes(additional))
+        self.reseed_counter = 1
+
+    def reseed_needed(self):
+        return self.reseed_counter > _RESEED_INTERVAL
+
+    def generate(self, n, additional=b""):
+        """Section 10.1.2.5: n (at most 65536) pseudorandom bytes."""
+        if n > _MAX_REQUEST:
+            raise ValueError("HMAC_DRBG request too large")
+        if additional:
+            additional = bytes(additional)
+            self._update(additional)
+        out = bytearray()
+        while len(out) < n:
+            self._v = hmac_sha256(self._k, self._v)
+            out += self._v
+        self._update(additional)
+        self.reseed_counter += 1
+        return bytes(out[:n])
+
+
+_source = None
+_drbg = None
+
+
+def set_source(fn, personalization=b"ussh"):
+    """Take randomness from fn(n) -> n bytes of board entropy (e.g. a ring
+    oscillator or ADC noise) through an HMAC_DRBG, instead of os.urandom.
+    fn=None goes back to os.urandom."""
+    global _source, _drbg
+    if fn is None:
+        _source = _drbg = None
+        return
+    _drbg = HMACDRBG(_read(fn, _SEED_BYTES), b"", personalization)
+    _source = fn
+
+
+def _read(fn, n):
+    e = fn(n)
+    if len(e) < n:
+        raise NoEntropy("board entropy source returned %d of %d bytes" % (len(e), n))
+    return e
+
+
+def random_bytes(n):
+    """n cryptographically random bytes; raises NoEntropy when the runtime
+    has no os.urandom and no source was given with set_source()."""
+    if _drbg is None:
+        try:
+            return compat.urandom(n)
+        except OSError as e:
+            raise NoEntropy("no random source: %s (call ussh.crypto.rand.set_source)" % e)
+    out = bytearray()
+    while len(out) < n:
+        if _drbg.reseed_needed():
+            _drbg.reseed(_read(_source, _OUTLEN))
+        out += _drbg.generate(min(n - len(out), _MAX_REQUEST))
+    return bytes(out)

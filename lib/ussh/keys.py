@@ -1,0 +1,186 @@
+# The server's ssh-ed25519 host key (RFC 8709) and the OpenSSH private key
+# file that holds it (OpenSSH PROTOCOL.key, unencrypted), plus fingerprints.
+import os
+from binascii import a2b_base64, b2a_base64
+
+from ussh.compat import ENOENT, const, open_private, sha256
+from ussh.wire import Reader, SSHError, string, u32
+
+ALGORITHM = b"ssh-ed25519"
+# string "ssh-ed25519" || uint32 32: a public key blob is this || pub32 (RFC 8709 §4)
+_BLOB_HEAD = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20"
+# string "ssh-ed25519" || uint32 64: a signature blob is this || sig64 (RFC 8709 §6)
+_SIG_HEAD = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x40"
+_BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
+_END = b"-----END OPENSSH PRIVATE KEY-----"
+_MAGIC = b"openssh-key-v1\x00"
+_BLOCK = const(8)  # cipher "none" pads the private section to 8 bytes
+_COLUMNS = const(70)  # base64 line width ssh-keygen writes
+
+
+class KeyFileError(Exception):
+    """A key file that cannot be used; the message names the path and the problem."""
+
+
+def b64encode(b):
+    return b2a_base64(b)[:-1]
+
+
+def b64decode(s):
+    """Strict base64: only canonical text (padding present, no stray
+    characters, zero trailing bits) decodes; anything else raises ValueError."""
+    if isinstance(s, str):
+        s = s.encode()
+    try:
+        b = a2b_base64(s)
+    except Exception:  # binascii.Error; a plain Exception on the webassembly port
+        b = None
+    if b is None or b64encode(b) != s:
+        raise ValueError("bad base64")
+    return b
+
+
+def fingerprint(blob):
+    """The SHA256 fingerprint of a public key blob, as ssh-keygen -l prints it."""
+    return "SHA256:" + b64encode(sha256(blob).digest()).rstrip(b"=").decode()
+
+
+class HostKey:
+    """An ssh-ed25519 key pair: `seed` is the 32-byte private key, `pub`
+    the 32-byte public key, `blob` the SSH public key blob."""
+
+    algorithm = ALGORITHM
+
+    def __init__(self, seed, pub=None, comment=""):
+        if pub is None:
+            from ussh.crypto import ed25519_public
+
+            pub = ed25519_public(seed)
+        self.seed = bytes(seed)
+        self.pub = bytes(pub)
+        self.blob = _BLOB_HEAD + self.pub
+        self.comment = comment
+
+    @classmethod
+    def generate(cls):
+        """A new key from 32 random bytes."""
+        from ussh.crypto import random_bytes
+
+        return cls(random_bytes(32))
+
+    def sign(self, data):
+        """The SSH signature blob for data (RFC 8709 §6)."""
+        from ussh.crypto import ed25519_sign
+
+        return _SIG_HEAD + ed25519_sign(self.seed, data)
+
+    def fingerprint(self):
+        return fingerprint(self.blob)
+
+    def public_line(self, comment=""):
+        """The key as a line for authorized_keys or known_hosts."""
+        line = "ssh-ed25519 " + b64encode(self.blob).decode()
+        return line + " " + comment if comment else line
+
+
+def _fail(path, what):
+    raise KeyFileError("%s: %s" % (path, what))
+
+
+def _parse(path, data):
+    # PROTOCOL.key: armour, then base64 of the binary layout checked below
+    data = data.strip()
+    if not data.startswith(_BEGIN):
+        _fail(path, "not an OpenSSH private key (it should start with %s); make one with"
+              " ssh-keygen -t ed25519 -N ''" % _BEGIN.decode())
+    if not data.endswith(_END):
+        _fail(path, "truncated: no %s line" % _END.decode())
+    try:
+        raw = b64decode(b"".join(data[len(_BEGIN) : -len(_END)].split()))
+    except ValueError:
+        _fail(path, "corrupt: bad base64")
+    if not raw.startswith(_MAGIC):
+        _fail(path, "corrupt: no openssh-key-v1 header")
+    r = Reader(raw, len(_MAGIC))
+    cipher = r.string()
+    kdf = r.string()
+    kdfoptions = r.string()
+    if r.u32() != 1:
+        _fail(path, "must hold exactly one key")
+    blob = r.string()
+    kind = Reader(blob).string()
+    if kind != ALGORITHM:
+        _fail(path, "key type %s is not supported: ussh host keys are ssh-ed25519"
+              " (ssh-keygen -t ed25519 -N '')" % kind.decode())
+    if cipher != b"none" or kdf != b"none" or kdfoptions:
+        _fail(path, "the key is protected by a passphrase, which ussh cannot ask for;"
+              " remove it with ssh-keygen -p -N '' -f %s" % path)
+    priv = r.string()
+    r.done()
+    if len(priv) % _BLOCK:
+        _fail(path, "corrupt: private section not padded")
+    r = Reader(priv)
+    if r.u32() != r.u32():
+        _fail(path, "corrupt: check numbers differ")
+    if r.string() != ALGORITHM:
+        _fail(path, "corrupt: private key type differs from public key type")
+    pub = r.string()
+    pair = r.string()
+    comment = r.text()
+    # the private key is seed || pub and must agree with the public key blob
+    if len(pub) != 32 or blob != _BLOB_HEAD + pub or len(pair) != 64 or pair[32:] != pub:
+        _fail(path, "corrupt: public and private key do not match")
+    pad = r.rest()  # 1, 2, 3, ... up to the block size
+    if len(pad) >= _BLOCK or pad != bytes(range(1, len(pad) + 1)):
+        _fail(path, "corrupt: bad padding")
+    return HostKey(pair[:32], pub, comment)
+
+
+def load(path):
+    """Reads an unencrypted OpenSSH ssh-ed25519 private key file (what
+    ssh-keygen -t ed25519 -N '' writes); raises KeyFileError."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        _fail(path, "cannot read: %s" % e)
+    try:
+        return _parse(path, data)
+    except (SSHError, UnicodeError):
+        _fail(path, "corrupt or truncated")
+
+
+def save(key, path, comment=""):
+    """Writes key as an OpenSSH private key file, owner-only where the OS
+    has file modes; a temporary file renamed into place, so a crash
+    leaves either no file or a whole one."""
+    from ussh.crypto import random_bytes
+
+    check = random_bytes(4)
+    priv = check + check + string(ALGORITHM) + string(key.pub)
+    priv += string(key.seed + key.pub) + string(comment)
+    priv += bytes(range(1, 1 + -len(priv) % _BLOCK))
+    raw = _MAGIC + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00" + u32(1)
+    b64 = b64encode(raw + string(key.blob) + string(priv))
+    tmp = path + ".tmp"
+    with open_private(tmp) as f:
+        f.write(_BEGIN + b"\n")
+        for i in range(0, len(b64), _COLUMNS):
+            f.write(b64[i : i + _COLUMNS] + b"\n")
+        f.write(_END + b"\n")
+    os.rename(tmp, path)
+
+
+def load_or_create(path, log=None):
+    """Loads the host key at path; when there is no such file, makes a new
+    key, saves it there and logs its fingerprint."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno not in ENOENT:
+            _fail(path, "cannot read: %s" % e)
+        key = HostKey.generate()
+        save(key, path)
+        (log or print)("created a new host key %s: %s" % (path, key.fingerprint()))
+        return key
+    return load(path)
