@@ -144,37 +144,39 @@ def version():
     return "%s %s on %s" % ("MicroPython" if MICROPYTHON else "CPython", v, sys.platform)
 
 
-# Tracebacks as text. MicroPython's sys.print_exception only writes to native
-# streams (a Python object with write() gets OSError), so go through StringIO.
-# skip drops that many outermost frames (the caller's own frame).
+# Tracebacks as text, without the frames of files whose name ends with hide
+# (ussh's own frames around user code). MicroPython's sys.print_exception only
+# writes to native streams (a Python object with write() gets OSError), so it
+# goes through StringIO.
 if MICROPYTHON:
 
-    def format_exc(e, skip=0):
-        """The traceback of e as printed by the REPL, minus skip outer frames."""
+    def format_exc(e, hide=None):
+        """The traceback of e as the REPL prints it, minus hide's frames."""
         import io
 
         s = io.StringIO()
         sys.print_exception(e, s)
         t = s.getvalue()
-        while skip:
-            i = t.find('\n  File "')
-            if i < 0:
-                break
-            t = t[:i] + t[t.find("\n", i + 1) :]
-            skip -= 1
+        if hide:
+            f = hide + '"'
+            t = "\n".join([x for x in t.split("\n") if not (x.startswith('  File "') and f in x)])
         return t
 
 else:
 
-    def format_exc(e, skip=0):
-        """The traceback of e as printed by the REPL, minus skip outer frames."""
+    def format_exc(e, hide=None):
+        """The traceback of e as the REPL prints it, minus hide's frames."""
         import traceback
 
+        tbs = []
         tb = e.__traceback__
-        while skip and tb:
+        while tb:
+            if not (hide and tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(hide)):
+                tbs.append(tb)
             tb = tb.tb_next
-            skip -= 1
-        return "".join(traceback.format_exception(type(e), e, tb))
+        for i, tb in enumerate(tbs):
+            tb.tb_next = tbs[i + 1] if i + 1 < len(tbs) else None
+        return "".join(traceback.format_exception(type(e), e, tbs[0] if tbs else None))
 
 
 # Running user code with its own stdin/stdout/stderr. redirect(d) takes a dict

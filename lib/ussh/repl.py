@@ -9,21 +9,21 @@ _ENTER = const(1)
 _INTR = const(3)
 _EOF = const(4)
 _PASTE = const(5)
-_END = const(0x100)  # End key, ESC [ F (Ctrl-E on an empty line is paste mode)
+_END = const(0x100)  # End key (Ctrl-E on an empty line is paste mode)
 _DEL = const(0x101)  # Delete key, ESC [ 3 ~
 _HIST = const(20)
+_ME = "ussh/repl.py"  # frames of this file are left out of tracebacks
 # What starts a compound statement: MicroPython's REPL continues such input
 # until an empty line (py/repl.c); ussh uses its heuristic on both runtimes.
 _KW = ("if", "while", "for", "try", "with", "def", "class", "async")
 
 
 def _more(s):
-    # True when s is an unfinished statement: open brackets or triple quote,
-    # trailing backslash, or a compound statement not ended by an empty line
+    # True when s is unfinished: open brackets or triple quote, a trailing
+    # backslash, or a compound statement not yet ended by an empty line
     n = i = 0
     q = ""
-    k = len(s)
-    while i < k:
+    while i < len(s):
         c = s[i]
         if q:
             if c == "\\":
@@ -48,7 +48,7 @@ def _more(s):
     if len(q) == 3 or n > 0 or s.endswith("\\"):
         return True
     i = 0
-    while i < k and (s[i].isalpha() or s[i].isdigit() or s[i] == "_"):
+    while i < len(s) and (s[i].isalpha() or s[i].isdigit() or s[i] == "_"):
         i += 1
     return (s[:1] == "@" or s[:i] in _KW) and not s.endswith("\n")
 
@@ -60,11 +60,11 @@ def _dec(b):
         return str(bytes([x if x < 128 else 63 for x in b]), "utf-8")
 
 
-class _Out:
-    # sys.stdout/sys.stderr of the running code
-    def __init__(self, w, f):
-        self.w = w
-        self.f = f
+class _Std:
+    # sys.stdin/stdout/stderr of the running code: write() goes to w(f, s),
+    # reading comes from line(): a line with its "\n", '' at EOF
+    def __init__(self, w, f, line=None):
+        self.w, self.f, self.line, self.buf = w, f, line, ""
 
     def write(self, s):
         self.w(self.f, s)
@@ -73,13 +73,6 @@ class _Out:
     def flush(self):
         pass
 
-
-class _In:
-    # sys.stdin of the running code, over line(): a line with its "\n", '' at EOF
-    def __init__(self, line):
-        self.line = line
-        self.buf = ""
-
     def read(self, n=-1):
         b = self.buf
         while n < 0 or len(b) < n:
@@ -87,18 +80,15 @@ class _In:
             if not s:
                 break
             b += s
-        if n < 0:
-            n = len(b)
+        n = len(b) if n < 0 else n
         self.buf = b[n:]
         return b[:n]
 
     def readline(self):
         b = self.buf
-        i = b.find("\n")
-        if i < 0:
+        if "\n" not in b:
             b += self.line()
-            i = b.find("\n")
-        i = len(b) if i < 0 else i + 1
+        i = b.find("\n") + 1 or len(b)
         self.buf = b[i:]
         return b[:i]
 
@@ -112,33 +102,95 @@ class _In:
         return s
 
 
-class _Engine:
-    def __init__(self, out, err, line, pty, g, poll):
-        self._out = out
-        self._pty = pty
-        self._poll = poll
-        self._o = _Out(self._wr, out)
-        self._e = _Out(self._wr, err)
-        self._in = _In(line)
-        self._q = bytearray()  # input not yet processed, from self._i on
-        self._i = 0
-        self._eb = bytearray()  # echo not yet sent
-        self._busy = False
-        self.closed = False
-        self.status = 0
-        g = {} if g is None else g
+def run_command(source, out, err, stdin=None):
+    """Run Python source for an SSH `exec` request in a fresh globals dict.
+
+    out(bytes)/err(bytes) receive the program's stdout/stderr; stdin has
+    readline() -> str ('' at EOF) and feeds input() and sys.stdin. A lone
+    expression prints its repr. Returns the exit status: 0, 1 after an
+    uncaught exception (traceback on err), or n for SystemExit(n)."""
+    r = Repl(out, err, None, False)
+    r._in.line = stdin.readline if stdin else str
+    return r._run(source, "")
+
+
+class Repl:
+    """An interactive session for an SSH `shell` request.
+
+    feed(data) takes what the client typed; out(bytes)/err(bytes) get echo,
+    prompts and results. With pty: banner, prompts, line editing, history,
+    Ctrl-C, Ctrl-D, Ctrl-E (paste mode) and "\\r\\n" line ends; without: no
+    echo or prompts, each line (or block) runs as it completes.
+    While code runs, input() and sys.stdin take further typed lines, blocking
+    on stdin.read(1) -> str ('' at EOF) when nothing is queued. poll() ->
+    bytes, non-blocking, is called on every output write; a 0x03 in what it
+    returns raises KeyboardInterrupt in the code, other bytes stay queued.
+    globals persist for the session. `closed` turns true after Ctrl-D on an
+    empty line, eof() or SystemExit; `status` is then the exit status."""
+
+    def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None):
+        self._out, self._stdin, self._pty, self._poll = out, stdin, pty, poll
+        self._o, self._e, self._in = _Std(self._wr, out), _Std(self._wr, err), _Std(0, 0, self._line)
+        # _q: typed input not yet processed (from _i on), _eb: echo not yet
+        # sent, _b: the line being edited, _p: its cursor, _h: history, _hi:
+        # index in it, _esc: 1 after ESC, 2 in ESC [ or ESC O, _ea: the n of
+        # ESC [ n ~, _src: lines of an unfinished block, _paste: paste mode
+        self._q, self._eb, self._b, self._h = bytearray(), bytearray(), bytearray(), []
+        self._i = self._p = self._hi = self._esc = self._ea = self.status = 0
+        self._cr = self._busy = self.closed = False
+        self._src = ""
+        self._paste = False
+        g = {} if globals is None else globals
         g.update(print=self._print, input=self._input, __repl_print__=self._show)
-        if "__name__" not in g:
-            g["__name__"] = "__main__"
+        g.setdefault("__name__", "__main__")
         self.globals = g
+        if pty:
+            self._out((version() + "; ussh REPL\r\nCtrl-D to exit, Ctrl-E for paste mode\r\n>>> ").encode())
 
-    def _echo(self, d):
-        self._eb += d
+    def feed(self, data):
+        """Process client bytes, running what completes; returns self.closed."""
+        self._q += data
+        if self._busy:  # called from inside running code: input() takes it
+            return self.closed
+        while not self.closed:
+            c = self._next()
+            if c < 0:
+                break
+            if self._paste:
+                self._pastekey(c)
+                continue
+            r = self._key(c)
+            if r == _ENTER:
+                self._enter()
+            elif r == _INTR:
+                self._src = ""
+                self._take()
+                self._echo(b"\r\nKeyboardInterrupt\r\n")
+                self._prompt()
+            elif r == _EOF:
+                self._echo(b"\r\n")
+                if self._src:  # as MicroPython: Ctrl-D ends a block
+                    self._go(self._src, "single")
+                else:
+                    self.closed = True
+            elif r == _PASTE and not self._src:
+                self._paste = True
+                self._echo(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+        self._flush()
+        return self.closed
 
-    def _flush(self):
-        if self._eb:
-            self._out(bytes(self._eb))
-            self._eb[:] = b""
+    def eof(self):
+        """The client sent EOF: run what is pending (no pty) and close."""
+        self._stdin = None
+        if not self._pty and not self.closed and not self._busy:
+            if self._b:
+                self._enter()
+            if self._src and not self.closed:
+                self._go(self._src, "single")
+        self._flush()
+        self.closed = True
+
+    # running code
 
     def _wr(self, f, d):
         if isinstance(d, str):
@@ -149,18 +201,12 @@ class _Engine:
         if d:
             f(bytes(d))
         if self._busy and self._poll:
-            self._check()
-
-    def _check(self):
-        # Ctrl-C typed while code runs: the only place an interrupt is raised.
-        # A timer or thread for code that never prints would end up here too.
-        d = self._poll()
-        if d:
-            i = d.find(b"\x03")
-            if i < 0:
-                self._q += d
-            else:
-                self._q += d[:i] + d[i + 1 :]
+            # Ctrl-C while code runs: the one place it is raised (a timer or
+            # thread for code that never prints would poll here too)
+            d = self._poll()
+            i = d.find(b"\x03") if d else -1
+            self._q += d[:i] + d[i + 1 :] if i >= 0 else d or b""
+            if i >= 0:
                 raise KeyboardInterrupt
 
     def _print(self, *a, sep=" ", end="\n", file=None, flush=False):
@@ -181,15 +227,12 @@ class _Engine:
             self._o.write(repr(v) + "\n")
 
     def _run(self, src, mode):
-        # mode: "single", "exec", or "": eval, showing the value, else exec
+        # mode: "single", "exec", or "": eval showing the value, else exec
         self._flush()
-        old = redirect(
-            {"stdin": self._in, "stdout": self._o, "stderr": self._e, "displayhook": self._show}
-        )
+        old = redirect({"stdin": self._in, "stdout": self._o, "stderr": self._e, "displayhook": self._show})
         self._busy = True
-        e = None
+        e = c = None
         try:
-            c = None
             if not mode:
                 try:
                     c = compile(src, "<stdin>", "eval")
@@ -205,149 +248,18 @@ class _Engine:
         redirect(old)
         if e is None:
             return 0
-        if isinstance(e, SystemExit):
+        if isinstance(e, SystemExit):  # ends the session; its status, or 1 after printing it
+            a = e.args[0] if e.args else 0
+            if not isinstance(a, int):
+                self._e.write(str(a) + "\n")
             self.closed = True
-            a = e.args[0] if e.args else None
-            if a is None or isinstance(a, int):
-                self.status = int(a or 0)
-                return self.status
-            self._e.write(str(a) + "\n")
-            self.status = 1
-            return 1
-        self._e.write("KeyboardInterrupt\n" if isinstance(e, KeyboardInterrupt) else format_exc(e, 1))
+            self.status = a if isinstance(a, int) else 1 if a is not None else 0
+            return self.status
+        self._e.write("KeyboardInterrupt\n" if isinstance(e, KeyboardInterrupt) else format_exc(e, _ME))
         return 1
 
-
-def run_command(source, out, err, stdin=None):
-    """Run Python source for an SSH `exec` request in a fresh globals dict.
-
-    out(bytes)/err(bytes) receive the program's stdout/stderr; stdin has
-    readline() -> str ('' at EOF) and feeds input() and sys.stdin. A lone
-    expression prints its repr. Returns the exit status: 0, 1 after an
-    uncaught exception (traceback on err), or n for SystemExit(n)."""
-    e = _Engine(out, err, stdin.readline if stdin else str, False, None, None)
-    return e._run(source, "")
-
-
-class Repl(_Engine):
-    """An interactive session for an SSH `shell` request.
-
-    Repl(out, err, stdin=None, pty=True, globals=None, poll=None)
-    feed(data) takes what the client typed; out(bytes)/err(bytes) get echo,
-    prompts and results. With pty: banner, prompts, line editing, history,
-    Ctrl-C/Ctrl-D/Ctrl-E (paste mode) and "\\r\\n" line ends; without: no
-    echo or prompts, each line (or block) runs as it completes.
-    While code runs, input() and sys.stdin take further typed lines, blocking
-    on stdin.read(1) -> str ('' at EOF) when nothing is queued; poll() -> bytes,
-    non-blocking, is called on every output write and a 0x03 in what it returns
-    raises KeyboardInterrupt in the code (other bytes stay queued as input).
-    globals persist for the session. `closed` turns true after Ctrl-D on an
-    empty line, eof() or SystemExit; `status` is then the exit status."""
-
-    def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None):
-        _Engine.__init__(self, out, err, self._line, pty, globals, poll)
-        self._stdin = stdin
-        self._b = bytearray()  # the line being edited
-        self._p = 0  # cursor, index into _b
-        self._esc = 0  # 1: after ESC, 2: in ESC [ / ESC O
-        self._ea = 0  # numeric argument of ESC [ n ~
-        self._cr = False
-        self._h = []
-        self._hi = 0
-        self._src = ""  # the lines of an unfinished block
-        self._paste = None
-        if pty:
-            self._echo(
-                (version() + "; ussh REPL\r\nCtrl-D to exit, Ctrl-E for paste mode\r\n>>> ").encode()
-            )
-            self._flush()
-
-    def feed(self, data):
-        """Process client bytes (running what completes); returns self.closed."""
-        self._q += data
-        if self._busy:  # called from inside running code: input() takes it
-            return self.closed
-        while not self.closed:
-            c = self._next()
-            if c < 0:
-                break
-            if self._paste is not None:
-                self._pastekey(c)
-                continue
-            r = self._key(c)
-            if r == _ENTER:
-                self._enter()
-            elif r == _INTR:
-                self._src = ""
-                self._b[:] = b""
-                self._p = 0
-                self._echo(b"\r\nKeyboardInterrupt\r\n")
-                self._prompt()
-            elif r == _EOF:
-                if self._src:  # as MicroPython: Ctrl-D ends a block
-                    self._go(self._src, "single")
-                else:
-                    self._echo(b"\r\n")
-                    self.closed = True
-            elif r == _PASTE and not self._src:
-                self._paste = bytearray()
-                self._echo(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
-        self._flush()
-        return self.closed
-
-    def eof(self):
-        """The client sent EOF: run what is pending (no pty) and close."""
-        self._stdin = None
-        if not self._pty and not self.closed and not self._busy:
-            if self._b:
-                self._enter()
-            if self._src and not self.closed:
-                self._go(self._src, "single")
-        self._flush()
-        self.closed = True
-
-    def _next(self):
-        q = self._q
-        i = self._i
-        if i < len(q):
-            self._i = i + 1
-            return q[i]
-        q[:] = b""
-        self._i = 0
-        return -1
-
-    def _prompt(self):
-        if self._pty and not self.closed:
-            self._echo(b"... " if self._src else b">>> ")
-
-    def _go(self, src, mode):
-        self._src = ""
-        self._run(src, mode)
-        self._prompt()
-
-    def _enter(self):
-        b = self._b
-        line = _dec(b)
-        h = self._h
-        if b and self._pty and (not h or h[-1] != b):
-            h.append(bytes(b))
-            if len(h) > _HIST:
-                h.pop(0)
-        self._hi = len(h)
-        b[:] = b""
-        self._p = 0
-        src = self._src + line
-        if not src.strip():
-            self._src = ""
-            self._prompt()
-        elif _more(src):
-            self._src = src + "\n"
-            self._prompt()
-        else:
-            self._go(src + "\n", "single")
-
     def _line(self):
-        # input()/sys.stdin in running code: edit one line from the queue,
+        # input() and sys.stdin of running code: edit a line from the queue,
         # then from stdin.read(1)
         while True:
             c = self._next()
@@ -359,67 +271,110 @@ class Repl(_Engine):
                 self._q += d if isinstance(d, bytes) else d.encode()
                 continue
             r = self._key(c)
-            if r == _ENTER or r == _INTR:
-                s = _dec(self._b)
-                self._b[:] = b""
-                self._p = 0
-                if r == _INTR:
-                    self._echo(b"\r\n")
-                    raise KeyboardInterrupt
-                return s + "\n"
             if r == _EOF:
                 return ""
+            if r == _INTR:
+                self._take()
+                self._echo(b"\r\n")
+                raise KeyboardInterrupt
+            if r == _ENTER:
+                return self._take() + "\n"
+
+    # the session
+
+    def _next(self):
+        i = self._i
+        if i < len(self._q):
+            self._i = i + 1
+            return self._q[i]
+        self._q[:] = b""
+        self._i = 0
+        return -1
+
+    def _echo(self, d):
+        self._eb += d
+
+    def _flush(self):
+        if self._eb:
+            self._out(bytes(self._eb))
+            self._eb[:] = b""
+
+    def _prompt(self):
+        if self._pty and not self.closed:
+            self._echo(b"... " if self._src else b">>> ")
+
+    def _go(self, src, mode):
+        self._src = ""
+        self._run(src, mode)
+        self._prompt()
+
+    def _take(self):
+        # the edited line as text, emptying the editor
+        b = self._b
+        s = _dec(b)
+        b[:] = b""
+        self._p = 0
+        return s
+
+    def _enter(self):
+        b = self._b
+        h = self._h
+        if b and self._pty and (not h or h[-1] != b):
+            h.append(bytes(b))
+            if len(h) > _HIST:
+                h.pop(0)
+        self._hi = len(h)
+        src = self._src + self._take()
+        if src.strip() and not _more(src):
+            return self._go(src + "\n", "single")
+        self._src = src + "\n" if src.strip() else ""
+        self._prompt()
 
     def _pastekey(self, c):
-        p = self._paste
+        # paste mode: bytes go to _b as they are, CR or CR LF as LF
         if c == 3 or c == 4:
-            self._paste = None
+            self._paste = False
             self._echo(b"\r\n")
+            s = self._take()
             if c == 4:
-                self._run(_dec(p), "exec")
+                self._run(s, "exec")
             self._prompt()
-        elif c == 10 and self._cr:
-            self._cr = False
-        else:
+        elif c != 10 or not self._cr:
             self._cr = c == 13
-            if c == 13 or c == 10:
-                p.append(10)
-                self._echo(b"\r\n=== ")
-            else:
-                p.append(c)
-                self._eb.append(c)
+            self._b.append(10 if c == 13 else c)
+            self._echo(b"\r\n=== " if c == 13 or c == 10 else self._b[-1:])
+        else:
+            self._cr = False
 
-    # line editing (pty only); returns _ENTER, _INTR, _EOF, _PASTE or None
+    # line editing (pty only): _key returns _ENTER, _INTR, _EOF, _PASTE or None
 
     def _cw(self, a, z):
-        # characters (not UTF-8 continuation bytes) in _b[a:z]
-        n = 0
-        for x in self._b[a:z]:
-            if x & 0xC0 != 0x80:
-                n += 1
-        return n
+        # characters (UTF-8 lead bytes) in _b[a:z]
+        return len([x for x in self._b[a:z] if x & 0xC0 != 0x80])
+
+    def _left(self, n):
+        if n:
+            self._echo(b"\x1b[%dD" % n)
 
     def _to(self, q):
         # move the cursor to q
         p = self._p
         if q < p:
-            self._echo(b"\x1b[%dD" % self._cw(q, p))
-        elif q > p:
+            self._left(self._cw(q, p))
+        else:
             self._echo(self._b[p:q])
         self._p = q
 
     def _redraw(self, q):
         # the terminal's cursor is at q: rewrite from there, put it at _p
         b = self._b
-        self._echo(b[q:])
-        self._echo(b"\x1b[K")
-        n = self._cw(self._p, len(b))
-        if n:
-            self._echo(b"\x1b[%dD" % n)
+        self._echo(b[q:] + b"\x1b[K")
+        self._left(self._cw(self._p, len(b)))
 
     def _step(self, p, d):
+        # one character left (d = -1) or right (d = 1) of p, within _b
         b = self._b
-        p += d
+        p = max(0, min(len(b), p + d))
         while 0 < p < len(b) and b[p] & 0xC0 == 0x80:
             p += d
         return p
@@ -434,21 +389,19 @@ class Repl(_Engine):
             if c != 13:
                 b.append(c)
             return None
-        e = self._esc
-        if e == 1:
+        if self._esc == 1:
             self._esc = 2 if c == 0x5B or c == 0x4F else 0
             self._ea = 0
             return None
-        if e:
+        if self._esc:
             if 0x30 <= c <= 0x39:
                 self._ea = self._ea * 10 + c - 0x30
                 return None
             self._esc = 0
-            if c == 0x7E:
+            if c == 0x7E:  # ESC [ n ~: 1 and 7 Home, 3 Delete, 4 and 8 End
                 c = (0, 1, 0, _DEL, _END, 0, 0, 1, _END)[self._ea % 9]
             else:  # A up, B down, C right, D left, F end, H home
-                i = b"ABCDFH".find(bytes((c,)))
-                c = (16, 14, 6, 2, _END, 1, 0)[i]
+                c = (16, 14, 6, 2, _END, 1, 0)[b"ABCDFH".find(bytes((c,)))]
         if c == 10 and self._cr:
             self._cr = False
             return None
@@ -468,47 +421,32 @@ class Repl(_Engine):
             self._to(0)
         elif c == 5 or c == _END:
             self._to(n)
-        elif c == 2:  # Ctrl-B, left
-            if p:
-                self._to(self._step(p, -1))
-        elif c == 6:  # Ctrl-F, right
-            if p < n:
-                self._to(self._step(p, 1))
-        elif c == 8 or c == 127:
-            if p:
-                q = self._step(p, -1)
-                self._to(q)
-                b[q:p] = b""
-                self._redraw(q)
-        elif c == _DEL:
-            if p < n:
-                b[p : self._step(p, 1)] = b""
-                self._redraw(p)
-        elif c == 11:  # Ctrl-K
-            b[p:] = b""
-            self._echo(b"\x1b[K")
-        elif c == 21:  # Ctrl-U
-            self._to(0)
-            b[:p] = b""
-            self._redraw(0)
-        elif c == 16 or c == 14:  # Ctrl-P / Ctrl-N, history
+        elif c == 2 or c == 6:  # Ctrl-B left, Ctrl-F right
+            self._to(self._step(p, 1 if c == 6 else -1))
+        elif c == 8 or c == 127 or c == 11 or c == 21 or c == _DEL:
+            # delete _b[q:z]: Backspace, Ctrl-K to the end, Ctrl-U to the start
+            q = self._step(p, -1) if c == 8 or c == 127 else 0 if c == 21 else p
+            z = n if c == 11 else self._step(p, 1) if c == _DEL else p
+            self._to(q)
+            b[q:z] = b""
+            self._redraw(q)
+        elif c == 16 or c == 14:  # Ctrl-P up, Ctrl-N down: history
             i = self._hi + (1 if c == 14 else -1)
             if 0 <= i <= len(self._h):
                 self._hi = i
                 self._to(0)
-                b[:] = self._h[i] if i < len(self._h) else b""
+                b[:] = (self._h + [b""])[i]
                 self._p = len(b)
                 self._redraw(0)
-        elif c == 9:
+        elif c == 9:  # Tab: four spaces
             for _ in range(4):
                 self._key(32)
-        elif c >= 32 and c < 0x100:
+        elif 32 <= c < 0x100:
+            self._p = p + 1
             if p == n:
                 b.append(c)
                 self._eb.append(c)
             else:
                 b[p:p] = bytes((c,))
-                self._p = p + 1
                 self._redraw(p)
-            self._p = p + 1
         return None

@@ -1,14 +1,16 @@
 # Arithmetic in GF(p), p = 2^255 - 19, and the X25519 function of RFC 7748.
 #
-# Field elements are Python ints. A product is brought back below about
-# 2^256 with "% p"; sums and differences are left unreduced (big ints never
-# overflow) and only the final encoding is canonical. ed25519.py uses the
-# same field through inverse() and pow_2_252_3().
+# Field elements are Python ints: sums and differences are left unreduced
+# (big ints never overflow), products are reduced as the comments say, and
+# only the final encoding is canonical. ed25519.py uses the same field
+# through inverse() and pow_2_252_3().
 
 p = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED
 
 # RFC 7748 §4.1: (A - 2) / 4 for Curve25519's A = 486662.
 a24 = 121665
+
+_MASK = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF  # 2^255 - 1
 
 
 def _sq_times(x, n):
@@ -56,48 +58,53 @@ def _clamp(k):
 
 def _ladder(k, x_1):
     # RFC 7748 §5: the Montgomery ladder over bits 254..0 of the clamped
-    # scalar k (bytes, little-endian), with x_1 the input u-coordinate.
-    # Returns (x_2, z_2), the projective result.
+    # scalar k (bytes, little-endian), x_1 the input u-coordinate. Returns
+    # the projective result (x_2, z_2). AA, BB, DA, CB and (DA - CB)^2 feed
+    # only sums or one more product, so they are folded once,
+    # x = (x mod 2^255) + 19*(x >> 255), which keeps them below 2^261;
+    # the four ladder variables are reduced with % p.
     P = p
-    A24 = a24
+    M = _MASK
     x_2 = 1
     z_2 = 0
     x_3 = x_1
     z_3 = 1
     swap = 0
-    for t in range(254, -1, -1):
-        k_t = (k[t >> 3] >> (t & 7)) & 1
+    for k_t in [(k[t >> 3] >> (t & 7)) & 1 for t in range(254, -1, -1)]:
         swap ^= k_t
-        # cswap(swap, x_2, x_3) and cswap(swap, z_2, z_3), arithmetic, no branch
-        mask = -swap
-        dummy = mask & (x_2 ^ x_3)
-        x_2 ^= dummy
-        x_3 ^= dummy
-        dummy = mask & (z_2 ^ z_3)
-        z_2 ^= dummy
-        z_3 ^= dummy
+        # cswap(swap, x_2, x_3), cswap(swap, z_2, z_3): arithmetic, no branch
+        dummy = swap * (x_3 - x_2)
+        x_2 += dummy
+        x_3 -= dummy
+        dummy = swap * (z_3 - z_2)
+        z_2 += dummy
+        z_3 -= dummy
         swap = k_t
 
         A = x_2 + z_2
-        AA = A * A % P
+        AA = A * A
+        AA = (AA & M) + 19 * (AA >> 255)
         B = x_2 - z_2
-        BB = B * B % P
+        BB = B * B
+        BB = (BB & M) + 19 * (BB >> 255)
         E = AA - BB
         C = x_3 + z_3
         D = x_3 - z_3
-        DA = D * A % P
-        CB = C * B % P
+        DA = D * A
+        DA = (DA & M) + 19 * (DA >> 255)
+        CB = C * B
+        CB = (CB & M) + 19 * (CB >> 255)
         x_3 = DA + CB
         x_3 = x_3 * x_3 % P
         z_3 = DA - CB
-        z_3 = x_1 * (z_3 * z_3 % P) % P
+        z_3 = z_3 * z_3
+        z_3 = x_1 * ((z_3 & M) + 19 * (z_3 >> 255)) % P
         x_2 = AA * BB % P
-        z_2 = E * (AA + A24 * E) % P
-    mask = -swap
-    dummy = mask & (x_2 ^ x_3)
-    x_2 ^= dummy
-    dummy = mask & (z_2 ^ z_3)
-    z_2 ^= dummy
+        z_2 = E * (AA + a24 * E) % P
+    dummy = swap * (x_3 - x_2)
+    x_2 += dummy
+    dummy = swap * (z_3 - z_2)
+    z_2 += dummy
     return x_2, z_2
 
 
@@ -107,7 +114,7 @@ def x25519(k, u):
     of u ignored; a low-order u gives 32 zero bytes, which the caller must
     refuse (RFC 7748 §6.1)."""
     # RFC 7748 §5: mask the most significant bit, accept non-canonical u
-    x_1 = (int.from_bytes(u, "little") & 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF) % p
+    x_1 = (int.from_bytes(u, "little") & _MASK) % p
     x_2, z_2 = _ladder(_clamp(k), x_1)
     return (x_2 * inverse(z_2) % p).to_bytes(32, "little")
 
@@ -115,4 +122,11 @@ def x25519(k, u):
 def x25519_base(k):
     """X25519(k, 9) of RFC 7748 §6.1: the 32-byte public key for the secret
     key k."""
-    return x25519(k, b"\x09" + bytes(31))
+    # u = 9 is the Ed25519 base point B on the birationally equivalent
+    # Edwards curve (RFC 7748 §4.1), where ed25519.py has a fixed-base comb
+    # that beats the ladder; then u = (1 + y) / (1 - y) = (Z + Y) / (Z - Y).
+    # (Imported here: ed25519 imports this module.)
+    from ussh.crypto.ed25519 import L, _base_mul
+
+    _, Y, Z, _ = _base_mul(int.from_bytes(_clamp(k), "little") % L)
+    return ((Z + Y) * inverse(Z - Y) % p).to_bytes(32, "little")

