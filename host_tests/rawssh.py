@@ -7,7 +7,7 @@ Each protocol step is its own call, so a test can stop, skip or corrupt any of t
     c.kexinit(strict=True, ext_info=True)     # send ours, read the server's
     c.kex()                                   # ECDH init/reply (host signature checked), NEWKEYS
     c.service_request()
-    t, p = c.userauth_publickey("tester", key)   # (52, b"\\x34") on success
+    t, p = c.userauth_publickey("tester", key)   # t == USERAUTH_SUCCESS
     ch = c.open_session()
     r = c.exec(ch, "print(6*7)")              # r.stdout, r.stderr, r.status, r.events
 
@@ -17,13 +17,15 @@ sig_override=, session_id_override=, algorithm=, blob=, query_only=). recv_packe
 on DISCONNECT; expect_disconnect() returns (code, reason) or raises ClosedWithoutDisconnect.
 Only 127.0.0.1; every socket operation times out (10 s by default).
 """
+import base64
 import hashlib
 import hmac
 import os
 import socket
 import struct
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -102,11 +104,19 @@ def load_private_key(path):
         return serialization.load_ssh_private_key(f.read(), password=None)
 
 
-def ed25519_blob(key):
-    """RFC 8709 §4 public key blob of an Ed25519PrivateKey or Ed25519PublicKey."""
-    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return string(b"ssh-ed25519") + string(raw)
+def key_blob(key):
+    """The SSH public key blob (RFC 4253 §6.6, RFC 8709 §4) of a cryptography key."""
+    pub = key.public_key() if hasattr(key, "public_key") else key
+    line = pub.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return base64.b64decode(line.split()[1])
+
+
+def sign_raw(key, algorithm, data):
+    """The bare signature of data: Ed25519 (64 bytes) or RSA PKCS#1 v1.5 (RFC 8332)."""
+    if isinstance(key, Ed25519PrivateKey):
+        return key.sign(data)
+    h = {b"ssh-rsa": hashes.SHA1, b"rsa-sha2-256": hashes.SHA256, b"rsa-sha2-512": hashes.SHA512}
+    return key.sign(data, padding.PKCS1v15(), h.get(algorithm, hashes.SHA256)())
 
 
 class ExecResult:
@@ -125,6 +135,7 @@ class RawClient:
         self.i_c = self.i_s = None
         self.pending_in = None  # the server's keys, armed until its NEWKEYS arrives
         self.session_id = None
+        self.service = None
         self.strict = False
         self.server_sig_algs = None  # from EXT_INFO (RFC 8308)
         self.next_channel = 0
@@ -261,14 +272,22 @@ class RawClient:
             raise AssertionError("expected message %d, got %d: %r" % (msgtype, t, p[:64]))
         return p
 
-    def expect_disconnect(self):
+    def expect_disconnect(self, timeout=None):
         """(code, reason) of the server's DISCONNECT, skipping packets before it;
-        ClosedWithoutDisconnect if the connection ends without one."""
+        ClosedWithoutDisconnect if the connection ends without one, AssertionError
+        if nothing more arrives within timeout (default: the socket's)."""
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        skipped = []
         try:
-            while True:
-                self.recv()
+            for _ in range(1000):
+                skipped.append(self.recv()[0])
         except Disconnected as d:
             return d.code, d.reason
+        except socket.timeout:
+            raise AssertionError("no DISCONNECT within %ss; got messages %r" % (
+                self.sock.gettimeout(), skipped))
+        raise AssertionError("no DISCONNECT; got messages %r" % skipped)
 
     # -- key exchange, RFC 4253 §7-§8 with curve25519-sha256 (RFC 8731)
     def kexinit(self, strict=True, ext_info=True, kex=(b"curve25519-sha256",),
@@ -289,8 +308,9 @@ class RawClient:
         self.i_s = self.expect(KEXINIT)
         r = Reader(self.i_s, 17)
         lists = [r.namelist() for _ in range(10)]
-        self.strict = b"kex-strict-c-v00@openssh.com" in self.kex_names and (
-            b"kex-strict-s-v00@openssh.com" in lists[0])
+        if self.session_id is None:  # strict KEX is agreed in the first exchange only
+            self.strict = b"kex-strict-c-v00@openssh.com" in self.kex_names and (
+                b"kex-strict-s-v00@openssh.com" in lists[0])
         return lists
 
     def kex_init(self):
@@ -351,6 +371,7 @@ class RawClient:
     # -- user authentication, RFC 4252
     def service_request(self, name=b"ssh-userauth"):
         self.send_packet(bytes([SERVICE_REQUEST]) + string(name))
+        self.service = name
         return self.expect(SERVICE_ACCEPT)
 
     def userauth_none(self, user="tester"):
@@ -360,22 +381,22 @@ class RawClient:
 
     def userauth_request(self, key, user="tester", sig_override=None, session_id_override=None,
                          algorithm=b"ssh-ed25519", blob=None, query_only=False):
-        """The publickey USERAUTH_REQUEST payload (RFC 4252 §7), signed with key (an
-        Ed25519PrivateKey) unless query_only. sig_override: raw signature bytes, or a
-        function of the real 64-byte signature."""
-        blob = ed25519_blob(key) if blob is None else blob
+        """The publickey USERAUTH_REQUEST payload (RFC 4252 §7), signed with key
+        (Ed25519 or RSA private key) unless query_only. sig_override: the bare
+        signature bytes to send, or a function of the real ones."""
+        blob = key_blob(key) if blob is None else blob
         body = (bytes([USERAUTH_REQUEST]) + string(user) + string(b"ssh-connection")
                 + string(b"publickey") + (b"\x00" if query_only else b"\x01")
                 + string(algorithm) + string(blob))
         if query_only:
             return body
         sid = self.session_id if session_id_override is None else session_id_override
-        sig = key.sign(string(sid) + body)
+        sig = sign_raw(key, algorithm, string(sid) + body)
         if callable(sig_override):
             sig = sig_override(sig)
         elif sig_override is not None:
             sig = sig_override
-        return body + string(string(b"ssh-ed25519") + string(sig))
+        return body + string(string(algorithm) + string(sig))
 
     def userauth_publickey(self, user, key, **kw):
         """Send one publickey request; returns the answer (msgtype, payload)."""
@@ -383,7 +404,9 @@ class RawClient:
         return self.recv()
 
     def login(self, key, user="tester"):
-        self.service_request()
+        """Authenticate with key (requesting ssh-userauth first if not done yet)."""
+        if self.service is None:
+            self.service_request()
         t, p = self.userauth_publickey(user, key)
         if t != USERAUTH_SUCCESS:
             raise AssertionError("login failed: %d %r" % (t, p))

@@ -70,8 +70,10 @@ def userauth_request(conn, p):
     if service != b"ssh-connection":
         raise SSHError("service not available", DISCONNECT_SERVICE_NOT_AVAILABLE)
     if method == b"none":
+        # the first "none" asks which methods exist; later ones count
         r.done()
-        return _fail(conn, counted=False)
+        conn.none_seen, counted = True, conn.none_seen
+        return _fail(conn, counted)
     if method != b"publickey":
         return _fail(conn)
     # RFC 4252 §7

@@ -92,6 +92,7 @@ class Connection:
         self.service = None
         self.user = None
         self.auth_failures = 0
+        self.none_seen = False
         self.channels = {}
         self.busy = False  # a command is running
         self._deferred = []
@@ -175,7 +176,7 @@ class Connection:
         if self.session_id is None or self._kex is not None:
             # strict KEX: nothing else during the first exchange; otherwise
             # only transport-generic messages, RFC 4253 §7.1
-            if self.strict or n > _MSG_DEBUG:
+            if (self.strict and self.first_kex) or n > _MSG_DEBUG:
                 raise SSHError("unexpected message %d during key exchange" % n)
         if n >= _MSG_GLOBAL_REQUEST and self.user is None:
             raise SSHError("connection protocol before authentication")

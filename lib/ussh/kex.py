@@ -113,6 +113,9 @@ def exchange(conn, i_c, i_s):
     if conn.session_id is None:
         conn.strict = _STRICT_C in kex_c
         conn.ext_info = _EXT_INFO_C in kex_c
+        # PROTOCOL §1.10: with strict KEX the client's KEXINIT is its first packet
+        if conn.strict and conn.transport.seq_in != 1:
+            raise SSHError("strict KEX: KEXINIT was not the first packet")
     kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
     hk_name = _choose(hk_c, HOST_KEY_ALGORITHMS, "host key")
     names = [name for name, _ in CIPHERS]

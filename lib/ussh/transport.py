@@ -8,7 +8,6 @@ from ussh.wire import SSHError, DISCONNECT_MAC_ERROR, DISCONNECT_PROTOCOL_VERSIO
 from ussh.crypto import random_bytes
 
 _MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
-_MAX_PRE_LINES = const(20)  # lines a peer may send before its version line
 _MIN_PADDING = const(4)  # RFC 4253 §6
 
 
@@ -26,7 +25,6 @@ class Transport:
         self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
         self.rbuf = bytearray()
         self.peer_version = None
-        self._pre_lines = 0
         self.seq_in = 0
         self.seq_out = 0
         # Incoming and outgoing directions are keyed separately (NEWKEYS).
@@ -39,29 +37,25 @@ class Transport:
         self.rbuf += data
 
     def read_version(self):
-        # RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments CR LF";
-        # lines before it that do not start with "SSH-" are skipped.
+        # RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments CR LF".
+        # Only a server may send other lines first; a client's first line
+        # must be its version (as OpenSSH's sshd requires).
         buf = self.rbuf
-        while True:
-            i = buf.find(b"\n")
-            if i < 0:
-                if len(buf) > _MAX_VERSION_LINE:
-                    raise SSHError("identification line too long", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
-                return None
-            line = bytes(buf[:i])
-            buf[:i + 1] = b""
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line.startswith(b"SSH-"):
-                if not (line.startswith(b"SSH-2.0-") or line.startswith(b"SSH-1.99-")):
-                    raise SSHError("protocol version not supported", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
-                if len(line) > _MAX_VERSION_LINE - 2:
-                    raise SSHError("identification line too long", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
-                self.peer_version = line
-                return line
-            self._pre_lines += 1
-            if self._pre_lines > _MAX_PRE_LINES or len(line) > _MAX_VERSION_LINE:
+        i = buf.find(b"\n")
+        if i < 0:
+            if len(buf) > _MAX_VERSION_LINE or (len(buf) >= 4 and buf[:4] != b"SSH-"):
                 raise SSHError("not an SSH client", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+            return None
+        line = bytes(buf[:i])
+        buf[: i + 1] = b""
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.startswith(b"SSH-") or len(line) > _MAX_VERSION_LINE - 2:
+            raise SSHError("not an SSH client", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+        if not (line.startswith(b"SSH-2.0-") or line.startswith(b"SSH-1.99-")):
+            raise SSHError("protocol version not supported", DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED)
+        self.peer_version = line
+        return line
 
     def set_in(self, dec, mac, mac_len):
         self.dec, self.mac_in, self.mac_len_in = dec, mac, mac_len
