@@ -179,7 +179,7 @@ class AESCTR:
         ks = self._ks[:16 * n]
         ks[:] = (c * r + s).to_bytes(16 * n, "big")
         self._aes.encrypt(ks, ks)
-        self._ctr = c + n
+        self._ctr = (c + n) & _M128
         return n
 
     def _fill_pure(self, n):
