@@ -56,10 +56,10 @@ def drive(runtime, body):
 
 
 def screen(data):
-    """Render terminal output (printables, CR, LF, ESC[nD, ESC[nC, ESC[K) to its lines."""
+    """Render terminal output (printables, UTF-8, CR, LF, ESC[nD, ESC[nC, ESC[K) to its lines."""
     lines = [[]]
     row = col = 0
-    for m in re.finditer(rb"\x1b\[(\d*)([A-Za-z])|[\s\S]", data):
+    for m in re.finditer(rb"\x1b\[(\d*)([A-Za-z])|[\xc0-\xff][\x80-\xbf]*|[\s\S]", data):
         tok = m.group(0)
         if m.group(2):
             n = int(m.group(1) or 1)
@@ -80,10 +80,10 @@ def screen(data):
         else:
             assert tok[0] >= 0x20, "stray control byte %r" % tok
             line = lines[row]
-            line.extend(b" " * (col - len(line)))
-            line[col : col + 1] = tok
+            line.extend([b" "] * (col - len(line)))
+            line[col : col + 1] = [tok]
             col += 1
-    return [bytes(x).decode() for x in lines]
+    return [b"".join(x).decode() for x in lines]
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -104,9 +104,8 @@ def test_exec_expression_repr(rt):
 
 
 def test_exec_none_or_statement_prints_nothing(rt):
-    got = drive(rt, "ex('None')\nex('x = 5')\nex('print')")
-    assert got[:2] == [(0, b"", b""), (0, b"", b"")]
-    assert got[2][1].startswith(b"<") and got[2][0] == 0
+    got = drive(rt, "ex('None')\nex('x = 5')\nex('print(\"a\")')")
+    assert got == [(0, b"", b""), (0, b"", b""), (0, b"a\n", b"")]
 
 
 def test_exec_multi_statement_no_echo(rt):
@@ -139,10 +138,10 @@ def test_exec_syntax_error(rt):
 def test_exec_system_exit(rt):
     got = drive(
         rt,
-        "ex('raise SystemExit(3)')\nex('import sys\\nsys.exit()')\n"
+        "ex('raise SystemExit(3)')\nex('import sys\\nsys.exit()')\nex('raise SystemExit(None)')\n"
         "ex('import sys\\nprint(1)\\nsys.exit(\"bye\")\\nprint(2)')",
     )
-    assert got == [(3, b"", b""), (0, b"", b""), (1, b"1\n", b"bye\n")]
+    assert got == [(3, b"", b""), (0, b"", b""), (0, b"", b""), (1, b"1\n", b"bye\n")]
 
 
 def test_exec_input(rt):
@@ -177,16 +176,39 @@ def test_exec_print_kwargs_and_streams(rt):
 
 
 def test_exec_output_streams(rt):
-    # each print reaches out() as it happens, not at the end
-    got = drive(
-        rt,
-        "o = []\ndef out(d):\n    o.append((d, len(o)))\n"
-        "st = run_command('for i in range(3):\\n    print(i)', out, out)\nprint(repr((st, o)))",
-    )
-    assert got == [(0, [(b"0\n", 0), (b"1\n", 1), (b"2\n", 2)])]
+    # each print reaches out() while the code runs: out() sees the counter
+    # the code bumps before each print
+    body = """
+import sys
+class Probe:
+    n = 0
+sys.modules["probe"] = Probe
+o = []
+src = "import probe\\nfor i in range(3):\\n    probe.n += 1\\n    print(i)"
+st = run_command(src, lambda d: o.append((d, Probe.n)), o.append)
+print(repr((st, o)))
+"""
+    assert drive(rt, body) == [(0, [(b"0\n", 1), (b"1\n", 2), (b"2\n", 3)])]
+
+
+def test_sys_kept_by_code_works_afterwards(rt):
+    # a module (here: sys.modules["kept"]) holding the sys the code saw
+    # reaches the real streams once the code has finished
+    body = """
+import sys
+ex("import sys\\nsys.modules['kept'] = sys\\nsys.stdout.write('in\\\\n')")
+import kept
+print(repr((kept.stdout is sys.stdout, kept.stdin is sys.stdin, kept.platform == sys.platform)))
+"""
+    assert drive(rt, body) == [(0, b"in\n", b""), (True, True, True)]
 
 
 # shell with a pty
+
+
+def test_shell_crlf_split_across_chunks(rt):
+    (out, _, _, _, _) = drive(rt, "sh([b'6*7\\r', b'\\n1', b'+1\\r\\n', b'2\\n'])")[0]
+    assert screen(out)[-7:] == [">>> 6*7", "42", ">>> 1+1", "2", ">>> 2", "2", ">>> "]
 
 
 def test_shell_banner_echo_eval(rt):
@@ -234,6 +256,13 @@ def test_shell_arrows_home_end_delete(rt):
         " b'5\\x1bOH(\\x1bOF)\\r'])",
     )[0]
     assert screen(out)[-9:] == [">>> 64*2", "128", ">>> 6*2+1", "13", ">>> 1", "1", ">>> (5)", "5", ">>> "]
+
+
+def test_shell_utf8_editing(rt):
+    # a two-byte character is one cursor step and one backspace
+    body = r"""sh([b"x = 'h\xc3\xa9'\x1b[D\x1b[D\x7fa\x1b[C\x7f\xc3\xb6\r", b"print(x, len(x))\r"])"""
+    (out, _, _, _, _) = drive(rt, body)[0]
+    assert screen(out)[-4:] == [">>> x = 'a\u00f6'", ">>> print(x, len(x))", "a\u00f6 2", ">>> "]
 
 
 def test_shell_emacs_keys(rt):
@@ -327,6 +356,26 @@ sh([b"import sys\r", b"for x in sys.stdin: print(len(x))\r", b"\r", b"input()\r"
     assert b"repl.py" not in got[3][1]
     assert screen(got[4][0])[-9:-2] == ["... ", "ab", "3", "cde", "4", ">>> input()", "x"]
     assert got[4][1] == b"KeyboardInterrupt\r\n"
+
+
+def test_shell_input_fed_from_inside_read(rt):
+    # an SSH layer may deliver typed bytes through feed() while stdin.read(1) pumps
+    body = r"""
+class Pump:
+    def read(self, n=-1):
+        calls.append(n)
+        r.feed(b"bob\r")
+        return ""
+calls = []
+log = []
+r = Repl(log.append, log.append, Pump())
+r.feed(b"n = input('? ')\r")
+r.feed(b"print(n * 2)\r")
+print(repr((b"".join(log), calls)))
+"""
+    (out, calls) = drive(rt, body)[0]
+    assert screen(out)[-5:] == [">>> n = input('? ')", "? bob", ">>> print(n * 2)", "bobbob", ">>> "]
+    assert calls == [1]
 
 
 def test_shell_streams_and_line_ends(rt):

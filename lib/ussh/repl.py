@@ -25,25 +25,19 @@ def _more(s):
     q = ""
     while i < len(s):
         c = s[i]
-        if q:
+        if q:  # in a string: find its end (a newline ends a one-quote string)
             if c == "\\":
                 i += 1
-            elif s.startswith(q, i):
+            elif s.startswith(q, i) or c == "\n" and len(q) == 1:
                 i += len(q) - 1
                 q = ""
-            elif c == "\n" and len(q) == 1:
-                q = ""
-        elif c == "#":
-            i = s.find("\n", i)
-            if i < 0:
-                break
+        elif c == "#":  # skip to the end of the line
+            i = (s.find("\n", i) + 1 or len(s)) - 1
         elif c in "'\"":
             q = c * 3 if s.startswith(c * 3, i) else c
             i += len(q) - 1
-        elif c in "([{":
-            n += 1
-        elif c in ")]}":
-            n -= 1
+        else:
+            n += (c in "([{") - (c in ")]}")
         i += 1
     if len(q) == 3 or n > 0 or s.endswith("\\"):
         return True
@@ -74,23 +68,18 @@ class _Std:
         pass
 
     def read(self, n=-1):
-        b = self.buf
-        while n < 0 or len(b) < n:
+        s = "."
+        while s and (n < 0 or len(self.buf) < n):
             s = self.line()
-            if not s:
-                break
-            b += s
-        n = len(b) if n < 0 else n
-        self.buf = b[n:]
-        return b[:n]
+            self.buf += s
+        n = len(self.buf) if n < 0 else n
+        s, self.buf = self.buf[:n], self.buf[n:]
+        return s
 
     def readline(self):
-        b = self.buf
-        if "\n" not in b:
-            b += self.line()
-        i = b.find("\n") + 1 or len(b)
-        self.buf = b[i:]
-        return b[:i]
+        if "\n" not in self.buf:
+            self.buf += self.line()
+        return self.read(self.buf.find("\n") + 1 or len(self.buf))
 
     def __iter__(self):
         return self
@@ -115,31 +104,28 @@ def run_command(source, out, err, stdin=None):
 
 
 class Repl:
-    """An interactive session for an SSH `shell` request.
-
-    feed(data) takes what the client typed; out(bytes)/err(bytes) get echo,
-    prompts and results. With pty: banner, prompts, line editing, history,
-    Ctrl-C, Ctrl-D, Ctrl-E (paste mode) and "\\r\\n" line ends; without: no
-    echo or prompts, each line (or block) runs as it completes.
-    While code runs, input() and sys.stdin take further typed lines, blocking
-    on stdin.read(1) -> str ('' at EOF) when nothing is queued. poll() ->
-    bytes, non-blocking, is called on every output write; a 0x03 in what it
-    returns raises KeyboardInterrupt in the code, other bytes stay queued.
-    globals persist for the session. `closed` turns true after Ctrl-D on an
-    empty line, eof() or SystemExit; `status` is then the exit status."""
+    """An interactive session for an SSH `shell` request: feed() takes what the
+    client typed, out(bytes)/err(bytes) get echo, prompts and results. With pty:
+    banner, prompts, line editing, history, Ctrl-C/D/E (E: paste mode), "\\r\\n"
+    line ends; without: no echo or prompts, each line or block runs when complete.
+    Running code's input() and sys.stdin take further typed lines, blocking on
+    stdin.read(1) -> str ('' at EOF) when none is queued (feed() then only queues).
+    poll() -> bytes (non-blocking) is called on each output write: a 0x03 in it
+    raises KeyboardInterrupt in the code, other bytes stay queued. globals persist
+    for the session. `closed` turns true after Ctrl-D on an empty line, eof() or
+    SystemExit, with `status` the exit status."""
 
     def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None):
         self._out, self._stdin, self._pty, self._poll = out, stdin, pty, poll
         self._o, self._e, self._in = _Std(self._wr, out), _Std(self._wr, err), _Std(0, 0, self._line)
-        # _q: typed input not yet processed (from _i on), _eb: echo not yet
-        # sent, _b: the line being edited, _p: its cursor, _h: history, _hi:
-        # index in it, _esc: 1 after ESC, 2 in ESC [ or ESC O, _ea: the n of
-        # ESC [ n ~, _src: lines of an unfinished block, _paste: paste mode
+        # _q: typed bytes to process (from _i on), _eb: echo to send, _b: the
+        # line being edited, _p: its cursor, _h: history, _hi: index in it, _esc:
+        # 1 after ESC, 2 in ESC [ or ESC O, _ea: the n of ESC [ n ~, _src: lines of
+        # an unfinished block, _cr: last byte was CR, _paste: in paste mode
         self._q, self._eb, self._b, self._h = bytearray(), bytearray(), bytearray(), []
         self._i = self._p = self._hi = self._esc = self._ea = self.status = 0
         self._cr = self._busy = self.closed = False
-        self._src = ""
-        self._paste = False
+        self._src, self._paste = "", False
         g = {} if globals is None else globals
         g.update(print=self._print, input=self._input, __repl_print__=self._show)
         g.setdefault("__name__", "__main__")
@@ -156,26 +142,23 @@ class Repl:
             c = self._next()
             if c < 0:
                 break
-            if self._paste:
-                self._pastekey(c)
-                continue
-            r = self._key(c)
+            r = self._pastekey(c) if self._paste else self._key(c)
             if r == _ENTER:
                 self._enter()
             elif r == _INTR:
                 self._src = ""
                 self._take()
-                self._echo(b"\r\nKeyboardInterrupt\r\n")
+                self._eb += b"\r\nKeyboardInterrupt\r\n"
                 self._prompt()
             elif r == _EOF:
-                self._echo(b"\r\n")
+                self._eb += b"\r\n"
                 if self._src:  # as MicroPython: Ctrl-D ends a block
                     self._go(self._src, "single")
                 else:
                     self.closed = True
             elif r == _PASTE and not self._src:
                 self._paste = True
-                self._echo(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+                self._eb += b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
         self._flush()
         return self.closed
 
@@ -183,30 +166,23 @@ class Repl:
         """The client sent EOF: run what is pending (no pty) and close."""
         self._stdin = None
         if not self._pty and not self.closed and not self._busy:
-            if self._b:
-                self._enter()
+            self._enter()
             if self._src and not self.closed:
                 self._go(self._src, "single")
         self._flush()
         self.closed = True
 
-    # running code
-
     def _wr(self, f, d):
-        if isinstance(d, str):
-            d = d.encode()
-        if self._pty:
-            d = d.replace(b"\n", b"\r\n")
+        d = d.encode().replace(b"\n", b"\r\n") if self._pty else d.encode()
         self._flush()
         if d:
-            f(bytes(d))
+            f(d)
         if self._busy and self._poll:
-            # Ctrl-C while code runs: the one place it is raised (a timer or
-            # thread for code that never prints would poll here too)
-            d = self._poll()
-            i = d.find(b"\x03") if d else -1
-            self._q += d[:i] + d[i + 1 :] if i >= 0 else d or b""
-            if i >= 0:
+            # Ctrl-C while code runs is raised here, and only here (a timer
+            # for code that never prints would come here too)
+            d = self._poll() or b""
+            self._q += d.replace(b"\x03", b"")
+            if b"\x03" in d:
                 raise KeyboardInterrupt
 
     def _print(self, *a, sep=" ", end="\n", file=None, flush=False):
@@ -214,8 +190,7 @@ class Repl:
         (self._o if file is None else file).write(s + ("\n" if end is None else end))
 
     def _input(self, prompt=""):
-        if prompt:
-            self._o.write(str(prompt))
+        self._o.write(str(prompt))
         s = self._in.readline()
         if not s:
             raise EOFError
@@ -237,11 +212,8 @@ class Repl:
                 try:
                     c = compile(src, "<stdin>", "eval")
                 except SyntaxError:
-                    mode = "exec"
-            if c:
-                self._show(eval(c, self.globals))
-            else:
-                exec(compile(src, "<stdin>", mode), self.globals)
+                    pass
+            self._show(eval(c or compile(src, "<stdin>", mode or "exec"), self.globals))
         except BaseException as x:  # noqa: B036 -- user code: report everything
             e = x
         self._busy = False
@@ -249,50 +221,48 @@ class Repl:
         if e is None:
             return 0
         if isinstance(e, SystemExit):  # ends the session; its status, or 1 after printing it
-            a = e.args[0] if e.args else 0
-            if not isinstance(a, int):
+            a = e.args[0] if e.args else None
+            if a is not None and not isinstance(a, int):
                 self._e.write(str(a) + "\n")
-            self.closed = True
-            self.status = a if isinstance(a, int) else 1 if a is not None else 0
+                a = 1
+            self.closed, self.status = True, a or 0
             return self.status
         self._e.write("KeyboardInterrupt\n" if isinstance(e, KeyboardInterrupt) else format_exc(e, _ME))
         return 1
 
     def _line(self):
-        # input() and sys.stdin of running code: edit a line from the queue,
-        # then from stdin.read(1)
+        # input() and sys.stdin of running code: a line from queue or stdin
         while True:
             c = self._next()
             if c < 0:
                 self._flush()
-                d = self._stdin.read(1) if self._stdin else ""
-                if not d:
+                self._q += (self._stdin.read(1) if self._stdin else "").encode()
+                if not self._q:  # EOF (a feed() from inside read(1) also counts as input)
                     return ""
-                self._q += d if isinstance(d, bytes) else d.encode()
                 continue
             r = self._key(c)
             if r == _EOF:
                 return ""
             if r == _INTR:
                 self._take()
-                self._echo(b"\r\n")
+                self._eb += b"\r\n"
                 raise KeyboardInterrupt
             if r == _ENTER:
                 return self._take() + "\n"
 
-    # the session
-
     def _next(self):
-        i = self._i
-        if i < len(self._q):
-            self._i = i + 1
-            return self._q[i]
-        self._q[:] = b""
+        # the next typed byte, CR and CR LF read as LF; -1 when none is queued
+        q = self._q
+        while self._i < len(q):
+            c = q[self._i]
+            self._i += 1
+            if c != 10 or not self._cr:
+                self._cr = c == 13
+                return 10 if c == 13 else c
+            self._cr = False
+        q[:] = b""
         self._i = 0
         return -1
-
-    def _echo(self, d):
-        self._eb += d
 
     def _flush(self):
         if self._eb:
@@ -301,7 +271,7 @@ class Repl:
 
     def _prompt(self):
         if self._pty and not self.closed:
-            self._echo(b"... " if self._src else b">>> ")
+            self._eb += b"... " if self._src else b">>> "
 
     def _go(self, src, mode):
         self._src = ""
@@ -310,15 +280,13 @@ class Repl:
 
     def _take(self):
         # the edited line as text, emptying the editor
-        b = self._b
-        s = _dec(b)
-        b[:] = b""
+        s = _dec(self._b)
+        self._b[:] = b""
         self._p = 0
         return s
 
     def _enter(self):
-        b = self._b
-        h = self._h
+        b, h = self._b, self._h
         if b and self._pty and (not h or h[-1] != b):
             h.append(bytes(b))
             if len(h) > _HIST:
@@ -331,45 +299,34 @@ class Repl:
         self._prompt()
 
     def _pastekey(self, c):
-        # paste mode: bytes go to _b as they are, CR or CR LF as LF
+        # paste mode: bytes go to _b as they are
         if c == 3 or c == 4:
             self._paste = False
-            self._echo(b"\r\n")
+            self._eb += b"\r\n"
             s = self._take()
             if c == 4:
                 self._run(s, "exec")
             self._prompt()
-        elif c != 10 or not self._cr:
-            self._cr = c == 13
-            self._b.append(10 if c == 13 else c)
-            self._echo(b"\r\n=== " if c == 13 or c == 10 else self._b[-1:])
         else:
-            self._cr = False
+            self._b.append(c)
+            self._eb += b"\r\n=== " if c == 10 else self._b[-1:]
 
     # line editing (pty only): _key returns _ENTER, _INTR, _EOF, _PASTE or None
 
-    def _cw(self, a, z):
-        # characters (UTF-8 lead bytes) in _b[a:z]
-        return len([x for x in self._b[a:z] if x & 0xC0 != 0x80])
-
-    def _left(self, n):
-        if n:
-            self._echo(b"\x1b[%dD" % n)
-
     def _to(self, q):
-        # move the cursor to q
-        p = self._p
-        if q < p:
-            self._left(self._cw(q, p))
-        else:
-            self._echo(self._b[p:q])
+        # move the cursor to q: back over the characters (UTF-8 lead bytes) of
+        # _b[q:p] or forward by rewriting _b[p:q]
+        b, p = self._b, self._p
+        n = len([x for x in b[q:p] if x & 0xC0 != 0x80])
+        self._eb += b"\x1b[%dD" % n if n else b[p:q]
         self._p = q
 
     def _redraw(self, q):
-        # the terminal's cursor is at q: rewrite from there, put it at _p
-        b = self._b
-        self._echo(b[q:] + b"\x1b[K")
-        self._left(self._cw(self._p, len(b)))
+        # the terminal's cursor is at q: rewrite from there, put it back at _p
+        p = self._p
+        self._eb += self._b[q:] + b"\x1b[K"
+        self._p = len(self._b)
+        self._to(p)
 
     def _step(self, p, d):
         # one character left (d = -1) or right (d = 1) of p, within _b
@@ -380,18 +337,14 @@ class Repl:
         return p
 
     def _key(self, c):
-        b = self._b
-        p = self._p
-        n = len(b)
+        b, p, n = self._b, self._p, len(self._b)
         if not self._pty:
             if c == 10:
                 return _ENTER
-            if c != 13:
-                b.append(c)
+            b.append(c)
             return None
         if self._esc == 1:
             self._esc = 2 if c == 0x5B or c == 0x4F else 0
-            self._ea = 0
             return None
         if self._esc:
             if 0x30 <= c <= 0x39:
@@ -402,15 +355,11 @@ class Repl:
                 c = (0, 1, 0, _DEL, _END, 0, 0, 1, _END)[self._ea % 9]
             else:  # A up, B down, C right, D left, F end, H home
                 c = (16, 14, 6, 2, _END, 1, 0)[b"ABCDFH".find(bytes((c,)))]
-        if c == 10 and self._cr:
-            self._cr = False
-            return None
-        self._cr = c == 13
-        if c == 13 or c == 10:
-            self._echo(b"\r\n")
+        if c == 10:
+            self._eb += b"\r\n"
             return _ENTER
         if c == 27:
-            self._esc = 1
+            self._esc, self._ea = 1, 0
         elif c == 3:
             return _INTR
         elif c == 4:
@@ -438,9 +387,6 @@ class Repl:
                 b[:] = (self._h + [b""])[i]
                 self._p = len(b)
                 self._redraw(0)
-        elif c == 9:  # Tab: four spaces
-            for _ in range(4):
-                self._key(32)
         elif 32 <= c < 0x100:
             self._p = p + 1
             if p == n:
