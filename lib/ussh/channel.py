@@ -124,6 +124,10 @@ class Channel:
             self.conn.poll()
 
     def err(self, data):
+        # With a pty, stderr shares the terminal's stream, as with sshd: two
+        # streams would reach the client's terminal out of order.
+        if self.pty:
+            return self.out(data)
         self.flush()
         self._send(data, True)
 
