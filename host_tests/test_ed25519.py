@@ -280,3 +280,142 @@ def test_verify_refuses_bad_input(runtime):
     types = lines[2 + len(cases) : -1]
     assert types == ["types: False"] * 9
     assert lines[-1] == "flips %d accepted []" % (8 * (32 + 8 + 64))
+
+
+# Reference Edwards arithmetic (affine, RFC 8032 section 5.1.4 addition with
+# inversions), slow and plain, for the checks below.
+BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202
+BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960
+IDENTITY = (0, 1)
+
+
+def ref_add(P1, P2):
+    (x1, y1), (x2, y2) = P1, P2
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, P - 2, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+def ref_mul(k, P1):
+    R = IDENTITY
+    while k:
+        if k & 1:
+            R = ref_add(R, P1)
+        P1 = ref_add(P1, P1)
+        k >>= 1
+    return R
+
+
+def ref_encode(P1):
+    return (P1[1] | (P1[0] & 1) << 255).to_bytes(32, "little")
+
+
+def ref_decode(s):
+    y = int.from_bytes(s, "little") & (2**255 - 1)
+    xx = (y * y - 1) * pow(D * y * y + 1, P - 2, P) % P
+    x = pow(xx, (P + 3) // 8, P)
+    if x * x % P != xx:
+        x = x * pow(2, (P - 1) // 4, P) % P
+    assert x * x % P == xx
+    return (P - x if (x & 1) != s[31] >> 7 else x, y)
+
+
+def test_tables_are_multiples_of_b():
+    # the byte-string tables of ed25519.py against multiples of B computed here
+    import sys
+
+    from runtimes import LIB
+
+    if LIB not in sys.path:
+        sys.path.insert(0, LIB)
+    from ussh.crypto import ed25519
+
+    def affine(table, i):
+        return tuple(int.from_bytes(table[64 * i + 32 * c : 64 * i + 32 * c + 32], "little") for c in (0, 1))
+
+    B = (BX, BY)
+    G = [ref_mul(2 ** (26 * j), B) for j in range(10)]
+    assert len(ed25519._COMB) == 2 * 16 * 64
+    for g in (0, 5):
+        for u in range(16):
+            Q = G[g]
+            for j in range(1, 5):
+                Q = ref_add(Q, G[g + j] if u >> (j - 1) & 1 else ((-G[g + j][0]) % P, G[g + j][1]))
+            assert affine(ed25519._COMB, 16 * g // 5 + u) == Q
+    B128 = ref_mul(2**128, B)
+    assert len(ed25519._B_ODD) == len(ed25519._B128_ODD) == 8 * 64
+    for i in range(8):
+        assert affine(ed25519._B_ODD, i) == ref_mul(2 * i + 1, B)
+        assert affine(ed25519._B128_ODD, i) == ref_mul(2 * i + 1, B128)
+
+
+HELPER_SCRIPT = """
+from binascii import hexlify
+from ussh.crypto import ed25519
+from ussh.crypto.ed25519 import L, _base_mul, _encode, _half_size, _wnaf
+for k in %r:
+    print("base", hexlify(_encode(*_base_mul(k))).decode())
+    for w in (4, 5):
+        e = _wnaf(k, w)
+        total = 0
+        last = -w
+        ok = True
+        for i in range(256):
+            if e[i]:
+                v = e[i] - 16
+                ok = ok and v & 1 and abs(v) < 1 << (w - 1) and i - last >= w
+                last = i
+                total += v << i
+        print("wnaf", w, total == k, ok)
+    u, v = _half_size(k)
+    print("half", (u - v * k) %% L == 0, abs(u) < 1 << 127, 0 < abs(v) < 1 << 127)
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_scalar_multiplication_helpers(runtime):
+    # the comb for both parities of k and its ends, the NAF digits, the
+    # half-size decomposition used by verification
+    scalars = [0, 1, 2, 3, 8, 2**128, L - 2, L - 1]
+    scalars += [random.randrange(L) * 2 for _ in range(3)]
+    scalars = [k % L for k in scalars] + [random.randrange(L) | 1 for _ in range(3)]
+    lines = run(runtime, HELPER_SCRIPT % (scalars,)).strip().split("\n")
+    assert len(lines) == 4 * len(scalars)
+    for n, k in enumerate(scalars):
+        assert lines[4 * n] == "base %s" % ref_encode(ref_mul(k, (BX, BY))).hex()
+        assert lines[4 * n + 1 : 4 * n + 4] == ["wnaf 4 True True", "wnaf 5 True True", "half True True True"]
+
+
+COFACTOR_SCRIPT = HEADER + """
+print(ed25519_verify(unhexlify(%r), unhexlify(%r), unhexlify(%r)))
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_verification_is_cofactored(runtime):
+    # RFC 8032 section 5.1.7 checks [8][S]B = [8]R + [8][k]A. A signer who
+    # adds a point of order 8 to R makes [S]B = R + [k]A false but keeps the
+    # cofactored equation: ussh accepts such a signature (the comparison
+    # without the cofactor would refuse it), as it accepts any valid one.
+    seed, msg = os.urandom(32), os.urandom(20)
+    pub = ref_public(seed)
+    y = 2
+    while True:
+        y += 1
+        try:
+            T8 = ref_mul(L, ref_decode(y.to_bytes(32, "little")))
+        except AssertionError:
+            continue
+        if ref_mul(4, T8) != IDENTITY:
+            break
+    r = random.randrange(1, L)
+    R = ref_encode(ref_add(ref_mul(r, (BX, BY)), T8))
+    k = int.from_bytes(hashlib.sha512(R + pub + msg).digest(), "little") % L
+    S = (r + k * secret_scalar(seed)) % L
+    sig = R + S.to_bytes(32, "little")
+    A = ref_decode(pub)
+    kA = ref_mul(k, A)
+    lhs = ref_mul(S, (BX, BY))
+    rhs = ref_add(ref_decode(R), kA)
+    assert lhs != rhs
+    assert ref_mul(8, lhs) == ref_mul(8, rhs)
+    assert run(runtime, COFACTOR_SCRIPT % (pub.hex(), msg.hex(), sig.hex())).strip() == "True"

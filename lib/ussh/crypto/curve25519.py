@@ -61,16 +61,19 @@ def _ladder(k, x_1):
     # scalar k (bytes, little-endian), x_1 the input u-coordinate. Returns
     # the projective result (x_2, z_2). AA, BB, DA, CB and (DA - CB)^2 feed
     # only sums or one more product, so they are folded once,
-    # x = (x mod 2^255) + 19*(x >> 255), which keeps them below 2^261;
-    # the four ladder variables are reduced with % p.
+    # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and
+    # leaves them a few bits above 2^255 (below 2^276); the four ladder
+    # variables are reduced with % p.
     P = p
     M = _MASK
+    A24 = a24
     x_2 = 1
     z_2 = 0
     x_3 = x_1
     z_3 = 1
     swap = 0
-    for k_t in [(k[t >> 3] >> (t & 7)) & 1 for t in range(254, -1, -1)]:
+    for t in range(254, -1, -1):
+        k_t = (k[t >> 3] >> (t & 7)) & 1
         swap ^= k_t
         # cswap(swap, x_2, x_3), cswap(swap, z_2, z_3): arithmetic, no branch
         dummy = swap * (x_3 - x_2)
@@ -100,7 +103,7 @@ def _ladder(k, x_1):
         z_3 = z_3 * z_3
         z_3 = x_1 * ((z_3 & M) + 19 * (z_3 >> 255)) % P
         x_2 = AA * BB % P
-        z_2 = E * (AA + a24 * E) % P
+        z_2 = E * (AA + A24 * E) % P
     dummy = swap * (x_3 - x_2)
     x_2 += dummy
     dummy = swap * (z_3 - z_2)
@@ -128,5 +131,5 @@ def x25519_base(k):
     # (Imported here: ed25519 imports this module.)
     from ussh.crypto.ed25519 import L, _base_mul
 
-    _, Y, Z, _ = _base_mul(int.from_bytes(_clamp(k), "little") % L)
+    _, Y, Z = _base_mul(int.from_bytes(_clamp(k), "little") % L)
     return ((Z + Y) * inverse(Z - Y) % p).to_bytes(32, "little")
