@@ -1,0 +1,82 @@
+# The CPython half of ussh.compat, imported by compat only on CPython so that
+# boards never load it. Same names and meanings as compat's MicroPython half.
+import asyncio
+import os
+import sys
+import time as _time
+import traceback
+
+
+def const(x):
+    return x
+
+
+def ticks_ms():
+    return int(_time.monotonic() * 1000)
+
+
+def ticks_us():
+    return int(_time.perf_counter() * 1000000)
+
+
+def ticks_diff(a, b):
+    return a - b
+
+
+def open_private(path):
+    # created readable by its owner only; an older file keeps its mode
+    # through O_CREAT, hence the chmod
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+async def _wait(sock, add, remove):
+    fut = asyncio.get_running_loop().create_future()
+
+    def ready():
+        if not fut.done():
+            fut.set_result(None)
+
+    add(sock.fileno(), ready)
+    try:
+        await fut
+    finally:
+        remove(sock.fileno())
+
+
+async def wait_readable(sock):
+    loop = asyncio.get_running_loop()
+    await _wait(sock, loop.add_reader, loop.remove_reader)
+
+
+async def wait_writable(sock):
+    loop = asyncio.get_running_loop()
+    await _wait(sock, loop.add_writer, loop.remove_writer)
+
+
+def print_exception(e, file):
+    traceback.print_exception(type(e), e, e.__traceback__, file=file)
+
+
+def format_exc(e, hide=None):
+    # drop the frames of files whose name ends with hide
+    tbs = []
+    tb = e.__traceback__
+    while tb:
+        if not (hide and tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(hide)):
+            tbs.append(tb)
+        tb = tb.tb_next
+    for i, tb in enumerate(tbs):
+        tb.tb_next = tbs[i + 1] if i + 1 < len(tbs) else None
+    return "".join(traceback.format_exception(type(e), e, tbs[0] if tbs else None))
+
+
+def redirect(d):
+    # CPython's sys streams can be reassigned; print, input and 'single'
+    # mode echo follow them
+    old = {}
+    for k in d:
+        old[k] = getattr(sys, k)
+        setattr(sys, k, d[k])
+    return old
