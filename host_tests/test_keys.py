@@ -140,7 +140,7 @@ def test_save_readable_by_openssh_and_paramiko(runtime, tmp_path):
     pub = priv.public_key().public_bytes_raw()
     d = workdir(runtime, tmp_path)
     body = (
-        "from ussh.keys import HostKey, save\n"
+        "from ussh.keys import HostKey\nfrom ussh.keygen import save\n"
         "k = HostKey(%r, %r)\n"
         "save(k, D + '/hk', 'board-1')\n"
         "print(k.public_line('board-1'))\n"
@@ -179,7 +179,7 @@ def test_save_then_load_round_trip(runtime, tmp_path):
     # every comment length gives a different padding length (0..7 bytes)
     d = workdir(runtime, tmp_path)
     body = (
-        "from ussh.keys import HostKey, save, load\n"
+        "from ussh.keys import HostKey, load\nfrom ussh.keygen import save\n"
         "k = HostKey(bytes(range(32)), bytes(range(100, 132)))\n"
         "for n in range(9):\n"
         "    save(k, D + '/hk', 'c' * n)\n"

@@ -3,8 +3,8 @@
 import os
 from binascii import a2b_base64, b2a_base64
 
-from ussh.compat import ENOENT, const, open_private, sha256
-from ussh.wire import Reader, SSHError, string, u32
+from ussh.compat import ENOENT, const, sha256
+from ussh.wire import Reader, SSHError
 
 ALGORITHM = b"ssh-ed25519"
 # string "ssh-ed25519" || uint32 32: a public key blob is this || pub32 (RFC 8709 §4)
@@ -15,7 +15,6 @@ _BEGIN = b"-----BEGIN OPENSSH PRIVATE KEY-----"
 _END = b"-----END OPENSSH PRIVATE KEY-----"
 _MAGIC = b"openssh-key-v1\x00"
 _BLOCK = const(8)  # cipher "none" pads the private section to 8 bytes
-_COLUMNS = const(70)  # base64 line width ssh-keygen writes
 
 
 class KeyFileError(Exception):
@@ -60,13 +59,6 @@ class HostKey:
         self.pub = bytes(pub)
         self.blob = _BLOB_HEAD + self.pub
         self.comment = comment
-
-    @classmethod
-    def generate(cls):
-        """A new key from 32 random bytes."""
-        from ussh.crypto import random_bytes
-
-        return cls(random_bytes(32))
 
     def sign(self, data):
         """The SSH signature blob for data (RFC 8709 §6)."""
@@ -150,27 +142,6 @@ def load(path):
         _fail(path, "corrupt or truncated")
 
 
-def save(key, path, comment=""):
-    """Writes key as an OpenSSH private key file, owner-only where the OS
-    has file modes; a temporary file renamed into place, so a crash
-    leaves either no file or a whole one."""
-    from ussh.crypto import random_bytes
-
-    check = random_bytes(4)
-    priv = check + check + string(ALGORITHM) + string(key.pub)
-    priv += string(key.seed + key.pub) + string(comment)
-    priv += bytes(range(1, 1 + -len(priv) % _BLOCK))
-    raw = _MAGIC + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00" + u32(1)
-    b64 = b64encode(raw + string(key.blob) + string(priv))
-    tmp = path + ".tmp"
-    with open_private(tmp) as f:
-        f.write(_BEGIN + b"\n")
-        for i in range(0, len(b64), _COLUMNS):
-            f.write(b64[i : i + _COLUMNS] + b"\n")
-        f.write(_END + b"\n")
-    os.rename(tmp, path)
-
-
 def load_or_create(path, log=None):
     """Loads the host key at path; when there is no such file, makes a new
     key, saves it there and logs its fingerprint."""
@@ -179,7 +150,9 @@ def load_or_create(path, log=None):
     except OSError as e:
         if e.errno not in ENOENT:
             _fail(path, "cannot read: %s" % e)
-        key = HostKey.generate()
+        from ussh.keygen import generate, save  # a rare path: loaded only here
+
+        key = generate()
         save(key, path)
         (log or print)("created a new host key %s: %s" % (path, key.fingerprint()))
         return key
