@@ -187,3 +187,94 @@ def test_log_lines(srv):
     time.sleep(0.3)
     log = srv.log()
     assert "connected" in log and "auth accepted" in log and "disconnect" in log
+
+
+def test_openssh10_exec(srv):
+    # OpenSSH 10.x (Debian sid chroot), no algorithm options: what most users run today
+    p = srv.ssh("print(6*7)", client="ssh10")
+    assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + srv.log()
+    p = srv.ssh("import sys\nprint(sys.stdin.read().upper())", input="abc\n", client="ssh10")
+    assert p.stdout == "ABC\n\n"
+    p = srv.ssh("1/0", client="ssh10")
+    assert p.returncode == 1 and "ZeroDivisionError" in p.stderr
+
+
+def test_openssh10_rekey(srv):
+    data = "".join("%05d\n" % i for i in range(20000))  # 120 KB
+    p = srv.ssh("import sys\nprint(len(sys.stdin.read()))", input=data, client="ssh10",
+                options=("RekeyLimit=16K", "LogLevel=DEBUG"), timeout=120)
+    assert p.stdout == "%d\n" % len(data), p.stderr[-2000:]
+    assert p.stderr.count("SSH2_MSG_NEWKEYS received") >= 3
+
+
+def test_server_started_rekey(ussh_server):
+    # the server starts a key exchange itself after --rekey-bytes
+    srv = ussh_server(runtime="unix", extra_args=("--rekey-bytes", "20000"))
+    p = srv.ssh("for i in range(20000): print(i)", options=("LogLevel=DEBUG",), timeout=60)
+    assert p.stdout.splitlines() == [str(i) for i in range(20000)], p.stderr[-2000:]
+    assert p.stderr.count("SSH2_MSG_KEXINIT received") >= 3
+
+
+def test_login_grace_time_drops_idle_unauthenticated(ussh_server):
+    import socket
+
+    srv = ussh_server(runtime="unix", extra_args=("--login-grace", "2"))
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        s.sendall(b"SSH-2.0-idle\r\n")
+        t0 = time.monotonic()
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        waited = time.monotonic() - t0
+    finally:
+        s.close()
+    assert 1.5 < waited < 8
+    assert b"login grace time exceeded" in data  # the DISCONNECT's reason, still unencrypted
+    assert "login grace time exceeded" in srv.log()
+    assert srv.ssh("print(6*7)").stdout == "42\n"
+
+
+def test_library_api_asyncio_beside_other_tasks(tmp_path):
+    # `await ussh.serve(...)` runs beside the user's own tasks on both runtimes
+    import runtimes
+    from peers import free_port, keygen
+
+    key = keygen(str(tmp_path / "k"))
+    port = free_port()
+    code = (
+        "import asyncio, ussh\n"
+        "ticks = []\n"
+        "async def other():\n"
+        "    while True:\n"
+        "        ticks.append(1)\n"
+        "        await asyncio.sleep(0.05)\n"
+        "async def main():\n"
+        "    asyncio.create_task(other())\n"
+        "    t = asyncio.create_task(ussh.serve('127.0.0.1', %d, host_key=%r, authorized_keys=%r))\n"
+        "    await asyncio.sleep(8)\n"
+        "    print('TICKS', len(ticks))\n"
+        "asyncio.run(main())\n" % (port, str(tmp_path / "hk"), key + ".pub")
+    )
+    import threading
+
+    out = {}
+    for rt in ("unix", "cpython"):
+        th = threading.Thread(target=lambda: out.__setitem__(rt, runtimes.run(rt, code, timeout=30)))
+        th.start()
+        deadline = time.monotonic() + 6
+        p = None
+        while time.monotonic() < deadline:
+            argv = ["ssh", "-F", "/dev/null", "-p", str(port), "-i", key, "-o", "IdentitiesOnly=yes",
+                    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                    "127.0.0.1", "print(6*7)"]
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            if p.returncode == 0:
+                break
+            time.sleep(0.2)
+        th.join(40)
+        assert p is not None and p.stdout == "42\n", (rt, p and p.stderr)
+        assert "TICKS" in out[rt] and int(out[rt].split("TICKS")[1]) > 50, out.get(rt)

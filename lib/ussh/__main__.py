@@ -4,7 +4,7 @@ import sys
 from ussh import VERSION
 
 _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized-keys PATH]
-            [--max-connections N]
+            [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N]
 Serves SSH: exec and shell run Python. Defaults: --bind 127.0.0.1 --port 2222
 --host-key ssh_host_ed25519_key (created when missing) --authorized-keys authorized_keys"""
 
@@ -17,6 +17,7 @@ def main(argv):
         "--authorized-keys": "authorized_keys",
         "--max-connections": "8",
         "--rekey-bytes": None,
+        "--login-grace": None,
     }
     i = 0
     while i < len(argv):
@@ -35,8 +36,9 @@ def main(argv):
     from ussh.server import run
 
     settings = {}
-    if opts["--rekey-bytes"]:
-        settings["rekey_bytes"] = int(opts["--rekey-bytes"])
+    for flag in ("--rekey-bytes", "--login-grace"):
+        if opts[flag]:
+            settings[flag[2:].replace("-", "_")] = int(opts[flag])
     try:
         run(
             opts["--bind"],

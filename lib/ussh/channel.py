@@ -106,8 +106,10 @@ class Channel:
         while pos < len(data):
             self._check()
             n = min(len(data) - pos, self.remote_window, self.remote_max)
-            if n <= 0:
-                self.conn.wait()  # RFC 4254 §5.2: wait for WINDOW_ADJUST
+            if n <= 0 or self.conn.rekeying():
+                # RFC 4254 §5.2: wait for WINDOW_ADJUST; RFC 4253 §7.1: and
+                # for a key exchange to end rather than hold data
+                self.conn.wait()
                 continue
             if ext:
                 head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)

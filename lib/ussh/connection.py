@@ -106,10 +106,16 @@ class Connection:
 
     # -- output
     def send(self, payload):
+        t = self.transport
+        if self._kexinit is None and t.bytes_in + t.bytes_out > self.cfg.rekey_bytes:
+            self.rekey()  # RFC 4253 §9
         if self._kexinit is not None:
             self._held.append(bytes(payload))
         else:
             self._out(payload)
+
+    def rekeying(self):
+        return self._kexinit is not None
 
     def send_kex(self, payload):
         self._out(payload)
@@ -186,9 +192,6 @@ class Connection:
             self.send(struct.pack(">BI", _MSG_UNIMPLEMENTED, (self.transport.seq_in - 1) & 0xFFFFFFFF))
             return
         h(self, p)
-        t = self.transport
-        if self._kexinit is None and t.bytes_in + t.bytes_out > self.cfg.rekey_bytes:
-            self.rekey()
 
     def _kex_step(self, p):
         try:

@@ -1,14 +1,16 @@
 # SHA-512 (FIPS 180-4): the runtime's hashlib where it has one, else the
 # pure-Python hash below (MicroPython ports ship sha256 only).
+import struct
+
 from ussh.compat import const, sha512 as _native
 
 _M64 = const(0xFFFFFFFFFFFFFFFF)
-_BLOCK = const(128)
+# x * _R = x | x << 64 for x < 2^64: bits n..n+63 of it are ROTR^n(x).
+_R = const(0x10000000000000001)
 
 # FIPS 180-4 section 4.2.3: the first 64 bits of the fractional parts of the
 # cube roots of the first eighty primes, K0 = 0x428a2f98d728ae22 ... K79 =
-# 0x6c44198c4a475817, as big-endian bytes (a third of the .mpy size of int
-# literals); read into ints on first use.
+# 0x6c44198c4a475817, big-endian; one word is read per round.
 _KB = (
     b"\x42\x8a\x2f\x98\xd7\x28\xae\x22\x71\x37\x44\x91\x23\xef\x65\xcd"
     b"\xb5\xc0\xfb\xcf\xec\x4d\x3b\x2f\xe9\xb5\xdb\xa5\x81\x89\xdb\xbc"
@@ -61,85 +63,60 @@ _H0 = (
     b"\x1f\x83\xd9\xab\xfb\x41\xbd\x6b\x5b\xe0\xcd\x19\x13\x7e\x21\x79"
 )
 
-_K = None
 
-
-def _words(b):
-    return [int.from_bytes(b[i:i + 8], "big") for i in range(0, len(b), 8)]
-
-
-def _compress(H, block, off):
-    # FIPS 180-4 section 6.4.2, one 1024-bit block at block[off:off + 128].
-    global _K
+def _compress(H, buf, off):
+    # FIPS 180-4 section 6.4.2 on the block buf[off:off + 128]. The schedule
+    # is kept in 16 words, W[t] at w[t % 16]. Rotations are shifts of
+    # x * _R; sigma and SIGMA values keep garbage above bit 63, which only
+    # ever meets sums that are reduced mod 2^64 before they are used again.
     m = _M64
-    K = _K
-    if K is None:
-        K = _K = _words(_KB)
-    W = _words(block[off:off + _BLOCK])
-    for t in range(16, 80):
-        x = W[t - 15]
-        y = W[t - 2]
-        # sigma0 = ROTR^1 ^ ROTR^8 ^ SHR^7, sigma1 = ROTR^19 ^ ROTR^61 ^ SHR^6 (4.1.3)
-        s0 = ((x >> 1 | x << 63) ^ (x >> 8 | x << 56) ^ (x >> 7)) & m
-        s1 = ((y >> 19 | y << 45) ^ (y >> 61 | y << 3) ^ (y >> 6)) & m
-        W.append((s1 + W[t - 7] + s0 + W[t - 16]) & m)
+    k = _KB
+    w = list(struct.unpack_from(">16Q", buf, off))
     a, b, c, d, e, f, g, h = H
+    bc = b ^ c
     for t in range(80):
+        j = t & 15
+        W = w[j]
+        if t > 15:
+            # W[t] = sigma1(W[t-2]) + W[t-7] + sigma0(W[t-15]) + W[t-16] (4.1.3)
+            x = w[(j + 1) & 15]
+            X = x * _R
+            y = w[(j + 14) & 15]
+            Y = y * _R
+            W = w[j] = (W + w[(j + 9) & 15] + (X >> 1 ^ X >> 8 ^ x >> 7) + (Y >> 19 ^ Y >> 61 ^ y >> 6)) & m
         # T1 = h + SIGMA1(e) + Ch(e, f, g) + K[t] + W[t]
-        S1 = (e >> 14 | e << 50) ^ (e >> 18 | e << 46) ^ (e >> 41 | e << 23)
-        t1 = h + (S1 & m) + ((e & f) ^ (~e & g)) + K[t] + W[t]
-        # T2 = SIGMA0(a) + Maj(a, b, c)
-        S0 = (a >> 28 | a << 36) ^ (a >> 34 | a << 30) ^ (a >> 39 | a << 25)
-        t2 = (S0 & m) + ((a & b) ^ (a & c) ^ (b & c))
+        X = e * _R
+        W += h + (X >> 14 ^ X >> 18 ^ X >> 41) + (g ^ e & (f ^ g)) + int.from_bytes(k[8 * t : 8 * t + 8], "big")
+        # T2 = SIGMA0(a) + Maj(a, b, c), Maj = b ^ (a ^ b) & (b ^ c)
+        X = a * _R
+        x = a ^ b
+        y = (X >> 28 ^ X >> 34 ^ X >> 39) + (b ^ x & bc)
+        bc = x
         h = g
         g = f
         f = e
-        e = (d + t1) & m
+        e = (d + W) & m
         d = c
         c = b
         b = a
-        a = (t1 + t2) & m
+        a = (W + y) & m
     for i, x in enumerate((a, b, c, d, e, f, g, h)):
         H[i] = (H[i] + x) & m
 
 
-class SHA512Pure:
-    """Streaming pure-Python SHA-512: update(data) any number of times, then
-    digest() (which leaves the object usable for further updates)."""
-
-    def __init__(self, data=b""):
-        self._h = _words(_H0)
-        self._buf = bytearray()
-        self._len = 0
-        self.update(data)
-
-    def update(self, data):
-        buf = self._buf
-        buf.extend(data)
-        self._len += len(data)
-        n = len(buf) & ~(_BLOCK - 1)
-        for i in range(0, n, _BLOCK):
-            _compress(self._h, buf, i)
-        if n:
-            self._buf = buf[n:]
-
-    def digest(self):
-        # Padding, FIPS 180-4 section 5.1.2: a 1 bit, zeros up to 112 mod
-        # 128 bytes, the message length in bits as a 128-bit integer.
-        n = self._len
-        pad = bytearray(self._buf)
-        pad.append(0x80)
-        pad.extend(bytes((111 - n) % _BLOCK))
-        pad.extend((8 * n).to_bytes(16, "big"))
-        H = list(self._h)
-        for i in range(0, len(pad), _BLOCK):
-            _compress(H, pad, i)
-        return b"".join(h.to_bytes(8, "big") for h in H)
-
-
 def sha512_pure(data):
     """SHA-512 of a bytes-like object, always by the pure-Python code."""
-    return SHA512Pure(data).digest()
+    # Padding, FIPS 180-4 section 5.1.2: a 1 bit, zeros up to 112 mod 128
+    # bytes, the message length in bits as a 128-bit integer.
+    n = len(data)
+    buf = bytearray(data)
+    buf.append(0x80)
+    buf.extend(bytes((111 - n) % 128))
+    buf.extend((8 * n).to_bytes(16, "big"))
+    H = list(struct.unpack(">8Q", _H0))
+    for off in range(0, len(buf), 128):
+        _compress(H, buf, off)
+    return struct.pack(">8Q", *H)
 
 
 if _native is not None:
@@ -148,7 +125,5 @@ if _native is not None:
         """SHA-512 digest (64 bytes) of a bytes-like object."""
         return _native(data).digest()
 
-    SHA512 = _native
 else:
     sha512 = sha512_pure
-    SHA512 = SHA512Pure
