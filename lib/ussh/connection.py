@@ -95,6 +95,9 @@ class Connection:
         self.none_seen = False
         self.channels = {}
         self.busy = False  # a command is running
+        # set by a driver that can interrupt running code (Ctrl-C): called
+        # with True when user code starts running, False when it stops
+        self.watch = None
         self._deferred = []
         self._send_kexinit()
 
@@ -227,10 +230,15 @@ class Connection:
         while self._deferred and not self.busy:
             self._run(*self._deferred.pop(0))
 
+    def _busy(self, on):
+        self.busy = on
+        if self.watch is not None:
+            self.watch(on)
+
     def _run(self, ch, kind, arg):
         from ussh import repl
 
-        self.busy = True
+        self._busy(True)
         try:
             if kind == b"exec":
                 self.log("exec %r" % arg)
@@ -242,14 +250,14 @@ class Connection:
         except channel.ChannelClosed:
             ch.finish(1)
         finally:
-            self.busy = False
+            self._busy(False)
         self.wake(ch)
 
     def wake(self, ch):
         # New input for a shell runs there once no command is running.
         r = ch.repl
         while r is not None and not self.busy and not ch.closed_out and (ch.inbuf or ch.eof_in):
-            self.busy = True
+            self._busy(True)
             try:
                 data = ch.take_input()
                 if data:
@@ -262,7 +270,7 @@ class Connection:
             except channel.ChannelClosed:
                 ch.finish(1)
             finally:
-                self.busy = False
+                self._busy(False)
 
     def poll(self):
         if self.pump is not None:
