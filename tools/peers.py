@@ -16,9 +16,10 @@ Servers:
 
 Dropbear and sshd log in a dedicated system user PEER_USER (created here when missing: needs root)
 whose shell is /bin/sh and whose home holds no rc files, so the command they run through the login
-shell starts as fast as a shell can; Dropbear reads its ~/.ssh/authorized_keys, which each start
-overwrites with the lab's client key (so run one lab with Dropbear at a time).
+shell starts as fast as a shell can; Dropbear reads its ~/.ssh/authorized_keys, to which a lab
+adds its client key while it runs Dropbear (removed again when the lab closes).
 """
+import fcntl
 import os
 import pwd
 import shutil
@@ -77,6 +78,25 @@ def ensure_peer_user():
     for d in (PEER_HOME, os.path.join(PEER_HOME, ".ssh")):
         os.chmod(d, 0o755)  # root-owned, not group/world writable: what Dropbear's checks want
     return PEER_USER
+
+
+def _peer_authorized_key(line, add):
+    """Add or remove one key in PEER_USER's ~/.ssh/authorized_keys (Dropbear reads only that
+    file), under a lock, so labs running at the same time keep each other's keys."""
+    path = os.path.join(PEER_HOME, ".ssh", "authorized_keys")
+    line = line.strip()
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with open(path) as f:
+                keys = [k.strip() for k in f if k.strip()]
+        except FileNotFoundError:
+            keys = []
+        keys = [k for k in keys if k != line] + ([line] if add else [])
+        with open(path + ".new", "w") as f:
+            f.write("".join(k + "\n" for k in keys))
+        os.chmod(path + ".new", 0o644)
+        os.replace(path + ".new", path)
 
 
 def ssh_argv(port, key, known_hosts, cmd, user=None, client="ssh", options=()):
@@ -226,8 +246,8 @@ class Lab:
 
     def _make_dropbear(self, port):
         user = ensure_peer_user()
-        with open(os.path.join(PEER_HOME, ".ssh", "authorized_keys"), "w") as f:
-            f.write(self.client_pub)
+        _peer_authorized_key(self.client_pub, add=True)
+        self._dropbear_key = True
         host_key = os.path.join(self.dir, "dropbear_host_ed25519")
         if not os.path.exists(host_key):
             subprocess.run(["dropbearkey", "-t", "ed25519", "-f", host_key], check=True,
@@ -280,6 +300,8 @@ class Lab:
     def close(self):
         for s in self.servers:
             s.stop()
+        if getattr(self, "_dropbear_key", False):
+            _peer_authorized_key(self.client_pub, add=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):

@@ -1,0 +1,100 @@
+"""Footprint of the server on the MicroPython unix port with modules loaded as .mpy:
+the smallest `-X heapsize=` at which kex, auth and an exec complete, and the .mpy size of
+every module the shell server has loaded once a pty shell runs.
+
+Used by bench/run.py (section "footprint"); also runnable alone: python bench/footprint.py
+"""
+import ast
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import build_mpy  # noqa: E402
+import peers  # noqa: E402
+
+
+def _start(lab, mpydir, heapsize):
+    port = peers.free_port()
+    host_key = os.path.join(lab.dir, "host_key")
+    env = dict(os.environ, MICROPYPATH=mpydir + ":.frozen")
+    argv = [peers.MICROPYTHON, "-X", "heapsize=%s" % heapsize, "-m", "ussh", "--bind", "127.0.0.1",
+            "--port", str(port), "--host-key", host_key, "--authorized-keys", lab.authorized_keys]
+    s = lab._server("ussh-heap-%s" % heapsize, argv, port, env=env, command="print(6*7)", host_key=host_key)
+    return s.start(timeout=20)
+
+
+def login_ok(lab, mpydir, heapsize):
+    try:
+        s = _start(lab, mpydir, heapsize)
+    except peers.ServerFailed:
+        return False
+    try:
+        p = s.ssh("print(6*7)", timeout=30)
+        return p.returncode == 0 and p.stdout == "42\n"
+    except subprocess.TimeoutExpired:
+        return False
+    finally:
+        s.stop()
+
+
+def smallest_heap(lab, mpydir, lo=16, hi=1024, step=4):
+    """Smallest heapsize in KiB (a multiple of step) at which a login + exec works; two
+    successes in a row are required so that one lucky run does not count."""
+    if not (login_ok(lab, mpydir, "%dk" % hi)):
+        return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if login_ok(lab, mpydir, "%dk" % mid) and login_ok(lab, mpydir, "%dk" % mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def shell_modules(lab, mpydir):
+    """Names of the modules loaded in the server once a pty shell has run a statement."""
+    s = _start(lab, mpydir, "2m")
+    try:
+        argv = s.ssh_argv("")[:-1]
+        argv.insert(1, "-tt")
+        p = subprocess.run(argv, input="import sys\r\nprint('MODS', sorted(sys.modules))\r\n\x04",
+                           capture_output=True, text=True, timeout=30)
+        for line in p.stdout.splitlines():
+            if line.startswith("MODS ["):
+                return ast.literal_eval(line[5:].strip())
+        raise RuntimeError("no module list in the shell output: %r" % p.stdout[-500:])
+    finally:
+        s.stop()
+
+
+def section(args=None):
+    res = build_mpy.build("host", build_mpy.BOARD_MARCH["host"])
+    mpydir = build_mpy.mpy_dir("host")
+    rows, notes = {}, []
+    with peers.Lab(prefix="ussh-footprint-") as lab:
+        mods = shell_modules(lab, mpydir)
+        ours = [m for m in mods if m.startswith("ussh")]
+        total = 0
+        for m in ours:
+            rel = m.replace(".", "/")
+            for cand in (rel + ".mpy", rel + "/__init__.mpy"):
+                path = os.path.join(mpydir, cand)
+                if os.path.exists(path):
+                    total += os.path.getsize(path)
+                    break
+        rows[".mpy loaded by the shell server (bytes)"] = {"unix": total}
+        notes.append("modules: " + " ".join(m[5:] or "ussh" for m in ours))
+        heap = smallest_heap(lab, mpydir)
+        rows["smallest heapsize for kex+auth+exec (KiB)"] = {"unix": heap if heap else "FAIL"}
+    return {"title": "footprint: server on the unix port, modules from .mpy", "columns": ["unix"],
+            "rows": rows, "notes": notes}
+
+
+if __name__ == "__main__":
+    sec = section()
+    for r, v in sec["rows"].items():
+        print(r, v)
+    for n in sec["notes"]:
+        print(n)
