@@ -84,10 +84,17 @@ def login_section(args):
     return login.section(runs=args.runs)
 
 
+def footprint_section(args):
+    import footprint
+
+    return footprint.section(args)
+
+
 SECTIONS = [
     ("crypto_curve", script_section("crypto_curve.py", "crypto: curve25519 / ed25519")),
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
     ("login", login_section),
+    ("footprint", footprint_section),
 ]
 
 
