@@ -100,6 +100,18 @@ def _derive(k, h, letter, session_id, n):
     return out[:n]
 
 
+def _keys(k, h, sid, cipher, mac, letters):
+    # RFC 4253 §7.2: one direction's cipher (IV and key letters) and MAC key
+    key_len = _row(CIPHERS, cipher)[1]
+    mac_key_len, mac_len = _row(MACS, mac)[1:]
+    iv, key, integrity = letters
+    return (
+        AESCTR(_derive(k, h, key, sid, key_len), _derive(k, h, iv, sid, 16)),
+        HMACSHA256(_derive(k, h, integrity, sid, mac_key_len)),
+        mac_len,
+    )
+
+
 def exchange(conn, i_c, i_s):
     """Server side of one key exchange, as a generator: started with the
     client's KEXINIT payload i_c and ours i_s, it receives each later kex
@@ -162,13 +174,7 @@ def exchange(conn, i_c, i_s):
 
     # RFC 4253 §7.3: new keys take effect after NEWKEYS, each direction apart.
     conn.send_kex(wire.byte(_MSG_NEWKEYS))
-    key_len = _row(CIPHERS, enc_sc)[1]
-    mac_key_len, mac_len = _row(MACS, mac_sc)[1:]
-    conn.transport.set_out(
-        AESCTR(_derive(k, h, b"D", sid, key_len), _derive(k, h, b"B", sid, 16)),
-        HMACSHA256(_derive(k, h, b"F", sid, mac_key_len)),
-        mac_len,
-    )
+    conn.transport.set_out(*_keys(k, h, sid, enc_sc, mac_sc, (b"B", b"D", b"F")))
     if conn.strict:
         conn.transport.seq_out = 0
     if conn.ext_info and conn.first_kex:
@@ -180,12 +186,6 @@ def exchange(conn, i_c, i_s):
     if p[0] != _MSG_NEWKEYS:
         raise SSHError("expected NEWKEYS, got message %d" % p[0])
     Reader(p, 1).done()
-    key_len = _row(CIPHERS, enc_cs)[1]
-    mac_key_len, mac_len = _row(MACS, mac_cs)[1:]
-    conn.transport.set_in(
-        AESCTR(_derive(k, h, b"C", sid, key_len), _derive(k, h, b"A", sid, 16)),
-        HMACSHA256(_derive(k, h, b"E", sid, mac_key_len)),
-        mac_len,
-    )
+    conn.transport.set_in(*_keys(k, h, sid, enc_cs, mac_cs, (b"A", b"C", b"E")))
     if conn.strict:
         conn.transport.seq_in = 0
