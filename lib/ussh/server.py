@@ -22,22 +22,33 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
     return Config(host_key=host_key, authorized_keys=authorized_keys, log=log, **settings)
 
 
+def _drain(sock, conn):
+    # Sends what collects in conn.outq until the socket would block; True
+    # once everything went out.
+    q = conn.outq
+    while q:
+        if len(q) > 1:
+            q[:] = [b"".join(q)]
+        data = q[0]
+        try:
+            n = sock.send(data)
+        except OSError as e:
+            if e.args[0] in _EAGAIN:
+                return False
+            raise
+        if n < len(data):
+            q[0] = memoryview(data)[n:]
+        else:
+            q.pop()
+    return True
+
+
 def _send_blocking(sock, conn):
     # Used while a command runs inside the event loop: plain blocking I/O.
-    while conn.outq:
-        data = b"".join(conn.outq)
-        conn.outq.clear()
-        mv = memoryview(data)
-        pos = 0
-        while pos < len(data):
-            try:
-                pos += sock.send(mv[pos:])
-            except OSError as e:
-                if e.args[0] not in _EAGAIN:
-                    raise
-                p = select.poll()
-                p.register(sock, select.POLLOUT)
-                p.poll(1000)
+    while not _drain(sock, conn):
+        p = select.poll()
+        p.register(sock, select.POLLOUT)
+        p.poll(1000)
 
 
 def _pump(sock, conn, block):
@@ -64,18 +75,8 @@ def _pump(sock, conn, block):
 
 
 async def _send(sock, conn):
-    while conn.outq:
-        data = b"".join(conn.outq)
-        conn.outq.clear()
-        mv = memoryview(data)
-        pos = 0
-        while pos < len(data):
-            try:
-                pos += sock.send(mv[pos:])
-            except OSError as e:
-                if e.args[0] not in _EAGAIN:
-                    raise
-                await wait_writable(sock)
+    while not _drain(sock, conn):
+        await wait_writable(sock)
 
 
 class Server:
