@@ -37,7 +37,7 @@ def _drain(sock, conn):
                 return False
             raise
         if n < len(data):
-            q[0] = memoryview(data)[n:]
+            q[0] = data[n:]  # a partial send: keep the rest
         else:
             q.pop()
     return True
