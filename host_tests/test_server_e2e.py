@@ -278,3 +278,15 @@ def test_library_api_asyncio_beside_other_tasks(tmp_path):
         th.join(40)
         assert p is not None and p.stdout == "42\n", (rt, p and p.stderr)
         assert "TICKS" in out[rt] and int(out[rt].split("TICKS")[1]) > 50, out.get(rt)
+
+
+def test_exec_command_not_utf8(srv):
+    import rawssh
+
+    with rawssh.RawClient(srv.port) as c:
+        c.handshake()
+        c.login(rawssh.load_private_key(srv.client_key))
+        res = c.exec(c.open_session(), b"print('\xff')")
+        assert res.status == 1 and b"not UTF-8" in res.stderr
+        res = c.exec(c.open_session(), b"print('ok')")
+        assert res.stdout == b"ok\n"

@@ -241,9 +241,13 @@ class Connection:
         self._busy(True)
         try:
             if kind == b"exec":
-                self.log("exec %r" % arg)
-                status = repl.run_command(arg.decode(), ch.out, ch.err, ch)
-                ch.finish(status)
+                try:
+                    cmd = arg.decode()
+                except UnicodeError:
+                    ch.err(b"ussh: the command is not UTF-8 text\n")
+                    return ch.finish(1)
+                self.log("exec %r" % cmd)
+                ch.finish(repl.run_command(cmd, ch.out, ch.err, ch))
             elif kind == b"shell":
                 ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
                 ch.flush()
