@@ -6,10 +6,17 @@
 # The server's share of curve25519-sha256 (X25519 key pair, shared secret),
 # its ssh-ed25519 signature of the exchange hash, and one verify as for a
 # client's publickey signature; messages of 100 bytes, about what SSH signs.
-# Prints "BENCH <op> <median ms> ms" per operation and their sum.
+# Prints "BENCH <op> <median ms> ms" per operation and their sum, after a
+# line naming the file the modules came from (.py source or compiled .mpy,
+# e.g. MICROPYPATH=build/mpy/host:.frozen after tools/build_mpy.py). The
+# first call of each operation (tables built on first use) is not timed.
+import sys
+
 from ussh.compat import ticks_diff, ticks_us
 from ussh.crypto.curve25519 import x25519, x25519_base
 from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
+
+print("# modules from", sys.modules["ussh.crypto.ed25519"].__file__)
 
 SAMPLES = 9
 SAMPLE_US = 30000  # a sample runs the op this long at least (the wasm clock ticks in ms)

@@ -5,11 +5,16 @@
 # Prints "BENCH <name> <value> <unit>" lines: the median time of SHA-512 over
 # 200 bytes (what Ed25519 hashes per signature) and the throughput of
 # AES-128-CTR + HMAC-SHA-256 encrypt-then-MAC (RFC 4344 CTR, OpenSSH etm:
-# MAC over uint32 seq || ciphertext) on 1 MB in 16 KB packets.
+# MAC over uint32 seq || ciphertext) on 1 MB in 16 KB packets. The first
+# line names the file the modules came from (.py source or compiled .mpy).
+import sys
+
 from ussh.compat import ticks_diff, ticks_us
 from ussh.crypto.aes import AESCTR
 from ussh.crypto.hmac import HMACSHA256
 from ussh.crypto.sha512 import sha512, sha512_pure
+
+print("# modules from", sys.modules["ussh.crypto.sha512"].__file__)
 
 TOTAL = 1 << 20
 PACKET = 16384

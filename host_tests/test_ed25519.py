@@ -320,7 +320,9 @@ def ref_decode(s):
 
 
 def test_tables_are_multiples_of_b():
-    # the byte-string tables of ed25519.py against multiples of B computed here
+    # the tables ed25519.py builds on first use against multiples of B
+    # computed here: [1]B..[15]B, the comb's table 0, the same odd multiples
+    # of [2^128]B, the comb's table 1
     import sys
 
     from runtimes import LIB
@@ -329,23 +331,25 @@ def test_tables_are_multiples_of_b():
         sys.path.insert(0, LIB)
     from ussh.crypto import ed25519
 
-    def affine(table, i):
-        return tuple(int.from_bytes(table[64 * i + 32 * c : 64 * i + 32 * c + 32], "little") for c in (0, 1))
+    T = ed25519._table()
+    assert ed25519._table() is T  # built once
+
+    def affine(t, i):
+        return tuple(int.from_bytes(t[64 * i + 32 * c : 64 * i + 32 * c + 32], "little") for c in (0, 1))
 
     B = (BX, BY)
     G = [ref_mul(2 ** (26 * j), B) for j in range(10)]
-    assert len(ed25519._COMB) == 2 * 16 * 64
-    for g in (0, 5):
+    assert [len(t) for t in T] == [8 * 64, 16 * 64, 8 * 64, 16 * 64]
+    for g, t in ((0, T[1]), (5, T[3])):
         for u in range(16):
             Q = G[g]
             for j in range(1, 5):
                 Q = ref_add(Q, G[g + j] if u >> (j - 1) & 1 else ((-G[g + j][0]) % P, G[g + j][1]))
-            assert affine(ed25519._COMB, 16 * g // 5 + u) == Q
+            assert affine(t, u) == Q
     B128 = ref_mul(2**128, B)
-    assert len(ed25519._B_ODD) == len(ed25519._B128_ODD) == 8 * 64
     for i in range(8):
-        assert affine(ed25519._B_ODD, i) == ref_mul(2 * i + 1, B)
-        assert affine(ed25519._B128_ODD, i) == ref_mul(2 * i + 1, B128)
+        assert affine(T[0], i) == ref_mul(2 * i + 1, B)
+        assert affine(T[2], i) == ref_mul(2 * i + 1, B128)
 
 
 HELPER_SCRIPT = """
@@ -361,7 +365,7 @@ for k in %r:
         ok = True
         for i in range(256):
             if e[i]:
-                v = e[i] - 16
+                v = e[i] - 32
                 ok = ok and v & 1 and abs(v) < 1 << (w - 1) and i - last >= w
                 last = i
                 total += v << i

@@ -64,7 +64,8 @@ def test_rfc4231(runtime):
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_random_against_reference(runtime):
     # Keys of every length 0..200 (around the 64-byte block where keys get
-    # hashed), messages split as the transport does: uint32 seq || packet.
+    # hashed) as bytes, memoryview or bytearray, messages split as the
+    # transport does: uint32 seq || packet.
     rng = random.Random(4231)
     pool = bytes(rng.getrandbits(8) for _ in range(1500))
     cases = []
@@ -75,12 +76,12 @@ def test_random_against_reference(runtime):
         "pool = bytes.fromhex(%r)\n"
         "mv = memoryview(pool)\n"
         "for koff, klen, moff, mlen in %r:\n"
-        "    key = pool[koff:koff + klen]\n"
+        "    key = (pool, mv, bytearray(pool))[klen %% 3][koff:koff + klen]\n"
         "    msg = mv[moff:moff + mlen]\n"
         "    m = HMACSHA256(key)\n"
         "    a = m.mac(msg[:4], msg[4:])\n"
         "    b = m.mac(msg)\n"
-        "    print(hmac_sha256(key, bytes(msg)).hex(), a.hex(), b.hex())\n"
+        "    print(hmac_sha256(bytes(key), bytes(msg)).hex(), a.hex(), b.hex())\n"
     ) % (pool.hex(), cases)
     out = lines(run(runtime, code))
     assert len(out) == len(cases)

@@ -5,12 +5,14 @@
 # only the final encoding is canonical. ed25519.py uses the same field
 # through inverse() and pow_2_252_3().
 
-p = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED
+# (pow(), not a literal: mpy-cross stores a big int literal as its decimal
+# digits, 80 bytes of .mpy each.)
+p = pow(2, 255) - 19
 
 # RFC 7748 §4.1: (A - 2) / 4 for Curve25519's A = 486662.
 a24 = 121665
 
-_MASK = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF  # 2^255 - 1
+_MASK = pow(2, 255) - 1
 
 
 def _sq_times(x, n):

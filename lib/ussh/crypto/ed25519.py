@@ -2,412 +2,144 @@
 #
 # Points are extended twisted Edwards coordinates (X, Y, Z, T) with
 # x = X/Z, y = Y/Z, x*y = T/Z (RFC 8032 §5.1.4). A point that is only ever
-# added is kept "cached" as (Y+X, Y-X, 2*d*T, 2*Z). The point formulas are
-# written out inside the scalar multiplication loops: a call per point
-# operation costs more than the arithmetic. Products that only feed sums
-# are folded once, x = (x mod 2^255) + 19*(x >> 255), which is cheaper than
-# % p and leaves them a few bits above 2^255 (below 2^273); coordinates,
-# which are multiplied again, are reduced with % p.
-# Tables of multiples of B are affine (x, y) byte strings, decoded entry by
-# entry as the loops need them: a table of decoded big ints would take more
-# RAM than a small board has.
-from ussh.crypto.curve25519 import p, inverse, pow_2_252_3
-from ussh.crypto.sha512 import sha512
+# added is kept "cached" as (Y+X, Y-X, 2*d*T, 2*Z). Inside _sum, the loop
+# that does the work of every scalar multiplication, the point formulas are
+# written out: a call per point operation costs more than the arithmetic.
+# Products that only feed sums are folded once,
+# x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and leaves
+# them a few bits above 2^255 (below 2^273); coordinates, which are
+# multiplied again, are reduced with % p.
+# The multiples of B that _sum adds are affine (x, y) byte strings, built on
+# first use (3 KB of RAM instead of 3 KB of .mpy) and decoded entry by entry:
+# tables of big ints would take more RAM than a small board has.
+from ussh.crypto.curve25519 import p, _MASK, inverse, pow_2_252_3
 
-# RFC 8032 §5.1: d = -121665/121666, 2*d, the group order L, sqrt(-1)
-d = 0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3
-d2 = 0x2406D9DC56DFFCE7198E80F2EEF3D13000E0149A8283B156EBD69B9426B2F159
-L = 0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED
-sqrt_m1 = 0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0
+from .sha512 import sha512
 
-_MASK = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF  # 2^255 - 1
-_MASK128 = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF  # 2^128 - 1
-_TWO260_1 = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF  # 2^260 - 1
+# RFC 8032 §5.1: d = -121665/121666, 2*d, the group order L, sqrt(-1) =
+# 2^((p-1)/4); as little-endian bytes or with pow(), half the .mpy bytes of
+# literals (mpy-cross stores a big int as its decimal digits).
+d = int.from_bytes(b"\xa3xY\x13\xcaM\xebu\xab\xd8AAM\np\x00\x98\xe8ywy@\xc7\x8cs\xfeo+\xeel\x03R", "little")
+d2 = 2 * d % p
+L = pow(2, 252) + 27742317777372353535851937790883648493
+sqrt_m1 = int.from_bytes(b"\xb0\xa0\x0eJ'\x1b\xee\xc4x\xe4/\xad\x06\x18C/\xa7\xd7\xfb=\x99\x00M+\x0b\xdf\xc1O\x80$\x83+", "little")
 
-# Signed comb for [k]B: 10 teeth 26 bits apart in two tables of 5. With
-# G_j = [2^(26*j)]B, entry u (0..15) of table g (0, 1) is G_5g + the sum over
-# j = 1..4 of (+G_(5g+j) if bit j-1 of u else -G_(5g+j)).
-_COMB = (
-    b"\x2c\xc3\xb9\xc6\x71\xf5\xb7\x4b\x14\x67\x61\x61\xa9\xd1\x87\x5e"
-    b"\xed\xa6\x30\x7c\x53\x93\x20\xcc\x20\x6c\x36\xfe\x0c\xf3\x37\x54"
-    b"\x5d\x51\x3a\x6a\x5f\xca\xfb\x14\x93\x0b\x66\xb6\xb0\x82\x8a\xe9"
-    b"\x19\x0e\xc1\x18\x70\x01\x9f\xea\xe4\x34\x45\x89\xa6\x83\xea\x46"
-    b"\xf4\xd4\x49\xcc\xf4\xb1\xab\xb7\x2b\x8c\x6e\xea\x74\x01\x98\x8b"
-    b"\xf7\xcd\xe7\xfe\x65\x74\xf7\x15\x80\x89\x0a\xdd\x1b\x2b\x49\x7b"
-    b"\xe9\x66\xe3\x56\x3b\x34\x55\x31\x7d\x1c\x15\xb5\xc5\x2c\x9c\xde"
-    b"\x7b\x80\x64\x10\xb4\x96\x49\x2e\x3c\x06\xd1\xe7\x2b\x51\x39\x18"
-    b"\xd3\x77\x8a\xdc\x1d\x7f\xc8\x74\x2b\xf2\x0e\x75\x94\xfb\x90\xf5"
-    b"\x67\x84\x94\xb2\xaa\x96\xab\xdf\xb8\x8b\x75\xfd\x5a\xd5\x83\x22"
-    b"\x3d\x5a\x61\x0a\x9a\xf3\x55\x18\x60\x46\x19\x68\xac\xd3\xe7\x52"
-    b"\x8b\xc0\x14\x0a\xcc\x47\xc4\x3d\x08\x4e\x32\xea\xbe\x83\x22\x02"
-    b"\x63\x69\xde\x75\x4d\xf9\x6e\x64\xce\x8f\x38\x5b\x6b\x70\xf9\x95"
-    b"\xdf\xa2\x43\x14\x12\x88\x3c\x67\x1f\xe5\xe1\xff\xfd\xdc\x06\x4c"
-    b"\x53\x61\x3c\x82\xe9\x3e\xa1\x8e\x89\xae\x88\xc6\xc9\x20\x95\x7e"
-    b"\xf6\x8a\x5f\x3f\xb4\x76\x3b\x48\x3f\x19\xc5\xc7\xb7\x54\xae\x20"
-    b"\xec\xf5\xec\x23\x36\xef\xee\xd9\x86\xc4\xc1\x4c\x8b\x22\x02\x8c"
-    b"\xfb\x9b\xfe\x97\x45\x3e\x03\xdf\x18\x6b\x17\xec\x15\x94\xf2\x74"
-    b"\x02\x87\x99\x03\xe6\x34\xcc\xfc\xaf\xa4\xec\xb3\xdc\x12\x44\x1d"
-    b"\x3d\xea\x4e\x27\x5a\x49\x1b\xb2\xf8\x26\x29\xd2\x8a\x70\x57\x78"
-    b"\x7a\x28\x3b\xd2\xa2\xf2\x1f\x93\xab\x9c\xcf\xa6\x76\x7e\x2d\x9e"
-    b"\x7d\xe7\xab\x5e\xca\x53\x71\xb0\x81\x44\xf1\xdc\x53\x97\xff\x0d"
-    b"\x36\x9b\x64\xde\x51\x65\xf6\x0a\x2e\x3a\x9d\x93\xdc\x63\xe0\xa3"
-    b"\x81\x85\x5e\x3d\x64\xec\x92\x90\x14\x72\x46\x10\x64\x9c\x4e\x28"
-    b"\x4e\xae\xd9\xcb\x60\xf8\x73\xcf\x56\xe9\xf2\x2b\xd3\x71\x81\xf2"
-    b"\xd5\xde\xea\x98\xd6\x08\x66\x25\x4b\xbf\x49\x9f\xf1\xec\x3e\x39"
-    b"\x67\x0a\x0a\xf9\xe1\x6d\x30\x3e\x11\x51\x6f\x92\x92\xd4\x88\x38"
-    b"\xcc\xc5\x49\x7a\xa9\xce\xca\x29\x36\x19\xa2\x8f\x45\x81\x10\x0d"
-    b"\x81\x89\x3a\xb6\x48\xdf\x58\xe3\x5b\xe9\x9d\xd9\xe5\xc4\xcc\x44"
-    b"\x0c\x02\xb0\x14\xb8\x48\x09\xa4\x9d\xe1\x22\x46\x4b\x03\x5d\x23"
-    b"\x6d\x8a\x65\x5d\xe6\x01\x78\x87\x20\xcf\x7e\xba\xca\xdc\x9b\x0f"
-    b"\x62\x46\xca\x0a\x0f\x40\x2b\x6d\x5b\x75\x66\x18\x12\x09\xf3\x49"
-    b"\xda\x0b\x30\x01\xd6\x58\x1c\x49\x66\x04\xa4\xad\x63\x7e\x59\x13"
-    b"\x3d\x76\x27\x46\xb6\x00\x68\xae\xdd\xf0\x8f\x68\xc7\xb3\xbb\x1b"
-    b"\xe3\x4f\xdc\x85\x47\x05\x1b\x24\x2d\x52\xa5\x4f\x14\xad\x5b\x72"
-    b"\xfe\xa2\xb0\x5f\xaf\x4a\x4b\x88\xc3\x62\x12\x44\x51\x86\xc0\x4d"
-    b"\x0e\x34\x2b\xb1\x9c\x01\x3a\xac\x9a\x6c\x38\xd0\x6c\x8b\x86\xf0"
-    b"\x33\x3a\xe2\xfa\x40\x6d\x35\x69\x22\x4b\xe8\x9c\x7a\x6d\xb4\x27"
-    b"\xe9\x00\x2c\x28\xfc\xf0\xbc\xbb\x30\xb5\xdd\x59\xc3\xe9\x7b\x2a"
-    b"\x73\xae\x9e\xa3\x65\x12\xda\xf2\x98\xc4\xc6\x80\x60\x7c\x8b\x4a"
-    b"\x47\xfa\xf0\xd1\x73\xfb\x31\xe9\x27\x0c\x57\xa9\x95\xf8\x52\xee"
-    b"\x0e\x7a\x23\x60\x58\x13\x1f\xba\x75\x82\x45\x09\x6c\xc2\xab\x4b"
-    b"\x9c\x14\xdb\xf1\x85\xd2\xed\x0f\xd8\xe8\x1d\xb0\x9d\x86\xb6\x76"
-    b"\x35\x63\xd8\x6c\x12\x09\xd1\x7b\xfc\x21\x22\x94\xc0\x85\x95\x31"
-    b"\x45\x78\x2a\x3f\xe1\xa8\xd7\xf4\x72\xa9\xb5\x48\xf5\x0b\xa7\x48"
-    b"\xa2\xd1\x1f\x1c\x54\xc0\xa7\xb6\x55\x3b\x46\x5e\x32\xf6\xf7\x2a"
-    b"\x98\xff\x1c\x5e\xa4\x70\xc6\x3d\x37\xa7\xdb\xab\x2d\x0a\xd4\x98"
-    b"\xdd\x6f\xc1\xe5\x90\xe0\xc7\x04\x13\x6e\xde\x3f\x53\x89\xfe\x39"
-    b"\xef\x11\x90\x1e\xd9\xa2\x22\x51\x5e\xd8\x84\x91\x32\x04\xbd\xda"
-    b"\x05\x26\xcb\xc5\x69\x6e\x59\x0e\x9c\x21\xc9\x07\x47\xb6\xb6\x04"
-    b"\xe9\xb6\xea\x06\x12\x6b\xd5\x38\x91\x39\x82\x08\x99\xfe\x84\x21"
-    b"\x65\x34\x86\x23\x68\x2b\xd8\x7b\xa1\x2e\xd1\x6f\xd4\x3e\xad\x62"
-    b"\x92\xcb\x41\x28\x4e\x20\x46\x6e\xc2\x8b\xea\xbf\xd0\x5a\x5e\x4a"
-    b"\x28\x56\x03\x7f\x99\x6d\x7a\xbb\x12\xa0\x69\xcc\x64\xb7\xc1\x5e"
-    b"\xc7\xf9\x95\xfd\x9a\x49\x56\xcc\xf9\x34\x0e\xc6\xf3\x2a\x8c\xd9"
-    b"\x68\x5a\x41\x1f\x7f\x40\x90\x6d\x51\x8e\xc0\xfd\xa3\x8b\xea\x12"
-    b"\xaa\xb5\x1d\x7b\x29\xcc\x94\x23\xe3\x1a\x65\xe8\x6b\x91\x65\xd0"
-    b"\xf9\x25\x54\x05\x07\xe7\xcf\x3f\x4c\xa9\x61\x4e\xf0\x35\x0d\x74"
-    b"\x5e\x36\x4f\xa0\x92\x33\xa2\x94\xea\x5d\x2f\xcd\xd8\x55\x0c\x34"
-    b"\xfb\x0b\x22\xe2\x66\x7f\xb6\x3c\xf8\x3d\x3f\x44\x57\xfc\x05\x52"
-    b"\x67\x2b\xcb\x8f\x29\x96\x4a\xe5\xd4\xea\xd4\x10\xad\x6a\xcf\x7f"
-    b"\x6a\x56\x4a\x2d\x8d\x13\x3d\x21\x53\x6d\xfc\xf1\x6e\x8a\xc2\x20"
-    b"\xf8\x2c\x41\x78\x5e\x1e\xce\x64\xf1\x4e\x1c\xc0\x31\xba\xc2\x34"
-    b"\x96\x64\xb8\x67\x1b\x9d\x59\x9f\x23\x4d\xa2\xd4\xe1\xd1\x1d\x46"
-    b"\xe5\x87\x64\x40\xff\xa3\xa1\x89\x37\xdf\x5f\x25\x83\x95\x48\x99"
-    b"\x3b\xff\x74\xb0\x15\x08\x6d\xa7\x83\x3d\x84\xa7\xe6\xf6\x01\x1e"
-    b"\xef\x32\x0b\x55\xe2\xa0\x14\x15\x46\x87\x0c\xb9\x2b\xaf\x46\x46"
-    b"\x45\xf2\xf5\x2b\x8c\xc6\x1c\xb8\xb5\xe7\x03\xe0\x02\x03\x70\x03"
-    b"\x10\x42\x8a\x39\x86\x96\x6d\x0c\x71\xf7\x1f\x6a\xa3\x43\xff\x23"
-    b"\x28\x8f\xc0\x40\x60\x9f\x8c\xaf\x21\x5b\x0d\x82\x25\x82\xae\x75"
-    b"\x8a\x10\x37\x6f\x14\x04\x6a\xff\x3d\xa4\x78\x7c\xe3\xb8\x9b\xde"
-    b"\x8b\xb7\xba\x44\xd1\x5e\xcc\x95\xa6\x2b\xc5\x9a\x8e\x76\xf3\x58"
-    b"\x4c\x34\x76\xb0\x92\xb0\x40\xc8\x11\x87\xf7\x97\x29\x8e\x5e\x8e"
-    b"\xa8\xa5\xfa\xd8\x18\x4a\x4c\xe1\xd9\xc9\xcc\x6d\x95\x73\xd0\x26"
-    b"\xb3\x63\xb0\xfc\x59\x8f\xa1\xf0\x77\xdb\x20\xa5\x71\xda\xc9\xfb"
-    b"\x53\x3e\x29\x46\x85\x7f\x68\x94\xc5\xd9\x46\xb5\x03\xbc\x96\x11"
-    b"\xde\x2b\x5f\x84\xd7\x5b\xe2\x79\x4c\x6c\xa6\x22\xf0\xda\xc6\x59"
-    b"\x73\xf4\x8e\x15\x50\x4e\x43\x70\x2e\x3f\xb0\x6c\x1d\x18\xec\x61"
-    b"\x7f\xc9\xc1\x5c\xae\xdb\x5f\x48\x03\xb8\x6c\x7d\x04\x98\xa3\x24"
-    b"\x36\x67\x75\xf0\xa2\x8c\x6f\x62\xf3\xd2\xf5\xec\x5e\x3d\x1e\x6e"
-    b"\x76\x5a\x87\xb1\xcd\x4b\xea\xda\x90\x98\x51\xd8\x7b\x4c\x21\xea"
-    b"\x07\x96\xe0\x53\x6f\x41\xa8\xb4\xdb\x77\x4d\x8e\x69\x4b\x00\x7a"
-    b"\x34\x18\xd9\x72\x07\xe5\xd2\x50\xd3\x7e\x7c\xfb\x80\x64\x32\xfb"
-    b"\x19\xca\xb4\x0a\xe7\x49\xe4\x01\xb9\x02\x90\xab\x76\x30\x10\x17"
-    b"\xfb\x99\x9a\x3d\x7c\x2f\xc6\x75\x1c\xfd\xc1\xbc\x3e\x27\x42\xfa"
-    b"\x2b\x8e\xe5\xed\x82\x9e\x3d\x1b\x93\x23\x6d\xed\x1a\x87\xf7\x04"
-    b"\x41\x2d\x1d\xe2\x78\xd1\xe5\x14\xef\x3e\xff\x1d\xbf\x33\x26\xf9"
-    b"\x2a\x12\xe1\x00\x44\x68\xe5\x1b\xf3\x98\x0c\x49\x13\x41\x7e\x46"
-    b"\x0d\xe6\xf5\xfa\xe7\x9a\x96\xd3\x56\x28\x9e\x4e\x03\x7e\x42\xdb"
-    b"\xb6\xc3\x35\xa1\x4c\xbe\x18\xea\x9f\x9f\x83\x7a\x77\x43\xaa\x3a"
-    b"\x4b\x87\x08\x50\x1b\x87\x06\xf2\x16\xa2\x2e\xab\x2c\x44\x9b\x46"
-    b"\x9d\x0c\x92\xc2\x86\x64\xa7\x1e\x2c\x17\xdd\x29\x2c\xb0\xcc\x6e"
-    b"\x8e\xe9\xd6\xf5\xf2\xc5\xe1\x19\x21\xf1\x0c\x89\x33\x3a\x4a\x37"
-    b"\xe0\x8a\x82\xb6\xf0\xf6\x9c\x1c\xe2\xd5\x79\x2d\xb4\x94\x50\x31"
-    b"\x84\x18\xe7\x9e\x5e\xbc\x6e\x94\x42\xf7\x8b\x47\x1c\xa9\x09\x77"
-    b"\x3e\xec\x92\xc7\x5b\x62\x0d\x9b\xdc\x45\xf2\x48\xdf\xf8\xc9\x43"
-    b"\xdf\x7b\xcf\x07\xde\x9e\x6e\xf2\xdc\x17\xaf\x10\x3f\x8d\x13\xa6"
-    b"\x7b\x10\x93\xaa\x5d\xcc\x20\xd6\xf0\xaa\xf3\xdb\x5e\x1f\xc2\x67"
-    b"\x45\x38\x7c\x05\x56\x06\xb7\x1d\xa1\xcf\x91\x80\x8e\xb1\x07\xa4"
-    b"\x95\x68\xb7\x96\x63\x79\x07\x95\x93\x4b\x8c\x92\x53\x80\x09\x21"
-    b"\x56\x9b\xba\xf4\xf2\x3e\x18\x2b\x7c\xfb\xf8\x33\x77\xc5\x57\xd5"
-    b"\x98\xe1\xc9\x6c\x00\xed\xcd\xf4\x8f\x74\xf6\xec\x61\x5c\xc8\x25"
-    b"\xe0\x34\x13\x77\x0b\xb2\x92\xa8\x08\x8d\xdd\x27\x3f\x44\x98\xea"
-    b"\x36\x78\x00\x93\xb8\x12\x3c\x82\x57\xc3\x6c\x4d\x09\xca\x68\x7a"
-    b"\x0a\x60\x6d\xe4\xa6\xc7\x93\x30\x04\x3e\x20\x10\x93\xf1\x7e\x77"
-    b"\xd4\x1a\xe1\xe4\xe4\x4f\xa6\x0e\x9f\x14\x7d\xa0\x64\x3d\x4c\x56"
-    b"\x3c\x57\x33\xe2\x67\xd4\x25\x37\x8e\x1a\x62\x18\x0f\x2e\x8a\xf3"
-    b"\x13\xb2\xe6\x67\x87\xb3\x6b\xae\xdb\x48\x84\xb1\x97\xb6\x10\x11"
-    b"\xfe\x02\xd2\xe0\x89\x27\x57\xbf\x28\x26\x17\xb8\xff\x60\x40\x2e"
-    b"\x7a\x14\xd7\xbc\xae\xdf\xca\x75\x46\xad\x9f\x45\xe5\x9d\x6d\x65"
-    b"\xaa\x45\xc9\x4c\x1f\xb2\x95\x8b\xf4\x90\xee\x72\x9f\x10\xfa\xa4"
-    b"\xc0\x59\xc7\xf5\x7e\xfa\x4b\x8c\xe2\x98\x89\xed\x65\xd1\x1d\x6e"
-    b"\x67\x42\xed\xde\x0d\xc3\x60\x3d\xe5\x86\x3f\x49\x0a\x3e\xde\x6f"
-    b"\xdf\x32\xe3\x24\xed\x30\xed\x8d\xae\xbe\x78\xff\x36\xf3\x13\x3c"
-    b"\xd9\x19\xfd\x39\xf8\xd0\x8a\x8e\xef\x62\x14\x24\x33\xdf\xd5\x3d"
-    b"\x0d\xcb\x3c\xb9\x16\x11\x3a\xca\x7f\xe8\x8a\x2f\xf9\xab\x89\x59"
-    b"\xf7\x5c\xb5\xde\x33\x14\x2a\xda\xf7\x5f\x29\x94\x8a\x1c\x31\x79"
-    b"\x55\xb6\xbd\x74\xab\x1a\xf1\xbe\xe8\xb4\x53\xf9\x7d\x8d\x14\x11"
-    b"\xbc\x60\xd6\xdd\x66\x5c\xdc\x59\xf6\xd4\x96\x50\x10\xfd\x8b\x9b"
-    b"\x55\x4e\xcd\xbf\x80\x68\x7d\xbe\x11\xbd\x4b\x47\x59\x37\xe4\x6d"
-    b"\xca\x2b\xbe\xec\x2a\x83\x43\xc9\x5d\xa1\xff\x11\x13\x88\xba\xb2"
-    b"\xd4\x80\xf4\x22\x10\xf1\x44\x47\xb3\xd1\x65\x9c\x1d\xec\x50\x49"
-    b"\xa6\x6b\x3b\x20\xc7\x08\xec\xb3\xbf\x3c\x4a\xb8\x9b\x64\x7d\x7a"
-    b"\x4b\x58\x22\xad\x15\xe3\x1b\xdb\x56\x35\x83\xe0\x7a\xeb\xc8\x44"
-    b"\x35\xf0\xcb\x99\xf6\x4b\xe6\x94\x12\xa0\xb6\x8f\xe0\x06\xb3\xca"
-    b"\x14\x17\x7c\x11\x5c\xf3\x25\xf7\x02\xcf\x30\xac\x00\x26\x13\x04"
-    b"\xbd\x01\x91\x63\xac\xf2\x48\xe4\x08\x38\xa4\xfe\xab\x4a\x20\x5f"
-    b"\xb4\xdf\xb4\x07\x75\x4f\xdc\xa3\x2e\xc4\xbb\x3b\x94\xe6\x51\x06"
-)
-
-# [1]B, [3]B, .., [15]B and the same for B' = [2^128]B, for the width-5 NAF
-# digits of the two halves of w in ed25519_verify.
-_B_ODD = (
-    b"\x1a\xd5\x25\x8f\x60\x2d\x56\xc9\xb2\xa7\x25\x95\x60\xc7\x2c\x69"
-    b"\x5c\xdc\xd6\xfd\x31\xe2\xa4\xc0\xfe\x53\x6e\xcd\xd3\x36\x69\x21"
-    b"\x58\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66"
-    b"\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66"
-    b"\x5c\xe2\xf8\xd3\x5f\x48\x62\xac\x86\x48\x62\x81\x19\x98\x43\x63"
-    b"\x3a\xc8\xda\x3e\x74\xae\xf4\x1f\x49\x8f\x92\x22\x4a\x9c\xae\x67"
-    b"\xd4\xb4\xf5\x78\x48\x68\xc3\x02\x04\x03\x24\x67\x17\xec\x16\x9f"
-    b"\xf7\x9e\x26\x60\x8e\xa1\x26\xa1\xab\x69\xee\x77\xd1\xb1\x67\x12"
-    b"\x33\xf2\x2e\x32\xc0\x9c\x40\x91\xa5\xe1\x1b\x3e\xf9\x19\x28\x5c"
-    b"\xde\xa5\x2d\xd1\xf7\x7c\xef\xfc\x7b\x58\xe3\xad\x3e\xa7\xfd\x49"
-    b"\xed\xc8\x76\xd6\x83\x1f\xd2\x10\x5d\x0b\x43\x89\xca\x2e\x28\x31"
-    b"\x66\x46\x92\x89\x14\x6e\x2c\xe0\x6f\xae\xfe\x98\xb2\x25\x48\x5f"
-    b"\x07\x41\x0e\xf5\x1a\x98\x55\x58\x95\xce\xf1\xbb\xf3\x09\xe8\x83"
-    b"\x07\x81\x1d\x4b\x19\xee\xe3\xe9\x4e\xbd\xf4\xfc\x85\x86\x56\x14"
-    b"\xb8\x62\x40\x9f\xb5\xc4\xc4\x12\x3d\xf2\xab\xf7\x46\x2b\x88\xf0"
-    b"\x41\xad\x36\xdd\x68\x64\xce\x87\x2f\xd5\x47\x2b\xe3\x63\xc5\x31"
-    b"\x5c\x71\x85\x51\x06\x23\xe0\xd3\x94\x02\x4e\x2e\x5c\x0e\xd8\x86"
-    b"\xb8\x22\x94\x6f\xe0\x36\xf3\x1b\x65\x71\x00\xc8\x70\xc9\x7c\x35"
-    b"\xc0\xf1\x22\x55\x84\x44\x4e\xc7\x30\x44\x6e\x23\x13\x90\x78\x1f"
-    b"\xfd\xd2\xf2\x56\xe9\xfc\xbe\xb2\xf4\x0d\xdd\xc2\xc2\x23\x3d\x7f"
-    b"\xcb\xf3\x7c\x20\xc1\xd2\x2f\xff\x52\xd5\x93\xc5\xb2\xa5\x81\xd3"
-    b"\x38\x24\x71\xd6\x8d\x07\xcf\xb6\x17\xe4\x4b\x15\xb1\x28\xe5\x14"
-    b"\x13\x37\x03\x6a\xc3\x2d\x8f\x30\xd4\x58\x9c\x3c\x1c\x59\x58\x12"
-    b"\xce\x0f\xff\x40\xe3\x7c\x6f\x5a\x97\xab\x21\x3f\x31\x82\x90\x2d"
-    b"\xed\x5f\xc0\xb7\x73\xe0\x80\x37\xb8\xb7\x22\x8d\xe8\xe3\x43\x88"
-    b"\x4f\x30\x2d\x28\xf0\xad\x33\xdb\xcc\x66\xf3\xd5\xe0\x27\x74\x10"
-    b"\x80\x1f\x40\xea\xae\xe1\xef\x87\x23\x27\x9a\x28\xb2\xcf\x40\x37"
-    b"\xb8\x89\xda\xd2\x22\x60\x46\x78\x74\x8b\x53\xed\x0d\xb0\xdb\x12"
-    b"\xc1\x8d\xa1\x66\x3e\x7f\x61\x90\xcb\x89\x01\x77\x74\x13\x63\xd9"
-    b"\x9e\x41\x20\x5d\xf9\xc6\x5a\xdc\x35\xc4\x2e\xec\xea\x2d\x16\x4f"
-    b"\xdf\x5c\x2e\xad\xc4\x4c\x6d\x94\xa1\x9a\x9a\xa1\x18\xaf\xe5\xac"
-    b"\x31\x93\xd2\x64\x01\xf7\x62\x51\xf5\x22\xff\x04\x2d\xfb\xcb\x12"
-)
-_B128_ODD = (
-    b"\x24\xe8\xb7\x60\xae\x47\x80\xfc\xe5\x23\xe7\xc2\xc9\x85\xe6\x98"
-    b"\xa0\x29\x4e\xe1\x84\x39\x2d\x95\x2c\xf3\x45\x3c\xff\xaf\x27\x4c"
-    b"\x6b\xa6\xf5\x4b\x11\xbd\xba\x5b\x9e\xc4\xa4\x51\x1e\xbe\xd0\x90"
-    b"\x3a\x9c\xc2\x26\xb6\x1e\xf1\x95\x7d\xc8\x6d\x52\xe6\x99\x2c\x5f"
-    b"\xc7\xc7\x93\xf1\x89\xca\x25\x31\x4b\xd9\x56\x87\xcc\xba\xa4\xae"
-    b"\x9b\xf0\x84\x8b\xa5\x3a\xfd\xa2\x1c\x95\x33\xb8\xaf\x86\xc1\x09"
-    b"\x2f\x06\x7b\x7f\x35\x9a\x34\x1a\xf1\x4f\xd5\xbe\x6b\x2a\xa8\x02"
-    b"\x1e\x4a\x86\x49\xb1\x95\x46\x93\x53\xb3\x27\x60\x74\xb0\x37\x61"
-    b"\x17\x4f\x2d\xb1\xa2\xe3\x19\x49\x55\x99\x3c\x97\xe5\x0c\xa1\xed"
-    b"\xe8\xc9\x89\x5c\x36\xe0\x13\xb8\x82\xe0\xe4\xee\x96\x1f\x2e\x4a"
-    b"\xc4\x6f\x84\xac\x32\xb8\xd4\x44\x64\xa6\x35\x73\x51\x9e\x22\xdc"
-    b"\xa8\x0d\xdf\xbf\x88\x11\x95\x8c\x5b\x5c\x18\x2e\x82\x24\x3f\x6c"
-    b"\x85\x56\xed\x76\xdc\xba\x70\x93\x11\x5e\x27\xfd\x1a\x01\x8e\xb5"
-    b"\xeb\x1c\x77\xf9\x7d\xd5\xf2\xf1\xc0\xd3\x75\x45\x04\x02\x37\x4b"
-    b"\x20\xb8\x89\xd2\xac\x27\x20\x48\x92\xe2\xcc\xaf\x0f\xcb\x6d\xe3"
-    b"\xaf\x6a\x60\xe5\x80\x7a\x42\x2f\xf5\x32\xf3\xac\x50\x3c\x33\x54"
-    b"\x20\xce\x2d\xe4\x8d\x5c\xfb\xcb\x6a\xf9\x81\x9c\x67\xff\x05\x4e"
-    b"\x6c\x61\xf7\x22\x17\x43\xc4\x9e\x39\x53\x63\xfb\x93\x19\xf7\x3d"
-    b"\x98\xfa\x09\x2a\x69\x22\xc7\x7b\x0e\x01\xf0\x1c\xaa\xaa\x6c\x7b"
-    b"\xca\x71\x14\x64\xb0\x4f\x16\xc9\x39\x5d\x20\xaa\x76\x87\xcf\x7d"
-    b"\x0c\x43\x83\xb9\xcc\xe9\x6a\x11\xca\xcc\xcc\x46\x26\xc3\x9f\x9d"
-    b"\xe4\x26\xd5\x77\x2c\x42\xe0\x2a\x1e\x9d\x09\xc7\x74\xcb\xf0\x4c"
-    b"\x35\x97\x4f\xe7\xc5\x07\xbd\xb0\xa4\x50\x0b\x28\x4e\x9a\xba\x58"
-    b"\xa9\x89\xf2\x49\xc0\xa2\xf4\x85\x1b\x46\xe6\x13\xe0\xf4\x5d\x00"
-    b"\x93\x99\xd5\xc7\x82\x43\x81\x7d\x63\xcc\xec\x74\x3d\x99\x9e\x63"
-    b"\xaf\x67\x96\xe4\xb2\x98\xfa\x4c\x0d\xb0\x21\x18\x49\x14\x04\x39"
-    b"\x5a\xdf\xf0\xdf\xcb\xfa\xcb\x13\x32\x6f\xf0\xa5\x55\xe8\x80\x49"
-    b"\xfc\xa7\xb7\x17\x69\x40\x70\x77\x1d\x6f\xd3\xdc\x1e\x0b\x71\x69"
-    b"\xe4\x57\x30\x33\xff\xd1\xff\xbc\xd5\xfa\x7e\xbb\x2a\xfa\x54\x43"
-    b"\x68\xe1\xac\xad\x65\x7f\x7f\x25\x11\x98\x46\xe8\x23\xc3\xb0\x29"
-    b"\x1c\xce\x75\x0c\x93\x60\x78\xc7\xad\x84\x15\x6a\x6e\xad\x10\x1c"
-    b"\x6c\x22\x9b\xd1\xa5\x52\xc1\x8d\xcb\xa5\xd8\x1b\x18\x97\xa7\x39"
-)
+# The tables of multiples of B (64 bytes per point), _T = [odd B, comb 0,
+# odd B', comb 1]: [1]B, [3]B, .., [15]B and the same for B' = [2^128]B
+# (width-5 NAF digits in verification); the signed comb for [k]B, 10 teeth
+# 26 bits apart in two tables of 5: with G_j = [2^(26*j)]B, entry u (0..15)
+# of comb g (0, 1) is G_5g + the sum over j = 1..4 of (+G_(5g+j) if bit
+# j-1 of u else -G_(5g+j)).
+_T = None
 
 
-def _base_mul(k):
-    # (X, Y, Z) of [k]B for 0 <= k < L. An odd k is written with 260 digits
-    # s_i = +-1, k = sum s_i 2^i, where s_i = 2*c_i - 1 for the bits c_i of
-    # (k + 2^260 - 1) / 2. Column i (0..25) of the comb is digits i + 26*j,
-    # j = 0..9: digits i..i+104 are s_i times entry u of table 0, digits
-    # i+130..i+234 are s_(i+130) times entry u' of table 1. An even k is done
-    # as -[L - k]B. Every k takes the same steps.
-    P = p
-    M = _MASK
-    D2 = d2
-    tab = memoryview(_COMB)
-    neg = 1 - (k & 1)
-    k += neg * (L - k - k)
-    c = ((k + _TWO260_1) >> 1).to_bytes(33, "little")
-    X = 0
-    Y = Z = 1
-    T = 0
-    for i in range(25, -1, -1):
-        if i != 25:
-            # doubling, RFC 8032 §5.1.4
-            A = X * X
-            A = (A & M) + 19 * (A >> 255)
-            B = Y * Y
-            B = (B & M) + 19 * (B >> 255)
-            C = Z * Z
-            C = (C & M) + 19 * (C >> 255)
-            H = A + B
-            E = X + Y
-            E = E * E
-            E = H - (E & M) - 19 * (E >> 255)
-            G = A - B
-            F = C + C + G
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
-            T = E * H % P
-        for g in (0, 1):
-            m = i + 130 * g
-            c_i = (c[m >> 3] >> (m & 7)) & 1
-            m += 26
-            u = (c[m >> 3] >> (m & 7)) & 1
-            m += 26
-            u |= ((c[m >> 3] >> (m & 7)) & 1) << 1
-            m += 26
-            u |= ((c[m >> 3] >> (m & 7)) & 1) << 2
-            m += 26
-            u |= ((c[m >> 3] >> (m & 7)) & 1) << 3
-            # s_i * entry: flip the other digits' signs, then negate x
-            o = ((u ^ (15 - 15 * c_i)) << 6) + (g << 10)
-            x = int.from_bytes(tab[o : o + 32], "little") * (c_i + c_i - 1)
-            y = int.from_bytes(tab[o + 32 : o + 64], "little")
-            t = x * y
-            t = D2 * ((t & M) + 19 * (t >> 255))
-            # addition of the affine point (x, y), RFC 8032 §5.1.4 with Z2 = 1
-            A = (Y - X) * (y - x)
-            A = (A & M) + 19 * (A >> 255)
-            B = (Y + X) * (y + x)
-            B = (B & M) + 19 * (B >> 255)
-            C = T * ((t & M) + 19 * (t >> 255))
-            C = (C & M) + 19 * (C >> 255)
-            D = Z + Z
-            E = B - A
-            F = D - C
-            G = D + C
-            H = B + A
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
-            if not g:
-                T = E * H % P
-    neg = 1 - neg - neg
-    return neg * X, Y, Z
-
-
-def _wnaf(k, w):
-    # width-w non-adjacent form of 0 <= k < 2^253, least significant first:
-    # e[i] = 0 for a zero digit, else digit + 16 (digits are odd, below
-    # 2^(w-1) in size, each followed by at least w-1 zeros)
-    b = k.to_bytes(34, "little")
-    e = bytearray(256)
-    mask = (1 << w) - 1
-    i = 0
-    carry = 0
-    while i < 256:
-        v = ((b[i >> 3] | (b[(i >> 3) + 1] << 8)) >> (i & 7)) & mask
-        if (v & 1) == carry:
-            carry &= v
-            i += 1
-            continue
-        v += carry
-        carry = v >> (w - 1)
-        e[i] = v + 16 - (carry << w)
-        i += w
-    return e
-
-
-def _double(X, Y, Z):
-    # RFC 8032 §5.1.4 doubling, for the few outside the loops
-    A = X * X % p
-    B = Y * Y % p
-    C = 2 * Z * Z
-    H = A + B
-    E = X + Y
-    E = H - E * E
-    G = A - B
-    F = C + G
+def _add(P1, P2):
+    # RFC 8032 §5.1.4 addition, outside the loop of _sum; complete, so
+    # _add(P1, P1) doubles
+    X, Y, Z, T = P1
+    x, y, z, t = P2
+    A = (Y - X) * (y - x) % p
+    B = (Y + X) * (y + x) % p
+    C = T * d2 % p * t % p
+    D = 2 * Z * z % p
+    E = B - A
+    F = D - C
+    G = D + C
+    H = B + A
     return E * F % p, G * H % p, F * G % p, E * H % p
 
 
-def _cached(P1):
-    X, Y, Z, T = P1
-    return (Y + X) % p, (Y - X) % p, T * d2 % p, 2 * Z % p
+def _affine(T, offs, pts):
+    # Writes each point as x || y (32 bytes each, little-endian) to T at its
+    # offset, with a single inversion: 1/Z_i = (Z_0 .. Z_(i-1)) / (Z_0 .. Z_i).
+    n = len(pts)
+    z = [1]
+    for P1 in pts:
+        z.append(z[-1] * P1[2] % p)
+    zi = inverse(z[n])
+    while n:
+        n -= 1
+        X, Y, Z, _ = pts[n]
+        t = zi * z[n] % p
+        zi = zi * Z % p
+        o = offs[n]
+        T[o : o + 64] = (X * t % p + (Y * t % p << 256)).to_bytes(64, "little")
 
 
-def _odd_multiples(P1):
-    # [1]P1, [3]P1, [5]P1, [7]P1, cached, for width-4 NAF digits
-    X, Y, Z, T = P1
-    ypx, ymx, t2d, z2 = _cached(_double(X, Y, Z))
-    t = [_cached(P1)]
-    for _ in range(3):
-        # + [2]P1, RFC 8032 §5.1.4 addition
-        A = (Y - X) * ymx % p
-        B = (Y + X) * ypx % p
-        C = T * t2d % p
-        D = Z * z2 % p
-        E = B - A
-        F = D - C
-        G = D + C
-        H = B + A
-        X = E * F % p
-        Y = G * H % p
-        Z = F * G % p
-        T = E * H % p
-        t.append(_cached((X, Y, Z, T)))
-    return t
+def _point(T, o):
+    # the affine point at T[o:o+64], extended
+    x = int.from_bytes(T[o : o + 32], "little")
+    y = int.from_bytes(T[o + 32 : o + 64], "little")
+    return x, y, 1, x * y % p
 
 
-def _half_size(k):
-    # (u, v) with u = v*k mod L and |u|, |v| < 2^127: the extended Euclidean
-    # algorithm on (L, k), stopped halfway; r_i = t_i*k (mod L) all along
-    # and |t_i| * r_(i-1) <= L.
-    r0 = L
-    r1 = k
-    t0 = 0
-    t1 = 1
-    while r1 >> 126:
-        q = r0 // r1
-        r0, r1 = r1, r0 - q * r1
-        t0, t1 = t1, t0 - q * t1
-    return r1, t1
+def _comb(D):
+    # The table of 2^m points from D = [entry 0, A_1, .., A_m]: entry
+    # u + 2^(j-1) is entry u + A_j, for u < 2^(j-1); A_j is kept in the slot
+    # of entry 2^(j-1) until that is written.
+    N = 1 << len(D) - 1
+    T = bytearray(64 * N)
+    _affine(T, [0] + [32 << j for j in range(1, len(D))], D)
+    D.clear()  # (the caller's list) a few extended points less in RAM
+    n = 1
+    while n < N:
+        G = _point(T, 64 * n)
+        for a in range(0, n, 4):
+            m = range(a, min(n, a + 4))
+            _affine(T, [64 * (n + k) for k in m], [_add(_point(T, 64 * k), G) for k in m])
+        n += n
+    return T
 
 
-def _verify_sum(w0, w1, u, A, v, R):
-    # [w0]B + [w1][2^128]B + [u]A + [v]R for w0, w1, |u|, |v| < 2^128
-    # (Straus: one chain of doublings for all four; width-5 NAF digits for
-    # the tables of B, width-4 for A and R, whose multiples are computed)
+def _table():
+    # The tables above, from B (RFC 8032 §5.1: y = 4/5, x even) along one
+    # chain of doublings P1 = [2^i]B, i = 0..235. Points are kept affine in
+    # the tables as soon as they can be, a few extended ones at a time.
+    global _T
+    if _T is None:
+        T = []
+        P1 = _decode(b"\x58" + b"\x66" * 31)
+        for i in range(236):
+            j = i // 26 % 5
+            if i % 26 == 0:
+                # comb g: entry 0 = G_5g - G_5g+1 - .. - G_5g+4, then
+                # A_j = 2*G_5g+j
+                if j:
+                    D[0] = _add(D[0], (-P1[0], P1[1], P1[2], -P1[3]))
+                else:
+                    D = [P1]
+            if i % 26 == 1 and j:
+                D.append(P1)
+            if i % 130 == 105:
+                T.append(_comb(D))
+            # odd multiples of Q = B, B': entry 0 = Q, A_j = [2^j]Q
+            if i % 128 == 0:
+                O = []
+            if i % 128 < 4:
+                O.append(P1)
+                if len(O) == 4:
+                    T.append(_comb(O))
+            P1 = _add(P1, P1)
+        _T = T
+    return _T
+
+
+def _sum(terms, top):
+    # Sum over the columns i = top..0 of 2^i times the sum of the terms'
+    # digits at i (Straus: one chain of doublings for all terms). A term is
+    # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
+    # s times point j, s = +-1; points are an affine table (bytearray) or a
+    # list of cached points. Returns (X, Y, Z).
     P = p
     M = _MASK
     D2 = d2
-    if u < 0:
-        u = -u
-        A = (-A[0], A[1], A[2], -A[3])
-    if v < 0:
-        v = -v
-        R = (-R[0], R[1], R[2], -R[3])
-    fixed = ((_wnaf(w0, 5), memoryview(_B_ODD)), (_wnaf(w1, 5), memoryview(_B128_ODD)))
-    cached = ((_wnaf(u, 4), _odd_multiples(A)), (_wnaf(v, 4), _odd_multiples(R)))
-    digits = [e for e, _ in fixed + cached]
-    i = 255
-    while i >= 0 and not any(e[i] for e in digits):
-        i -= 1
     X = 0
     Y = Z = 1
     T = 0
-    top = i
+    i = top
     while i >= 0:
         n = 0
-        for e in digits:
+        for e, _ in terms:
             if e[i]:
                 n += 1
         if i != top:
@@ -429,51 +161,35 @@ def _verify_sum(w0, w1, u, A, v, R):
             Z = F * G % P
             if n:
                 T = E * H % P
-        for e, tab in fixed:
+        for e, tab in terms:
             v = e[i]
             if v:
-                # [v - 16] times the table's point, affine, added as in _base_mul
-                o = (abs(v - 16) >> 1) << 6
-                x = int.from_bytes(tab[o : o + 32], "little")
-                if v < 16:
-                    x = -x
-                y = int.from_bytes(tab[o + 32 : o + 64], "little")
-                t = x * y
-                t = D2 * ((t & M) + 19 * (t >> 255))
-                A = (Y - X) * (y - x)
-                A = (A & M) + 19 * (A >> 255)
-                B = (Y + X) * (y + x)
-                B = (B & M) + 19 * (B >> 255)
-                C = T * ((t & M) + 19 * (t >> 255))
-                C = (C & M) + 19 * (C >> 255)
-                D = Z + Z
-                E = B - A
-                F = D - C
-                G = D + C
-                H = B + A
-                X = E * F % P
-                Y = G * H % P
-                Z = F * G % P
-                n -= 1
-                if n:
-                    T = E * H % P
-        for e, tab in cached:
-            v = e[i]
-            if v:
-                # [v - 16] times the table's point, cached;
-                # -(Y+X, Y-X, 2dT, 2Z) = (Y-X, Y+X, -2dT, 2Z)
-                ypx, ymx, t2d, z2 = tab[abs(v - 16) >> 1]
-                if v < 16:
-                    ypx, ymx, t2d = ymx, ypx, -t2d
+                j = abs(v - 32) >> 1
+                if type(tab) is list:
+                    # -(Y+X, Y-X, 2dT, 2Z) = (Y-X, Y+X, -2dT, 2Z)
+                    ypx, ymx, t, D = tab[j]
+                    if v < 32:
+                        ypx, ymx, t = ymx, ypx, -t
+                    D = Z * D
+                    D = (D & M) + 19 * (D >> 255)
+                else:
+                    # affine (x, y), negated by x: the same steps for both signs
+                    j <<= 6
+                    x = int.from_bytes(tab[j : j + 32], "little") * ((v > 32) * 2 - 1)
+                    y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                    t = x * y
+                    t = D2 * ((t & M) + 19 * (t >> 255))
+                    t = (t & M) + 19 * (t >> 255)
+                    ypx = y + x
+                    ymx = y - x
+                    D = Z + Z
                 # addition, RFC 8032 §5.1.4
                 A = (Y - X) * ymx
                 A = (A & M) + 19 * (A >> 255)
                 B = (Y + X) * ypx
                 B = (B & M) + 19 * (B >> 255)
-                C = T * t2d
+                C = T * t
                 C = (C & M) + 19 * (C >> 255)
-                D = Z * z2
-                D = (D & M) + 19 * (D >> 255)
                 E = B - A
                 F = D - C
                 G = D + C
@@ -486,6 +202,80 @@ def _verify_sum(w0, w1, u, A, v, R):
                     T = E * H % P
         i -= 1
     return X, Y, Z
+
+
+def _base_mul(k):
+    # (X, Y, Z) of [k]B for 0 <= k < L with the comb. An odd k is written
+    # with 260 digits s_i = +-1, k = sum s_i 2^i, where s_i = 2*c_i - 1 for
+    # the bits c_i of (k + 2^260 - 1) / 2. Column i (0..25) of the comb is
+    # digits i + 26*j, j = 0..9: digits i..i+104 are s_i times entry u of
+    # table 0, digits i+130..i+234 are s_(i+130) times entry u' of table 1
+    # (u from the signs of the other four, flipped when s_i = -1). An even
+    # k is done as -[L - k]B. Every k takes the same steps.
+    neg = 1 - (k & 1)
+    k += neg * (L - k - k)
+    c = ((k + pow(2, 260) - 1) >> 1).to_bytes(33, "little")
+    e = bytearray(52)
+    for i in range(52):
+        m = i + 104 * (i > 25)  # i, or i - 26 + 130
+        s = c[m >> 3] >> (m & 7) & 1
+        u = 0
+        for j in range(4):
+            m += 26
+            u |= (c[m >> 3] >> (m & 7) & 1) << j
+        e[i] = 32 + (2 * (u ^ (15 - 15 * s)) + 1) * (s + s - 1)
+    T = _table()
+    X, Y, Z = _sum(((e[:26], T[1]), (e[26:], T[3])), 25)
+    return (1 - neg - neg) * X, Y, Z
+
+
+def _wnaf(k, w):
+    # width-w non-adjacent form of 0 <= k < 2^253, least significant first:
+    # e[i] = 0 for a zero digit, else digit + 32 (digits are odd, below
+    # 2^(w-1) in size, each followed by at least w-1 zeros)
+    b = k.to_bytes(34, "little")
+    e = bytearray(256)
+    mask = (1 << w) - 1
+    i = 0
+    carry = 0
+    while i < 256:
+        v = ((b[i >> 3] | (b[(i >> 3) + 1] << 8)) >> (i & 7)) & mask
+        if (v & 1) == carry:
+            carry &= v
+            i += 1
+            continue
+        v += carry
+        carry = v >> (w - 1)
+        e[i] = v + 32 - (carry << w)
+        i += w
+    return e
+
+
+def _odd_multiples(P1):
+    # [1]P1, [3]P1, [5]P1, [7]P1, cached, for width-4 NAF digits
+    P2 = _add(P1, P1)
+    t = []
+    while 1:
+        X, Y, Z, T = P1
+        t.append(((Y + X) % p, (Y - X) % p, T * d2 % p, 2 * Z % p))
+        if len(t) == 4:
+            return t
+        P1 = _add(P1, P2)
+
+
+def _half_size(k):
+    # (u, v) with u = v*k mod L and |u|, |v| < 2^127: the extended Euclidean
+    # algorithm on (L, k), stopped halfway; r_i = t_i*k (mod L) all along
+    # and |t_i| * r_(i-1) <= L.
+    r0 = L
+    r1 = k
+    t0 = 0
+    t1 = 1
+    while r1 >> 126:
+        q = r0 // r1
+        r0, r1 = r1, r0 - q * r1
+        t0, t1 = t1, t0 - q * t1
+    return r1, t1
 
 
 def _encode(X, Y, Z):
@@ -532,8 +322,7 @@ def _expand(seed):
         a[0] &= 248
         a[31] = (a[31] & 63) | 64
         s = int.from_bytes(a, "little")
-        X, Y, Z = _base_mul(s % L)
-        _key = (seed, s, h[32:], _encode(X, Y, Z))
+        _key = (seed, s, h[32:], _encode(*_base_mul(s % L)))
     return _key
 
 
@@ -549,11 +338,9 @@ def ed25519_sign(seed, msg):
     _, s, prefix, A = _expand(seed)
     msg = bytes(msg)
     r = int.from_bytes(sha512(prefix + msg), "little") % L
-    X, Y, Z = _base_mul(r)
-    R = _encode(X, Y, Z)
+    R = _encode(*_base_mul(r))
     k = int.from_bytes(sha512(R + A + msg), "little") % L
-    S = (r + k * s) % L
-    return R + S.to_bytes(32, "little")
+    return R + ((r + k * s) % L).to_bytes(32, "little")
 
 
 def ed25519_verify(pub, msg, sig):
@@ -572,21 +359,33 @@ def ed25519_verify(pub, msg, sig):
         if S >= L:
             return False
         A = _decode(pub)
-        if A is None:
-            return False
         R = _decode(sig[:32])
-        if R is None:
+        if A is None or R is None:
             return False
         k = int.from_bytes(sha512(sig[:32] + pub + bytes(msg)), "little") % L
         # RFC 8032 §5.1.7: [8][S]B = [8]R + [8][k]A. With u = v*k mod L from
         # _half_size, v times this is [8]([w]B - [u]A - [v]R) = 0 for
         # w = v*S mod L (8A and 8R are in the group of order L, and v is not
         # 0 mod L), where u and v have half the bits of k: half the doublings.
+        # w = w0 + 2^128 w1 is split over B and B' = [2^128]B; the factor 8
+        # is three more doublings at the end of the chain.
         u, v = _half_size(k)
         w = v * S % L
-        X, Y, Z = _verify_sum(w & _MASK128, w >> 128, -u, A, -v, R)
-        for _ in range(3):
-            X, Y, Z, _ = _double(X, Y, Z)
+        S = w >> 128
+        if u > 0:
+            A = (-A[0], A[1], A[2], -A[3])
+        if v > 0:
+            R = (-R[0], R[1], R[2], -R[3])
+        T = _table()
+        X, Y, Z = _sum(
+            (
+                (_wnaf(8 * (w - (S << 128)), 5), T[0]),
+                (_wnaf(8 * S, 5), T[2]),
+                (_wnaf(8 * abs(u), 4), _odd_multiples(A)),
+                (_wnaf(8 * abs(v), 4), _odd_multiples(R)),
+            ),
+            131,
+        )
         return X == 0 and Y == Z
     except Exception:
         return False

