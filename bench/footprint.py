@@ -18,6 +18,8 @@ import peers  # noqa: E402
 def _start(lab, mpydir, heapsize):
     port = peers.free_port()
     host_key = os.path.join(lab.dir, "host_key")
+    if not os.path.exists(host_key):  # measure a board that has its key already
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], check=True)
     env = dict(os.environ, MICROPYPATH=mpydir + ":.frozen")
     argv = [peers.MICROPYTHON, "-X", "heapsize=%s" % heapsize, "-m", "ussh", "--bind", "127.0.0.1",
             "--port", str(port), "--host-key", host_key, "--authorized-keys", lab.authorized_keys]
