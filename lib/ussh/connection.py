@@ -32,6 +32,7 @@ class Config:
     max_auth_tries = 6
     login_grace = 60  # seconds to authenticate
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
+    root = "/"  # the folder file transfer may reach
 
     def __init__(self, **kw):
         for k in kw:
@@ -43,6 +44,11 @@ class Config:
         for e in self.authorized_keys:
             if e.algorithm == key_type and e.blob == blob:
                 return e
+
+
+# Subsystem name -> module with start(conn, channel) returning an object with
+# feed(data), eof() and `closed` (optional features, imported when asked for)
+SUBSYSTEMS = {}
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2. `None` rows are
@@ -219,7 +225,7 @@ class Connection:
     # -- running programs on channels
     def can_start(self, kind, arg):
         if kind == b"subsystem":
-            return False
+            return arg in SUBSYSTEMS
         return True
 
     def start(self, ch, kind, arg):
@@ -250,6 +256,11 @@ class Connection:
                 ch.finish(repl.run_command(cmd, ch.out, ch.err, ch))
             elif kind == b"shell":
                 ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
+                ch.flush()
+            else:
+                # a subsystem is fed the channel's data like the shell
+                mod = __import__(SUBSYSTEMS[arg], None, None, ("start",))
+                ch.repl = mod.start(self, ch)
                 ch.flush()
         except channel.ChannelClosed:
             ch.finish(1)
