@@ -4,9 +4,10 @@ import sys
 from ussh import VERSION
 
 _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized-keys PATH]
-            [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N]
-Serves SSH: exec and shell run Python. Defaults: --bind 127.0.0.1 --port 2222
---host-key ssh_host_ed25519_key (created when missing) --authorized-keys authorized_keys"""
+            [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N] [--root DIR]
+Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
+Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
+when missing) --authorized-keys authorized_keys --root . (the current folder)"""
 
 
 def main(argv):
@@ -18,6 +19,7 @@ def main(argv):
         "--max-connections": "8",
         "--rekey-bytes": None,
         "--login-grace": None,
+        "--root": ".",
     }
     i = 0
     while i < len(argv):
@@ -40,12 +42,22 @@ def main(argv):
         if opts[flag]:
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
     try:
+        import os
+
+        os.stat(opts["--root"] + "/.ussh-uploads")  # uploads cut short by the previous run
+        from ussh import fs
+
+        fs.cleanup(opts["--root"])
+    except (OSError, ImportError):  # none, or a server without file transfer
+        pass
+    try:
         run(
             opts["--bind"],
             int(opts["--port"]),
             host_key=opts["--host-key"],
             authorized_keys=opts["--authorized-keys"],
             max_connections=int(opts["--max-connections"]),
+            root=opts["--root"],
             **settings
         )
     except KeyboardInterrupt:

@@ -80,3 +80,59 @@ def redirect(d):
         old[k] = getattr(sys, k)
         setattr(sys, k, d[k])
     return old
+
+
+# -- interrupting running code, for ussh.interrupt
+# A signal sent to the main thread runs its Python handler there between two
+# bytecodes (or breaks a blocking call such as time.sleep); what the handler
+# raises is raised in the code it interrupted.
+import signal  # noqa: E402
+import threading  # noqa: E402
+
+_usr1 = None  # (SIGUSR1's handler before main_call installed ours,)
+
+
+def can_interrupt():
+    return hasattr(signal, "pthread_kill")
+
+
+def main_call(cb):
+    global _usr1
+    if cb is None:
+        if _usr1 is not None:
+            signal.signal(signal.SIGUSR1, _usr1[0])
+            _usr1 = None
+        return None
+    try:
+        old = signal.signal(signal.SIGUSR1, lambda n, frame: cb(frame))
+    except ValueError:  # not the main thread: it cannot have signal handlers
+        return None
+    if _usr1 is None:
+        _usr1 = (signal.SIG_DFL if old is None else old,)
+    main = threading.get_ident()
+    return lambda: signal.pthread_kill(main, signal.SIGUSR1)
+
+
+def user_code(frame):
+    # frame is the user's code (or a library it called) when the first of
+    # ussh's frames around it is Repl._run, which called eval
+    f = frame
+    while f is not None:
+        n = f.f_globals.get("__name__", "")
+        if n == "ussh" or n.startswith("ussh."):
+            return f is not frame and n == "ussh.repl" and f.f_code.co_name == "_run"
+        f = f.f_back
+    return False
+
+
+def kbd_interrupt():
+    raise KeyboardInterrupt
+
+
+def kbd_settle():
+    pass  # kbd_interrupt raises at once
+
+
+def interrupt_port():
+    # the mechanisms behind ussh.interrupt: this module's functions above
+    return sys.modules[__name__]

@@ -129,3 +129,55 @@ else:
         else:
             sys.modules.pop("sys", None)
         return old
+
+    # -- interrupting running code (ussh.interrupt, ports with threads)
+
+    def can_interrupt():
+        """Whether ussh.interrupt works here: threads, micropython.schedule,
+        and a way to raise KeyboardInterrupt in the main thread."""
+        try:
+            import _thread  # noqa: F401
+            import micropython
+            import os
+        except ImportError:
+            return False
+        return hasattr(micropython, "schedule") and (
+            hasattr(os, "dupterm_notify") or (sys.platform in ("linux", "darwin") and hasattr(os, "system"))
+        )
+
+    def interrupt_port():
+        # the mechanisms behind ussh.interrupt, loaded only by it
+        from ussh import _interrupt_mp
+
+        return _interrupt_mp
+
+
+# -- files, for ussh.fs (SFTP and scp): a folder's names with their types
+# (S_IFMT bits of st_mode, 0xA000 for a symbolic link), and fsync
+if MICROPYTHON:
+
+    def listdir_types(path):
+        """(name, type) for each entry of a folder, lazily."""
+        import os
+
+        for e in os.ilistdir(path):
+            yield e[0], e[1]
+
+    def fsync(f):
+        f.flush()  # MicroPython's VFS writes through on flush
+
+else:
+
+    def listdir_types(path):
+        """(name, type) for each entry of a folder, lazily."""
+        import os
+
+        with os.scandir(path) as it:
+            for e in it:
+                yield e.name, 0xA000 if e.is_symlink() else 0x4000 if e.is_dir() else 0x8000
+
+    def fsync(f):
+        import os
+
+        f.flush()
+        os.fsync(f.fileno())

@@ -47,8 +47,9 @@ class Config:
 
 
 # Subsystem name -> module with start(conn, channel) returning an object with
-# feed(data), eof() and `closed` (optional features, imported when asked for)
-SUBSYSTEMS = {}
+# feed(data), eof() and `closed` (optional features, imported when asked for;
+# refused when the module is not installed)
+SUBSYSTEMS = {b"sftp": "ussh.sftp"}
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2. `None` rows are
@@ -102,7 +103,7 @@ class Connection:
         self.channels = {}
         self.busy = False  # a command is running
         # set by a driver that can interrupt running code (Ctrl-C): called
-        # with True when user code starts running, False when it stops
+        # with the channel when user code starts running, None when it stops
         self.watch = None
         self._deferred = []
         self._send_kexinit()
@@ -225,7 +226,12 @@ class Connection:
     # -- running programs on channels
     def can_start(self, kind, arg):
         if kind == b"subsystem":
-            return arg in SUBSYSTEMS
+            if arg not in SUBSYSTEMS:
+                return False
+            try:
+                __import__(SUBSYSTEMS[arg])
+            except ImportError:
+                return False
         return True
 
     def start(self, ch, kind, arg):
@@ -236,15 +242,17 @@ class Connection:
         while self._deferred and not self.busy:
             self._run(*self._deferred.pop(0))
 
-    def _busy(self, on):
-        self.busy = on
+    def _busy(self, ch):
+        # ch: the channel whose code starts running, None when it stops
+        self.busy = ch is not None
         if self.watch is not None:
-            self.watch(on)
+            self.watch(ch)
 
     def _run(self, ch, kind, arg):
         from ussh import repl
 
-        self._busy(True)
+        self.poll()  # the request's reply goes out before the code runs
+        self._busy(ch)
         try:
             if kind == b"exec":
                 try:
@@ -253,6 +261,14 @@ class Connection:
                     ch.err(b"ussh: the command is not UTF-8 text\n")
                     return ch.finish(1)
                 self.log("exec %r" % cmd)
+                if cmd.startswith("scp "):
+                    # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
+                    try:
+                        from ussh import scp
+                    except ImportError:  # a server without file transfer
+                        scp = None
+                    if scp:
+                        return ch.finish(scp.run(self, ch, cmd))
                 ch.finish(repl.run_command(cmd, ch.out, ch.err, ch))
             elif kind == b"shell":
                 ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
@@ -265,14 +281,14 @@ class Connection:
         except channel.ChannelClosed:
             ch.finish(1)
         finally:
-            self._busy(False)
+            self._busy(None)
         self.wake(ch)
 
     def wake(self, ch):
         # New input for a shell runs there once no command is running.
         r = ch.repl
         while r is not None and not self.busy and not ch.closed_out and (ch.inbuf or ch.eof_in):
-            self._busy(True)
+            self._busy(ch)
             try:
                 data = ch.take_input()
                 if data:
@@ -285,7 +301,7 @@ class Connection:
             except channel.ChannelClosed:
                 ch.finish(1)
             finally:
-                self._busy(False)
+                self._busy(None)
 
     def poll(self):
         if self.pump is not None:

@@ -5,7 +5,7 @@ import sys
 import socket
 
 from ussh import authkeys, keys
-from ussh.compat import asyncio, peer_name, print_exception, wait_readable, wait_writable
+from ussh.compat import asyncio, can_interrupt, peer_name, print_exception, wait_readable, wait_writable
 from ussh.connection import Config, Connection
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
@@ -92,6 +92,10 @@ class Server:
         conn = Connection(cfg, peer_name(addr))
         conn.log("connected")
         conn.pump = lambda block: _pump(sock, conn, block)
+        if can_interrupt():  # Ctrl-C for code that never prints
+            from ussh.interrupt import attach
+
+            attach(sock, conn)
         try:
             if self.active >= self.max_connections:
                 conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections")
@@ -125,6 +129,10 @@ class Server:
                 self.active -= 1
         except MemoryError:
             conn.lost("out of memory")
+        except KeyboardInterrupt:
+            # a Ctrl-C meant for user code that landed in ussh's own: it ends
+            # this connection, never the server
+            conn.lost("interrupted")
         except OSError as e:
             conn.lost("socket error %s" % e)
         except Exception as e:  # a bug in ussh ends this connection only
