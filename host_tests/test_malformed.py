@@ -288,3 +288,15 @@ def test_channel_success_reply_for_exec_then_data(srv):
         r = Reader(c.expect(CHANNEL_SUCCESS), 1)
         assert r.u32() == 5
         assert struct.unpack(">I", c.expect(rawssh.CHANNEL_DATA)[1:5])[0] == 5
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_kex_message_outside_key_exchange_disconnects(ussh_server, runtime):
+    # RFC 4253 §7: NEWKEYS (or a kex method message) after the exchange ended
+    srv = ussh_server(runtime=runtime)
+    with rawssh.RawClient(srv.port) as c:
+        c.handshake()
+        c.send_packet(bytes([21]))
+        code, reason = c.expect_disconnect()
+    assert code == 2 and "outside key exchange" in reason
+    assert srv.ssh("print(6*7)").stdout == "42\n"

@@ -52,8 +52,8 @@ class Config:
 SUBSYSTEMS = {b"sftp": "ussh.sftp"}
 
 
-# Message number -> handler(conn, payload), RFC 4250 §4.1.2. `None` rows are
-# handled by the transport core in _handle.
+# Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
+# the key exchange messages are handled by Connection._handle itself.
 _HANDLERS = {
     _MSG_IGNORE: channel.ignore,
     _MSG_UNIMPLEMENTED: channel.ignore,
@@ -184,6 +184,8 @@ class Connection:
             return self.lost("by client: %s" % r.text())
         if self._kex is not None and 20 <= n <= 49:
             return self._kex_step(p)
+        if 21 <= n <= 49:  # RFC 4253 §7: kex messages outside an exchange
+            raise SSHError("unexpected message %d outside key exchange" % n)
         if n == _MSG_KEXINIT:
             if self._kexinit is None:
                 self._send_kexinit()
