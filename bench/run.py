@@ -90,11 +90,18 @@ def footprint_section(args):
     return footprint.section(args)
 
 
+def transfer_section(args):
+    import transfer
+
+    return transfer.section(args)
+
+
 SECTIONS = [
     ("crypto_curve", script_section("crypto_curve.py", "crypto: curve25519 / ed25519")),
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
     ("login", login_section),
     ("footprint", footprint_section),
+    ("transfer", transfer_section),
 ]
 
 

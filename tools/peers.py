@@ -284,6 +284,7 @@ class Lab:
                 "PrintMotd no",
                 "PrintLastLog no",
                 "UseDNS no",
+                "Subsystem sftp /usr/lib/openssh/sftp-server",  # the transfer bench's reference
                 "",
             ]))
         argv = [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", cfg]

@@ -8,7 +8,7 @@ if [ ! -f lib/ussh/__main__.py ]; then
   echo "lib/ussh/__main__.py does not exist yet: the server's command line is not written" >&2
   exit 1
 fi
-mkdir -p run ~/.ssh
+mkdir -p run/files ~/.ssh
 if ! ls ~/.ssh/*.pub >/dev/null 2>&1; then
   echo "no key pair in ~/.ssh: creating ~/.ssh/id_ed25519 (no passphrase) for logging in"
   ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519
@@ -20,9 +20,11 @@ cat <<MSG
 ussh on the virtual board (MicroPython unix port), 127.0.0.1:$PORT. From another terminal:
     ssh -p $PORT 127.0.0.1                    # the REPL
     ssh -p $PORT 127.0.0.1 'print(6*7)'       # one command
+    scp -P $PORT somefile 127.0.0.1:          # a file into run/files (the board's /)
+    sftp -P $PORT 127.0.0.1                   # browse run/files
 Stop with Ctrl-C.
 
 MSG
 export MICROPYPATH=lib
 exec .venv/bin/micropython -m ussh --bind 127.0.0.1 --port "$PORT" \
-  --host-key run/host_key --authorized-keys run/authorized_keys
+  --host-key run/host_key --authorized-keys run/authorized_keys --root run/files

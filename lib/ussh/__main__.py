@@ -42,15 +42,6 @@ def main(argv):
         if opts[flag]:
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
     try:
-        import os
-
-        os.stat(opts["--root"] + "/.ussh-uploads")  # uploads cut short by the previous run
-        from ussh import fs
-
-        fs.cleanup(opts["--root"])
-    except (OSError, ImportError):  # none, or a server without file transfer
-        pass
-    try:
         run(
             opts["--bind"],
             int(opts["--port"]),

@@ -147,6 +147,15 @@ class Server:
             sock.close()
 
     async def serve(self, host, port):
+        try:  # uploads cut short by the previous run (file transfer's journal)
+            import os
+
+            os.stat(self.cfg.root + "/.ussh-uploads")
+            from ussh import fs
+
+            fs.cleanup(self.cfg.root)
+        except (OSError, ImportError):  # none, or a server without file transfer
+            pass
         ai = socket.getaddrinfo(host, port)[0]
         lsock = socket.socket(ai[0], socket.SOCK_STREAM)
         lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -162,6 +171,10 @@ class Server:
                 except OSError:
                     continue
                 sock.setblocking(False)
+                try:  # small packets (window adjusts, acks) go out at once
+                    sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+                except (OSError, AttributeError):
+                    pass
                 asyncio.create_task(self.connection(sock, addr))
         finally:
             lsock.close()
