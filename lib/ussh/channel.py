@@ -214,17 +214,19 @@ def channel_data(conn, p):
     ch = _channel(conn, r)
     if p[0] == _MSG_CHANNEL_EXTENDED_DATA:
         r.u32()  # RFC 4254 §5.2: a client sends none that a session uses
-    data = r.string()
-    r.done()
-    if len(data) > ch.window:
+    n = r.u32()
+    start = r.pos
+    if start + n != r.end:  # the data string must end the packet
+        raise SSHError("bad channel data length")
+    if n > ch.window:
         raise SSHError("channel window exceeded")
-    ch.window -= len(data)
+    ch.window -= n
     if ch.eof_in or ch.closed_out or p[0] == _MSG_CHANNEL_EXTENDED_DATA:
-        ch.consumed(len(data))
+        ch.consumed(n)
         return
-    if data == b"\x03" and ch.started and ch.repl is None:
+    if n == 1 and p[start] == 3 and ch.started and ch.repl is None:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
-    ch.inbuf += data
+    ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     conn.wake(ch)
 
 

@@ -90,7 +90,7 @@ class Transport:
         pad = buf[4]
         if pad < _MIN_PADDING or pad > n - 1:
             raise SSHError("bad padding length %d" % pad)
-        payload = bytes(buf[5 : 4 + n - pad])
+        payload = bytes(memoryview(buf)[5 : 4 + n - pad])  # one copy, not two
         buf[:total] = b""
         self.seq_in = (seq + 1) & 0xFFFFFFFF
         self.bytes_in += total
