@@ -51,6 +51,23 @@ def version():
     return "%s %s on %s" % ("MicroPython" if MICROPYTHON else "CPython", v, sys.platform)
 
 
+if sys.platform == "linux":
+
+    def quickack(sock):
+        # Linux delays an ACK up to 40 ms; an SSH client that sent a message
+        # needing no reply (NEWKEYS, EOF) holds its next one until then
+        # (Nagle). TCP_QUICKACK (12) is not sticky: set after every read.
+        try:
+            sock.setsockopt(6, 12, 1)
+        except OSError:
+            pass
+
+else:
+
+    def quickack(sock):
+        pass
+
+
 def peer_name(addr):
     # accept() gives (host, port) on CPython, a raw sockaddr on MicroPython
     if isinstance(addr, tuple):

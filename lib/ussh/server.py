@@ -5,7 +5,7 @@ import sys
 import socket
 
 from ussh import authkeys, keys
-from ussh.compat import asyncio, can_interrupt, peer_name, print_exception, wait_readable, wait_writable
+from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, wait_readable, wait_writable
 from ussh.connection import Config, Connection
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
@@ -64,6 +64,7 @@ def _pump(sock, conn, block):
         if not p.poll(-1 if block else 0):
             return
         data = sock.recv(4096)
+        quickack(sock)
     except OSError as e:
         if e.args[0] in _EAGAIN:
             return
@@ -117,6 +118,7 @@ class Server:
                         await wait_readable(sock)
                     try:
                         data = sock.recv(4096)
+                        quickack(sock)
                     except OSError as e:
                         if e.args[0] in _EAGAIN:
                             continue
