@@ -11,6 +11,13 @@
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
 #                     qemu (armv7m); MPY_MARCH=... overrides the arch, MPY_MARCH=none: bytecode only
 #   make sid-chroot   build/sid: Debian sid with OpenSSH 10.x, run via tools/ssh10
+#   make deploy BOARD=esp32|rp2|unix PORT=/dev/ttyUSB0|socket://127.0.0.1:N [WIFI_SSID=.. WIFI_PASSWORD=..]
+#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2]: ussh, boards/$(BOARD)/*.py,
+#                     ussh.cfg, $$HOME/.ssh/*.pub as authorized_keys onto a board through mpremote; the
+#                     host key is made on the board (kept on a second run); prints its fingerprint
+#   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
+#                     esptool erase + write at the chip's offset (FLASH_DRY_RUN=1: print the commands)
+#   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,7 +28,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: setup test run bench mpy sid-chroot clean
+.PHONY: setup test run bench mpy sid-chroot clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -61,7 +68,46 @@ bench: setup
 	$(PY) bench/run.py
 
 mpy: $(STAMP)/venv
-	$(PY) tools/build_mpy.py --board $(BOARD) $(if $(MPY_MARCH),--march $(MPY_MARCH))
+	$(PY) tools/build_mpy.py --board $(if $(filter unix,$(BOARD)),host,$(BOARD)) $(if $(MPY_MARCH),--march $(MPY_MARCH))
+
+# deploy: PORT is the board's serial device here (or a virtual board's socket://127.0.0.1:N)
+WIFI_SSID ?=
+WIFI_PASSWORD ?=
+SSH_PORT ?=
+SSH_NAME ?=
+MAX_CONNECTIONS ?= 2
+deploy: export WIFI_SSID := $(WIFI_SSID)
+deploy: export WIFI_PASSWORD := $(WIFI_PASSWORD)
+deploy: $(STAMP)/venv
+	@case "$(BOARD)" in esp32|rp2|unix) ;; *) echo "make deploy: BOARD=esp32, rp2 or unix (got $(BOARD))"; exit 2;; esac
+	@case "$(PORT)" in /*|socket://*|COM*) ;; *) echo "make deploy: PORT=/dev/ttyUSB0 (the board's serial port) or socket://127.0.0.1:N"; exit 2;; esac
+	@$(PY) tools/deploy.py --board $(BOARD) --port '$(PORT)' --max-connections $(MAX_CONNECTIONS) \
+		$(if $(SSH_PORT),--ssh-port $(SSH_PORT)) $(if $(SSH_NAME),--ssh-name '$(SSH_NAME)')
+
+# flash: a MicroPython firmware image onto an ESP32 (erase, then write at the board's offset)
+FIRMWARE ?=
+ESP_CHIP ?= esp32
+# where MicroPython's image starts (micropython.org/download): the second-stage bootloader's place
+FLASH_OFFSET_esp32 := 0x1000
+FLASH_OFFSET_esp32s2 := 0x1000
+FLASH_OFFSET_esp32s3 := 0x0
+FLASH_OFFSET_esp32c3 := 0x0
+FLASH_OFFSET_esp32c6 := 0x0
+FLASH_DRY_RUN ?=
+flash: $(STAMP)/venv
+	@test "$(BOARD)" = esp32 || { echo "make flash: BOARD=esp32 (rp2: hold BOOTSEL, plug in, copy the .uf2 to the RPI-RP2 drive)"; exit 2; }
+	@test -n "$(FIRMWARE)" -a -f "$(FIRMWARE)" || { echo "make flash: FIRMWARE=file.bin (from micropython.org/download/ESP32_GENERIC)"; exit 2; }
+	@case "$(PORT)" in /*|COM*) ;; *) echo "make flash: PORT=/dev/ttyUSB0 (the board's serial port)"; exit 2;; esac
+	@test -n "$(FLASH_OFFSET_$(ESP_CHIP))" || { echo "make flash: ESP_CHIP=esp32, esp32s2, esp32s3, esp32c3 or esp32c6"; exit 2; }
+	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) erase-flash
+	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) --baud 460800 write-flash $(FLASH_OFFSET_$(ESP_CHIP)) $(FIRMWARE)
+
+VBOARD_DIR ?= run/vboard
+VBOARD_PORT ?= 2323
+vboard: $(STAMP)/venv
+	$(PY) tools/vboard.py start $(VBOARD_DIR) --port $(VBOARD_PORT)
+vboard-stop:
+	$(PY) tools/vboard.py stop $(VBOARD_DIR)
 
 clean:
 	rm -rf build/mpy build/stamps bench/results

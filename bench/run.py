@@ -99,6 +99,7 @@ def transfer_section(args):
 SECTIONS = [
     ("crypto_curve", script_section("crypto_curve.py", "crypto: curve25519 / ed25519")),
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
+    ("crypto_pq", script_section("crypto_pq.py", "crypto: ML-KEM-768 / mlkem768x25519-sha256 (server side)")),
     ("login", login_section),
     ("footprint", footprint_section),
     ("transfer", transfer_section),

@@ -336,6 +336,46 @@ class RawClient:
         if self.session_id is None:
             self.session_id = self.h
 
+    # -- mlkem768x25519-sha256 (draft-ietf-sshm-mlkem-hybrid-kex), ML-KEM-768 from `cryptography`
+    def kex_init_payload(self, q_c):
+        """Send KEX_ECDH_INIT carrying q_c as is (any length or content)."""
+        self.q_c = q_c
+        self.send_packet(bytes([KEX_ECDH_INIT]) + string(q_c))
+
+    def kex_init_mlkem(self):
+        from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
+
+        self.kem = MLKEM768PrivateKey.generate()
+        self.eph = X25519PrivateKey.generate()
+        self.kex_init_payload(self.kem.public_key().public_bytes_raw() + self.eph.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+    def kex_reply_mlkem(self):
+        """Read the reply (ciphertext || server X25519 key), K = string(SHA-256(K_PQ || K_CL)),
+        check the host signature over H."""
+        r = Reader(self.expect(KEX_ECDH_REPLY), 1)
+        self.host_key_blob, q_s, sig = r.string(), r.string(), r.string()
+        if len(q_s) != 1088 + 32:
+            raise ValueError("server key share of %d bytes" % len(q_s))
+        k_pq = self.kem.decapsulate(q_s[:1088])
+        k_cl = self.eph.exchange(X25519PublicKey.from_public_bytes(q_s[1088:]))
+        self.k = string(hashlib.sha256(k_pq + k_cl).digest())
+        self.h = hashlib.sha256(b"".join([
+            string(self.version), string(self.server_version), string(self.i_c), string(self.i_s),
+            string(self.host_key_blob), string(self.q_c), string(q_s), self.k])).digest()
+        hk = Reader(self.host_key_blob)
+        sr = Reader(sig)
+        if hk.string() != b"ssh-ed25519" or sr.string() != b"ssh-ed25519":
+            raise ValueError("host key/signature is not ssh-ed25519")
+        Ed25519PublicKey.from_public_bytes(hk.string()).verify(sr.string(), self.h)  # raises
+        if self.session_id is None:
+            self.session_id = self.h
+
+    def kex_mlkem(self):
+        self.kex_init_mlkem()
+        self.kex_reply_mlkem()
+        self.newkeys()
+
     def _derive(self, letter, n):
         # RFC 4253 §7.2
         out = hashlib.sha256(self.k + self.h + letter + self.session_id).digest()

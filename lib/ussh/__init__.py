@@ -24,3 +24,14 @@ def run(host="0.0.0.0", port=22, **kw):
     from ussh.server import run
 
     run(host, port, **kw)
+
+
+def start(config="ussh.cfg", log=print):
+    """One line for a board's main.py, like webrepl.start(): reads config
+    (Wi-Fi, port, key paths, session limit; see ussh.board), joins Wi-Fi,
+    starts the server as an asyncio task and prints IP, port and host key
+    fingerprint. Returns the task, or None (after printing why) when the
+    config is missing or wrong; run your asyncio loop afterwards."""
+    from ussh.board import start
+
+    return start(config, log)

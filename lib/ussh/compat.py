@@ -20,6 +20,21 @@ except ImportError:
 sha256 = hashlib.sha256
 sha512 = getattr(hashlib, "sha512", None)  # absent on MicroPython ports
 
+
+def have_viper():
+    """Whether @micropython.viper compiles here (the unix port, boards; not
+    CPython, not the webassembly port, which has no native emitter). Asked
+    only by fast paths of optional modules, so the minimal server never
+    compiles the probe."""
+    if not MICROPYTHON:
+        return False
+    try:
+        exec("import micropython\n@micropython.viper\ndef _f(x: int) -> int:\n    return x")
+        return True
+    except Exception:
+        return False
+
+
 # "no such file": the webassembly port raises emscripten's number (44)
 # although its errno module says 2
 ENOENT = (errno.ENOENT, 44) if sys.platform == "webassembly" else (errno.ENOENT,)

@@ -48,6 +48,13 @@ MACS = (  # name, key length, tag length; encrypt-then-MAC only
     (b"hmac-sha2-256-etm@openssh.com", 32, 32),
 )
 
+# The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
+# crypto/sha3.py): ussh.pqkex puts mlkem768x25519-sha256 first in KEX_METHODS.
+try:
+    import ussh.pqkex  # noqa: F401
+except ImportError:
+    pass
+
 
 def kexinit_payload(first):
     # RFC 4253 §7.1

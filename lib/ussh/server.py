@@ -94,9 +94,12 @@ class Server:
         conn.log("connected")
         conn.pump = lambda block: _pump(sock, conn, block)
         if can_interrupt():  # Ctrl-C for code that never prints
-            from ussh.interrupt import attach
-
-            attach(sock, conn)
+            try:
+                from ussh.interrupt import attach
+            except ImportError:  # an install without the optional module
+                attach = None
+            if attach:
+                attach(sock, conn)
         try:
             if self.active >= self.max_connections:
                 conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections")

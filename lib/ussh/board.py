@@ -1,0 +1,145 @@
+# A board's one-line start (ussh.start()): reads one small config file, joins
+# Wi-Fi where the port has it, starts the server as an asyncio task beside the
+# user's code and prints how to reach it. Loaded only by ussh.start(); the
+# server itself never imports this module.
+import time
+
+from ussh.compat import ticks_diff, ticks_ms
+
+# name -> default; an int default makes the value an int
+DEFAULTS = {
+    "wifi_ssid": "",
+    "wifi_password": "",
+    "wifi_timeout": 20,
+    "bind": "0.0.0.0",
+    "port": 22,
+    "host_key": "ssh_host_ed25519_key",
+    "authorized_keys": "authorized_keys",
+    "max_connections": 2,
+    "root": "/",
+}
+_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600)}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def parse(text, path="ussh.cfg"):
+    """The settings in a config text: `name = value` lines, `#` comments, a
+    value in double quotes keeps its spaces. Raises ConfigError naming the
+    line; values are never echoed (one of them is a password)."""
+    cfg = dict(DEFAULTS)
+    seen = []
+    n = 0
+    for line in text.split("\n"):
+        n += 1
+        line = line.strip()
+        if not line or line[0] == "#":
+            continue
+        eq = line.find("=")
+        if eq < 1:
+            raise ConfigError("%s line %d: expected `name = value`" % (path, n))
+        name = line[:eq].strip().lower()
+        value = line[eq + 1 :].strip()
+        if name not in DEFAULTS:
+            raise ConfigError("%s line %d: unknown setting %r (known: %s)" % (path, n, name, ", ".join(sorted(DEFAULTS))))
+        if name in seen:
+            raise ConfigError("%s line %d: %s set twice" % (path, n, name))
+        seen.append(name)
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        if isinstance(DEFAULTS[name], int):
+            try:
+                value = int(value)
+            except ValueError:
+                raise ConfigError("%s line %d: %s must be a whole number" % (path, n, name))
+            lo, hi = _RANGES[name]
+            if not lo <= value <= hi:
+                raise ConfigError("%s line %d: %s must be %d to %d" % (path, n, name, lo, hi))
+        cfg[name] = value
+    if cfg["wifi_password"] and not cfg["wifi_ssid"]:
+        raise ConfigError("%s: wifi_password without wifi_ssid" % path)
+    return cfg
+
+
+def load(path="ussh.cfg"):
+    """parse() of the file at path; a missing or unreadable file is a ConfigError."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError("%s: cannot read (%s); `make deploy` writes it" % (path, e))
+    except UnicodeError:
+        raise ConfigError("%s: not text" % path)
+    return parse(text, path)
+
+
+def join(ssid, password="", timeout=20, log=print):
+    """Joins Wi-Fi as a station, waiting at most timeout seconds; the IP
+    address, or None (no network module: the unix port; or no connection).
+    Without ssid, the address of a connection made before (boot.py), if any."""
+    try:
+        import network
+    except ImportError:
+        return None
+    wlan = network.WLAN(network.STA_IF)
+    if not wlan.active():
+        wlan.active(True)
+    if not wlan.isconnected() and ssid:
+        log("ussh: joining Wi-Fi %s ..." % ssid)
+        wlan.connect(ssid, password)
+        t0 = ticks_ms()
+        while not wlan.isconnected() and ticks_diff(ticks_ms(), t0) < timeout * 1000:
+            time.sleep(0.1)
+    if wlan.isconnected():
+        return wlan.ifconfig()[0]
+    if ssid:
+        log("ussh: Wi-Fi %s: not connected after %d s (status %s); check wifi_ssid/wifi_password" % (ssid, timeout, wlan.status()))
+    return None
+
+
+def known_hosts_line(host, port, key):
+    """The line ssh writes to known_hosts for this key at host:port."""
+    name = host if port == 22 else "[%s]:%d" % (host, port)
+    return name + " " + key.public_line()
+
+
+def start(config="ussh.cfg", log=print):
+    """Reads config, joins Wi-Fi, loads (or makes) the host key and starts
+    ussh as an asyncio task; prints IP, port and the host key fingerprint.
+    Returns the task, or None after printing why ussh did not start (the
+    board goes on booting). On CPython call it with an event loop running."""
+    from ussh import keys
+
+    try:
+        cfg = load(config)
+    except ConfigError as e:
+        log("ussh: not started: %s" % e)
+        return None
+    ip = join(cfg["wifi_ssid"], cfg["wifi_password"], cfg["wifi_timeout"], log)
+    try:
+        key = keys.load_or_create(cfg["host_key"], log)
+        with open(cfg["authorized_keys"]):
+            pass
+    except (OSError, keys.KeyFileError) as e:
+        log("ussh: not started: %s" % e)
+        return None
+    from ussh.compat import asyncio
+    from ussh.server import serve
+
+    task = asyncio.create_task(
+        serve(
+            cfg["bind"],
+            cfg["port"],
+            max_connections=cfg["max_connections"],
+            host_key=key,
+            authorized_keys=cfg["authorized_keys"],
+            root=cfg["root"],
+            log=log,
+        )
+    )
+    host = ip or (cfg["bind"] if cfg["bind"] != "0.0.0.0" else "<this board's IP>")
+    log("ussh: ssh -p %d %s   host key %s" % (cfg["port"], host, key.fingerprint()))
+    log("ussh: known_hosts: %s" % known_hosts_line(host, cfg["port"], key))
+    return task

@@ -1,0 +1,82 @@
+"""Writes the lists of modules that get onto a board, from lib/ussh:
+    package.json             mip: the server (`mpremote mip install github:OWNER/ussh`)
+    package-sftp.json        mip: file transfer, sftp and scp (optional)
+    firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
+
+usage: python tools/packages.py          rewrite the three files
+       python tools/packages.py --check  exit 1 when one of them is out of date (make test does this)
+
+Every module of lib/ussh goes into the server package except those named below; run this after
+adding or removing a module.
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIB = os.path.join(ROOT, "lib")
+VERSION = "0.1.0"
+HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
+SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
+
+
+def modules():
+    out = []
+    for d, dirs, files in os.walk(os.path.join(LIB, "ussh")):
+        dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+        out += [os.path.relpath(os.path.join(d, f), LIB) for f in files if f.endswith(".py")]
+    return sorted(out, key=lambda m: (m.count("/"), m))  # the package's top level first
+
+
+def _package_json(files):
+    rows = ",\n".join("    " + json.dumps([m, "lib/" + m]) for m in files)
+    return '{\n  "urls": [\n%s\n  ],\n  "version": "%s"\n}\n' % (rows, VERSION)
+
+
+def _manifest(files):
+    rows = "".join('        "%s",\n' % m[len("ussh/") :] for m in files)
+    return (
+        "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
+        "# of lib/ussh but %s. Written by tools/packages.py: run it after\n"
+        "# adding or removing a module (make test checks this file is current).\n"
+        'package(\n    "ussh",\n    files=(\n%s    ),\n    base_path="../lib",\n    opt=3,\n)\n'
+    ) % (", ".join(HOST_ONLY), rows)
+
+
+def outputs():
+    """{path relative to the checkout: text} for the three files."""
+    board = [m for m in modules() if m not in HOST_ONLY]
+    core = [m for m in board if m not in SFTP]
+    return {
+        "package.json": _package_json(core),
+        "package-sftp.json": _package_json([m for m in board if m in SFTP]),
+        "firmware/ussh_package.py": _manifest(board),
+    }
+
+
+def main(argv):
+    stale = []
+    for rel, text in outputs().items():
+        path = os.path.join(ROOT, rel)
+        try:
+            with open(path) as f:
+                same = f.read() == text
+        except OSError:
+            same = False
+        if same:
+            continue
+        stale.append(rel)
+        if "--check" not in argv:
+            with open(path, "w") as f:
+                f.write(text)
+    if "--check" in argv:
+        if stale:
+            print("out of date (run python tools/packages.py): " + ", ".join(stale))
+            return 1
+        return 0
+    print("wrote " + (", ".join(stale) if stale else "nothing: all current"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
