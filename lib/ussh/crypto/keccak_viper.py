@@ -5,7 +5,7 @@
 # the words are read as uint (right shifts are logical on a 32-bit port) and
 # bits that a left shift pushes above bit 31 on a 64-bit port are dropped by
 # the 32-bit store before anything shifts them right.
-import micropython
+import micropython  # noqa: F401 (the compiled source's decorator)
 
 # FIPS 202 section 3.2.5: the round constants as (low, high) 32-bit words
 _RC = bytearray(
@@ -34,6 +34,12 @@ _TAB = (
 _T = bytearray(240)  # scratch: B of rho and pi in words 0..49, C of theta in 50..59
 
 
+# The viper function is compiled on the board when this module is first
+# imported, not by mpy-cross: its .mpy then holds plain bytecode that loads on
+# any port and in a bytecode-only build, and the port's own native emitter
+# (Thumb, Xtensa, x64) makes the machine code.
+exec(
+    """
 @micropython.viper
 def _perm(s: ptr32, t: ptr32, rc: ptr32, tab: ptr8):
     for r in range(24):
@@ -88,6 +94,8 @@ def _perm(s: ptr32, t: ptr32, rc: ptr32, tab: ptr8):
         s[0] = s[0] ^ rc[2 * r]
         s[1] = s[1] ^ rc[2 * r + 1]
 
+"""
+)
 
 def keccak_f1600(s):
     """Keccak-f[1600] in place on s, the 200-byte state (lane i in bytes
