@@ -25,6 +25,10 @@ ussh on the virtual board (MicroPython unix port), 127.0.0.1:$PORT. From another
 Stop with Ctrl-C.
 
 MSG
-export MICROPYPATH=lib
-exec .venv/bin/micropython -m ussh --bind 127.0.0.1 --port "$PORT" \
-  --host-key run/host_key --authorized-keys run/authorized_keys --root run/files
+# the server runs inside run/files, so `ssh ... 'import main'` finds an uploaded main.py
+# as a board would (its / is both the sftp root and the working folder)
+ROOT=$(pwd)
+cd run/files
+export MICROPYPATH="$ROOT/lib"
+exec "$ROOT/.venv/bin/micropython" -m ussh --bind 127.0.0.1 --port "$PORT" \
+  --host-key ../host_key --authorized-keys ../authorized_keys --root .
