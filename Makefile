@@ -11,8 +11,15 @@
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
 #                     qemu (armv7m); MPY_MARCH=... overrides the arch, MPY_MARCH=none: bytecode only
 #   make sid-chroot   build/sid: Debian sid with OpenSSH 10.x, run via tools/ssh10
+#   make interop [TARGET=vboard|qemu|HOST[:PORT]] [IDENTITY=~/.ssh/id_ed25519] [LOGIN_USER=..] [JOBS=1]
+#                     every SSH client x operation against a ussh target (default: the virtual board,
+#                     started and stopped here): a table, build/interop/report.{html,json,txt}
+#   make fuzz         fuzz/run.py: FUZZ_CASES (1000000) in-process fuzz cases over every protocol state,
+#                     with coverage of lib/ussh; findings go to fuzz/findings/ (FUZZ_SEED= to repeat a run)
+#   make firmware     build/qemu/firmware.elf: MicroPython's qemu port (MPS2-AN385, Cortex-M3) with
+#                     ussh frozen in, and firmware-plain.elf without; run by tools/qemu.py
 #   make deploy BOARD=esp32|rp2|unix PORT=/dev/ttyUSB0|socket://127.0.0.1:N [WIFI_SSID=.. WIFI_PASSWORD=..]
-#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2]: ussh, boards/$(BOARD)/*.py,
+#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..]: ussh, boards/$(BOARD)/*.py,
 #                     ussh.cfg, $$HOME/.ssh/*.pub as authorized_keys onto a board through mpremote; the
 #                     host key is made on the board (kept on a second run); prints its fingerprint
 #   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
@@ -28,7 +35,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: setup test run bench mpy sid-chroot clean deploy flash vboard vboard-stop
+.PHONY: interop setup test run bench fuzz mpy sid-chroot firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -57,15 +64,48 @@ build/sid/usr/bin/ssh: | $(STAMP)/apt
 
 sid-chroot: build/sid/usr/bin/ssh
 
-test: setup
+# the emulated Cortex-M3 (tools/qemu_firmware.sh, firmware/README.md): Debian's toolchain and
+# qemu, MicroPython's source by apt-get source (build/mpsrc, fetched once); rebuilt when ussh changes
+# (a prerequisite of test and bench, not of setup: `make run` needs no ARM toolchain)
+FIRMWARE_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev make gcc libc6-dev python3
+$(STAMP)/apt-firmware: Makefile
+	@mkdir -p $(STAMP)
+	@missing=""; for p in $(FIRMWARE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/manifest_qemu.py firmware/ussh_package.py \
+		$(shell find lib/ussh -name '*.py') | $(STAMP)/apt-firmware
+	bash tools/qemu_firmware.sh
+
+firmware: build/qemu/firmware.elf
+
+test: setup build/qemu/firmware.elf
 	@rc=0; $(PY) -m pytest -q host_tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; exit $$rc
+
+FUZZ_CASES ?= 1000000
+FUZZ_SEED ?=
+fuzz: $(STAMP)/venv
+	nice $(PY) fuzz/run.py --cases $(FUZZ_CASES) --coverage $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --json fuzz/findings/summary.json
 
 run: setup
 	PORT=$(PORT) bash tools/run.sh
 
-bench: setup
+bench: setup build/qemu/firmware.elf
 	$(PY) bench/run.py
+
+# interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3) or a board's HOST[:PORT]
+TARGET ?= vboard
+IDENTITY ?=
+LOGIN_USER ?=
+JOBS ?=
+interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf)
+	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
+		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
 
 mpy: $(STAMP)/venv
 	$(PY) tools/build_mpy.py --board $(if $(filter unix,$(BOARD)),host,$(BOARD)) $(if $(MPY_MARCH),--march $(MPY_MARCH))
@@ -73,11 +113,13 @@ mpy: $(STAMP)/venv
 # deploy: PORT is the board's serial device here (or a virtual board's socket://127.0.0.1:N)
 WIFI_SSID ?=
 WIFI_PASSWORD ?=
+PASSWORD ?=
 SSH_PORT ?=
 SSH_NAME ?=
 MAX_CONNECTIONS ?= 2
 deploy: export WIFI_SSID := $(WIFI_SSID)
 deploy: export WIFI_PASSWORD := $(WIFI_PASSWORD)
+deploy: export PASSWORD := $(PASSWORD)
 deploy: $(STAMP)/venv
 	@case "$(BOARD)" in esp32|rp2|unix) ;; *) echo "make deploy: BOARD=esp32, rp2 or unix (got $(BOARD))"; exit 2;; esac
 	@case "$(PORT)" in /*|socket://*|COM*) ;; *) echo "make deploy: PORT=/dev/ttyUSB0 (the board's serial port) or socket://127.0.0.1:N"; exit 2;; esac

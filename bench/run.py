@@ -96,6 +96,18 @@ def transfer_section(args):
     return transfer.section(args)
 
 
+def userkeys_section(args):
+    import userkeys
+
+    return userkeys.section(args)
+
+
+def emcu_section(args):
+    import emcu
+
+    return emcu.section(args)
+
+
 SECTIONS = [
     ("crypto_curve", script_section("crypto_curve.py", "crypto: curve25519 / ed25519")),
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
@@ -103,6 +115,8 @@ SECTIONS = [
     ("login", login_section),
     ("footprint", footprint_section),
     ("transfer", transfer_section),
+    ("userkeys", userkeys_section),
+    ("emcu", emcu_section),
 ]
 
 

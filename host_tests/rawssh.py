@@ -25,7 +25,8 @@ import socket
 import struct
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -112,9 +113,13 @@ def key_blob(key):
 
 
 def sign_raw(key, algorithm, data):
-    """The bare signature of data: Ed25519 (64 bytes) or RSA PKCS#1 v1.5 (RFC 8332)."""
+    """The bare signature of data: Ed25519 (64 bytes), RSA PKCS#1 v1.5 (RFC 8332) or
+    ECDSA P-256 (RFC 5656 §3.1.2: mpint r, mpint s)."""
     if isinstance(key, Ed25519PrivateKey):
         return key.sign(data)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return mpint_unsigned(r.to_bytes(33, "big")) + mpint_unsigned(s.to_bytes(33, "big"))
     h = {b"ssh-rsa": hashes.SHA1, b"rsa-sha2-256": hashes.SHA256, b"rsa-sha2-512": hashes.SHA512}
     return key.sign(data, padding.PKCS1v15(), h.get(algorithm, hashes.SHA256)())
 

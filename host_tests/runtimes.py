@@ -3,7 +3,9 @@
 run(runtime, code, heapsize=None, timeout=...) -> stdout text; raises
 RuntimeFailed (with stderr) on a non-zero exit. runtime is one of
 RUNTIMES: "cpython", "unix" (MicroPython unix port, 64-bit), "wasm"
-(MicroPython webassembly port under node, 32-bit).
+(MicroPython webassembly port under node, 32-bit). run("qemu", code) also
+runs code on the emulated Cortex-M3 (tools/qemu.py: a fresh board each call,
+ussh frozen in, lib/ not used); it is not in RUNTIMES, so tests choose it.
 """
 import os
 import subprocess
@@ -20,6 +22,15 @@ RUNTIMES = ("cpython", "unix", "wasm")
 
 class RuntimeFailed(Exception):
     pass
+
+
+def _qemu():
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    try:
+        import qemu
+    finally:
+        sys.path.pop(0)
+    return qemu
 
 
 def command(runtime, script, heapsize=None, libdir=LIB):
@@ -48,6 +59,12 @@ def env_for(runtime, libdir=LIB):
 
 
 def run(runtime, code, heapsize=None, timeout=600, libdir=LIB):
+    if runtime == "qemu":
+        q = _qemu()
+        try:
+            return q.run(code, timeout=timeout)
+        except q.BoardError as e:
+            raise RuntimeFailed("qemu: %s" % e)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(code)
         script = f.name

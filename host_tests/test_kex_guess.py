@@ -9,8 +9,11 @@ from rawssh import KEXINIT, KEX_ECDH_INIT, RawClient, namelist, string, u32
 
 KEY_EXCHANGES = {
     # client's kex list, whether its first entry is what the server picks
-    "right": ([b"curve25519-sha256"], True),
+    "right": ([b"curve25519-sha256", b"kexguess2@matt.ucc.asn.au"], True),  # Dropbear's rule
     "wrong": ([b"ecdh-sha2-nistp256", b"curve25519-sha256"], False),
+    # chosen, but not the server's first choice (mlkem768x25519-sha256): wrong by RFC 4253 §7,
+    # as OpenSSH and Dropbear (without kexguess2) judge it
+    "not-first": ([b"curve25519-sha256"], False),
 }
 
 

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build_mpy  # noqa: E402
 import packages  # noqa: E402
 from ussh import board as ussh_board  # noqa: E402  (the config parser the board runs)
+from ussh import passwd  # noqa: E402
 from ussh import keys  # noqa: E402
 
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
@@ -112,6 +113,10 @@ def config_text(a, old):
         "max_connections = %d" % a.max_connections,
         "root = %s" % ("." if a.board == "unix" else "/"),
     ]
+    # PASSWORD=: the salted hash only (ussh.passwd); without it an earlier one is kept
+    pw = passwd.make(a.password) if a.password else (old or {}).get("password_hash", "")
+    if pw:
+        lines.append("password_hash = %s" % pw)
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +163,8 @@ def main(argv):
     # from the environment by default (make exports them): no shell quoting, not in `ps`
     ap.add_argument("--wifi-ssid", default=os.environ.get("WIFI_SSID", ""))
     ap.add_argument("--wifi-password", default=os.environ.get("WIFI_PASSWORD", ""))
+    ap.add_argument("--password", default=os.environ.get("PASSWORD", ""),
+                    help="enables password login; the board stores only its PBKDF2 hash")
     ap.add_argument("--max-connections", type=int, default=2)
     ap.add_argument("--ssh-name", default="", help="add `Host NAME` and the host key to $HOME/.ssh")
     a = ap.parse_args(argv)

@@ -5,9 +5,16 @@ from ussh import VERSION
 
 _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized-keys PATH]
             [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N] [--root DIR]
+            [--idle-timeout SECONDS] [--send-timeout SECONDS] [--max-channels N] [--max-packet N]
+            [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
-when missing) --authorized-keys authorized_keys --root . (the current folder)"""
+when missing) --authorized-keys authorized_keys --root . (the current folder)
+--max-connections 8 --login-grace 60 --idle-timeout 0 (none) --send-timeout 30
+--max-channels 4 --max-packet 35000 (the README's Limits table says what each does)
+--trusted-ca: a file of CA public keys whose user certificates log in;
+--cert-ignore-clock: accept certificates when the clock is not set;
+--password-hash: enables passwords (python -m ussh.passwd makes the hash)"""
 
 
 def main(argv):
@@ -19,8 +26,15 @@ def main(argv):
         "--max-connections": "8",
         "--rekey-bytes": None,
         "--login-grace": None,
+        "--idle-timeout": None,
+        "--send-timeout": None,
+        "--max-channels": None,
+        "--max-packet": None,
         "--root": ".",
+        "--trusted-ca": None,
+        "--password-hash": None,
     }
+    settings = {}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -30,6 +44,10 @@ def main(argv):
         if a == "--version":
             print("ussh", VERSION)
             return 0
+        if a == "--cert-ignore-clock":
+            settings["cert_ignore_clock"] = True
+            i += 1
+            continue
         if a not in opts or i + 1 >= len(argv):
             print("ussh: bad argument %s\n%s" % (a, _USAGE))
             return 2
@@ -37,10 +55,15 @@ def main(argv):
         i += 2
     from ussh.server import run
 
-    settings = {}
-    for flag in ("--rekey-bytes", "--login-grace"):
+    for flag in ("--rekey-bytes", "--login-grace", "--idle-timeout", "--send-timeout", "--max-channels", "--max-packet"):
         if opts[flag]:
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
+    if opts["--trusted-ca"]:
+        settings["trusted_cas"] = opts["--trusted-ca"]
+    if opts["--password-hash"]:
+        settings["password_hash"] = opts["--password-hash"]
+    from ussh.crypto import rand
+
     try:
         run(
             opts["--bind"],
@@ -53,6 +76,9 @@ def main(argv):
         )
     except KeyboardInterrupt:
         pass
+    except rand.NoEntropy as e:
+        print("ussh: not started: %s" % e)
+        return 1
     return 0
 
 

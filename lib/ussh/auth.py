@@ -1,5 +1,7 @@
 # User authentication, RFC 4252: the ssh-userauth service, "none" and
-# "publickey" against authorized_keys, failure counting.
+# "publickey" against authorized_keys, failure counting. Key types beyond
+# ssh-ed25519, certificates, key options and passwords are ussh.keytypes,
+# loaded by prepare() only for a config that has one of them.
 from ussh import wire
 from ussh.compat import const
 from ussh.crypto import ed25519_verify
@@ -28,15 +30,27 @@ def _verify_ed25519(blob, data, sig):
     return ed25519_verify(pub, data, s)
 
 
-# Signature algorithm -> (key type in the blob, verifier). Modules for more
-# key types add rows here.
+# Signature algorithm -> (key type in the blob, verifier). The other key
+# types are rows of ussh.keytypes.VERIFIERS.
 VERIFIERS = {
     b"ssh-ed25519": (b"ssh-ed25519", _verify_ed25519),
 }
+EXT = None  # ussh.keytypes, once a config needed it
+
+
+def prepare(cfg):
+    # more than plain ssh-ed25519 keys: the optional modules (ussh.keytypes)
+    global EXT
+    more = [e for e in cfg.authorized_keys if e.options or e.algorithm != b"ssh-ed25519"]
+    if more or cfg.trusted_cas or cfg.password_hash:
+        from ussh import keytypes
+
+        EXT = keytypes
+        keytypes.prepare(cfg)
 
 
 def sig_algs():
-    return list(VERIFIERS)
+    return list(EXT.VERIFIERS if EXT else VERIFIERS)
 
 
 def service_request(conn, p):
@@ -55,7 +69,8 @@ def _fail(conn, counted=True):
         conn.auth_failures += 1
         if conn.auth_failures >= conn.cfg.max_auth_tries:
             raise SSHError("too many authentication failures", DISCONNECT_NO_MORE_AUTH_METHODS)
-    conn.send(wire.byte(_MSG_USERAUTH_FAILURE) + wire.namelist([b"publickey"]) + wire.boolean(False))
+    methods = [b"publickey", b"password"] if conn.cfg.password_hash else [b"publickey"]
+    conn.send(wire.byte(_MSG_USERAUTH_FAILURE) + wire.namelist(methods) + wire.boolean(False))
 
 
 def userauth_request(conn, p):
@@ -74,6 +89,8 @@ def userauth_request(conn, p):
         r.done()
         conn.none_seen, counted = True, conn.none_seen
         return _fail(conn, counted)
+    if EXT:  # key types, certificates, options, passwords
+        return EXT.userauth(conn, user, method, r, p)
     if method != b"publickey":
         return _fail(conn)
     # RFC 4252 §7
@@ -92,7 +109,7 @@ def userauth_request(conn, p):
         entry = conn.cfg.find_key(key_type, blob)
     fp = fingerprint(blob)
     if entry is None:
-        conn.log("auth refused for %s: key %s %s not authorized" % (user, alg.decode(), fp))
+        conn.log("auth refused for %s: key %s %s not authorized" % (user, wire.printable(alg), fp))
         return _fail(conn)
     if sig is None:  # a query: would this key be accepted?
         conn.send(wire.byte(_MSG_USERAUTH_PK_OK) + wire.string(alg) + wire.string(blob))

@@ -33,30 +33,32 @@ _VALUE = const(1)  # the option is written name="value"
 _ENFORCED = const(2)  # this release implements the option's restriction
 
 # Key options of sshd(8) and their flags. A line is used only when every one
-# of its options has _ENFORCED; none is in this release.
+# of its options has _ENFORCED (ussh.keyopts enforces them at login; the
+# no-... ones refuse features ussh does not have at all).
+_E = _ENFORCED
 OPTIONS = {
-    "agent-forwarding": 0,
-    "cert-authority": 0,
-    "command": _VALUE,
+    "agent-forwarding": _E,
+    "cert-authority": _E,
+    "command": _VALUE | _E,
     "environment": _VALUE,
     "expiry-time": _VALUE,
-    "from": _VALUE,
-    "no-agent-forwarding": 0,
-    "no-port-forwarding": 0,
-    "no-pty": 0,
-    "no-touch-required": 0,
-    "no-user-rc": 0,
-    "no-x11-forwarding": 0,
+    "from": _VALUE | _E,
+    "no-agent-forwarding": _E,
+    "no-port-forwarding": _E,
+    "no-pty": _E,
+    "no-touch-required": _E,
+    "no-user-rc": _E,
+    "no-x11-forwarding": _E,
     "permitlisten": _VALUE,
     "permitopen": _VALUE,
-    "port-forwarding": 0,
-    "principals": _VALUE,
-    "pty": 0,
-    "restrict": 0,
+    "port-forwarding": _E,
+    "principals": _VALUE | _E,
+    "pty": _E,
+    "restrict": _E,
     "tunnel": _VALUE,
-    "user-rc": 0,
-    "verify-required": 0,
-    "x11-forwarding": 0,
+    "user-rc": _E,
+    "verify-required": _E,
+    "x11-forwarding": _E,
 }
 
 

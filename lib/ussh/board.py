@@ -17,8 +17,16 @@ DEFAULTS = {
     "authorized_keys": "authorized_keys",
     "max_connections": 2,
     "root": "/",
+    # seconds without input after login, then the session is ended (0: never)
+    "idle_timeout": 0,
+    # a file of CA keys whose user certificates log in ("": none)
+    "trusted_ca": "",
+    # 1: accept certificates while the clock is not set (no RTC, no NTP yet)
+    "cert_ignore_clock": 0,
+    # "pbkdf2-sha256$...": enables password login (python -m ussh.passwd)
+    "password_hash": "",
 }
-_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600)}
+_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800), "cert_ignore_clock": (0, 1)}
 
 
 class ConfigError(Exception):
@@ -118,11 +126,14 @@ def start(config="ussh.cfg", log=print):
         log("ussh: not started: %s" % e)
         return None
     ip = join(cfg["wifi_ssid"], cfg["wifi_password"], cfg["wifi_timeout"], log)
+    from ussh.crypto import rand
+
     try:
+        rand.require()  # a port without os.urandom needs rand.set_source() first
         key = keys.load_or_create(cfg["host_key"], log)
         with open(cfg["authorized_keys"]):
             pass
-    except (OSError, keys.KeyFileError) as e:
+    except (OSError, keys.KeyFileError, rand.NoEntropy) as e:
         log("ussh: not started: %s" % e)
         return None
     from ussh.compat import asyncio
@@ -136,6 +147,10 @@ def start(config="ussh.cfg", log=print):
             host_key=key,
             authorized_keys=cfg["authorized_keys"],
             root=cfg["root"],
+            idle_timeout=cfg["idle_timeout"],
+            trusted_cas=cfg["trusted_ca"],
+            cert_ignore_clock=bool(cfg["cert_ignore_clock"]),
+            password_hash=cfg["password_hash"] or None,
             log=log,
         )
     )

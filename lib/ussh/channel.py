@@ -103,14 +103,22 @@ class Channel:
     def _send(self, data, ext):
         mv = memoryview(data)
         pos = 0
+        t0 = None
         while pos < len(data):
             self._check()
             n = min(len(data) - pos, self.remote_window, self.remote_max)
             if n <= 0 or self.conn.rekeying():
                 # RFC 4254 §5.2: wait for WINDOW_ADJUST; RFC 4253 §7.1: and
-                # for a key exchange to end rather than hold data
+                # for a key exchange to end rather than hold data. Bounded:
+                # the running command holds every other connection.
+                if t0 is None:
+                    t0 = ticks_ms()
+                elif ticks_diff(ticks_ms(), t0) >= self.conn.cfg.send_timeout * 1000:
+                    self.conn.lost("client opened no window for %d s" % self.conn.cfg.send_timeout)
+                    raise ChannelClosed()
                 self.conn.wait()
                 continue
+            t0 = None
             if ext:
                 head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:
@@ -224,7 +232,7 @@ def channel_data(conn, p):
     if ch.eof_in or ch.closed_out or p[0] == _MSG_CHANNEL_EXTENDED_DATA:
         ch.consumed(n)
         return
-    if n == 1 and p[start] == 3 and ch.started and ch.repl is None:
+    if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     conn.wake(ch)
@@ -250,6 +258,8 @@ def channel_close(conn, p):
 
 
 def _pty_req(conn, ch, r):
+    if conn.no_pty:  # the key's no-pty or restrict option
+        return False
     term = r.string()
     cols = r.u32()
     rows = r.u32()

@@ -31,14 +31,20 @@ class Config:
     max_channels = 4  # per connection
     max_auth_tries = 6
     login_grace = 60  # seconds to authenticate
+    idle_timeout = 0  # seconds without input after login, then DISCONNECT (0: none)
+    send_timeout = 30  # seconds a client may take none of our output, then it is dropped
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
     root = "/"  # the folder file transfer may reach
+    trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
+    cert_ignore_clock = False  # accept certificates when the clock is not set
+    password_hash = None  # "pbkdf2-sha256$..." (ussh.passwd) enables passwords
 
     def __init__(self, **kw):
         for k in kw:
             if not hasattr(self, k):
                 raise TypeError("unknown setting %s" % k)
             setattr(self, k, kw[k])
+        auth.prepare(self)  # the optional key-type modules these keys need
 
     def find_key(self, key_type, blob):
         for e in self.authorized_keys:
@@ -87,6 +93,7 @@ class Connection:
         self.host_key = cfg.host_key
         self.outq = [self.version + b"\r\n"]  # RFC 4253 §4.2
         self.closed = False
+        self.torn = False
         self.pump = None
         self.session_id = None
         self.strict = False
@@ -100,6 +107,8 @@ class Connection:
         self.user = None
         self.auth_failures = 0
         self.none_seen = False
+        self.forced = None  # the command of a command= key (keyopts)
+        self.no_pty = False  # the key's options refuse a pty
         self.channels = {}
         self.busy = False  # a command is running
         # set by a driver that can interrupt running code (Ctrl-C): called
@@ -132,7 +141,11 @@ class Connection:
 
     def _out(self, payload):
         if not self.closed:
+            # torn: a MemoryError in here leaves the cipher stream ahead of
+            # what was queued; nothing more can be sent on this connection
+            self.torn = True
             self.outq.append(self.transport.pack(payload))
+            self.torn = False
 
     def _send_kexinit(self):
         self._kexinit = kex.kexinit_payload(self.first_kex)
@@ -142,12 +155,12 @@ class Connection:
         # RFC 4253 §11.1
         if not self.closed:
             self._out(struct.pack(">BI", _MSG_DISCONNECT, code) + wire.string(reason) + wire.string(b""))
-            self.closed = True
-            self.log("disconnect: %s" % reason)
+            self.lost(reason)
 
     def lost(self, reason="connection lost"):
         if not self.closed:
             self.closed = True
+            self.transport.wipe()  # the session keys are done with
             self.log("disconnect: %s" % reason)
 
     # -- input
@@ -163,7 +176,7 @@ class Connection:
                 self.peer_version = t.read_version()
                 if self.peer_version is None:
                     return 0
-                self.log("client %s" % self.peer_version.decode())
+                self.log("client %s" % wire.printable(self.peer_version))
             while not self.closed:
                 p = t.read_packet()
                 if p is None:
@@ -256,6 +269,10 @@ class Connection:
         self.poll()  # the request's reply goes out before the code runs
         self._busy(ch)
         try:
+            if self.forced is not None:  # sshd(8) command="...": runs instead
+                from ussh import keyopts
+
+                return keyopts.run_forced(self, ch, kind, arg)
             if kind == b"exec":
                 try:
                     cmd = arg.decode()
@@ -280,7 +297,9 @@ class Connection:
                 mod = __import__(SUBSYSTEMS[arg], None, None, ("start",))
                 ch.repl = mod.start(self, ch)
                 ch.flush()
-        except channel.ChannelClosed:
+        except (channel.ChannelClosed, KeyboardInterrupt):
+            # a "signal" request that lands in ussh's own output (scp, an
+            # error message) ends that channel's program, not the connection
             ch.finish(1)
         finally:
             self._busy(None)
@@ -300,7 +319,7 @@ class Connection:
                 ch.flush()
                 if r.closed or ch.eof_in:
                     ch.finish(0)
-            except channel.ChannelClosed:
+            except (channel.ChannelClosed, KeyboardInterrupt):
                 ch.finish(1)
             finally:
                 self._busy(None)
@@ -315,3 +334,66 @@ class Connection:
         self.pump(True)
         if self.closed:
             raise channel.ChannelClosed()
+
+
+def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):
+    """A Config for serve() or serve_stream(). host_key: a keys.HostKey, the
+    bytes of an OpenSSH private key file, or a path (the key is created
+    when missing); authorized_keys: parsed entries, the bytes of such a
+    file, or a path (lines that cannot be used are logged with their
+    number). Raises rand.NoEntropy when there is no source of randomness."""
+    from ussh import authkeys, keys
+    from ussh.crypto import rand
+
+    rand.require()  # refuse here, at start, rather than at the first client
+    if isinstance(host_key, str):
+        host_key = keys.load_or_create(host_key, log)
+    elif isinstance(host_key, (bytes, bytearray)):
+        host_key = keys.parse(host_key)
+    if getattr(host_key, "seed", None) is not None:
+        # RFC 8032 §5.1.5: the public half must be the seed's, or every
+        # signature would be refused; worked out here, at start, it also
+        # spares the first client the signing key's expansion (cached)
+        from ussh.crypto import ed25519_public
+
+        if ed25519_public(host_key.seed) != host_key.pub:
+            raise keys.KeyFileError("host key: corrupt: public and private key do not match")
+    # the cipher's first use (its tables; on a board its viper code compiled)
+    # at start too: 9 million Cortex-M3 instructions the first login saves
+    from ussh.crypto import AESCTR
+
+    AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+    if isinstance(authorized_keys, str):
+        authorized_keys = authkeys.load(authorized_keys, log)
+    elif isinstance(authorized_keys, (bytes, bytearray)):
+        authorized_keys = authkeys.parse(authorized_keys, log)
+    cas = settings.get("trusted_cas")
+    if isinstance(cas, str):  # a file of CA keys, in authorized_keys format
+        settings["trusted_cas"] = authkeys.load(cas, log) if cas else ()
+    return Config(host_key=host_key, authorized_keys=authorized_keys, log=log, **settings)
+
+
+def pump(conn, send, recv, block):
+    """One turn of a driver, shared by the asyncio server (its conn.pump
+    while a command runs) and the stream driver (its whole loop): handles
+    packets already buffered, then sends conn.outq with send() and feeds
+    what recv(block) returns: bytes, None when nothing came (at once when
+    not block; a blocking recv may also give up after a while: callers of
+    conn.wait() loop), b"" at the end of the stream. OSError ends the
+    connection."""
+    try:
+        # packets that arrived with the one being handled come first
+        if conn.feed(b"") and block:
+            return send()
+        send()
+        if conn.closed:
+            return
+        data = recv(block)
+        if data is None:
+            return
+        if not data:
+            return conn.lost("closed by client")
+        conn.feed(data)
+        send()
+    except OSError as e:
+        conn.lost(str(e))

@@ -98,6 +98,8 @@ class Root:
                 path = path.decode()
             except UnicodeError:
                 raise Refused("path is not UTF-8")
+        if "\0" in path:  # C would read a shorter name: another file
+            raise Refused("NUL in a file name")
         out = []
         for p in path.split("/"):
             if p == "..":

@@ -16,6 +16,7 @@ _MSG_KEX_ECDH_REPLY = const(31)
 _STRICT_C = b"kex-strict-c-v00@openssh.com"
 _STRICT_S = b"kex-strict-s-v00@openssh.com"
 _EXT_INFO_C = b"ext-info-c"
+_KEXGUESS2 = b"kexguess2@matt.ucc.asn.au"  # Dropbear's guess rule, below
 
 
 def curve25519_sha256(q_c):
@@ -23,12 +24,13 @@ def curve25519_sha256(q_c):
     # K is the 32-byte X25519 output read as an unsigned big-endian mpint.
     if len(q_c) != 32:
         raise SSHError("bad curve25519 public key length", DISCONNECT_KEY_EXCHANGE_FAILED)
-    d = random_bytes(32)
+    d = bytearray(random_bytes(32))
     q_s = x25519_base(d)
     k = x25519(d, q_c)
+    wire.wipe(d)
     if k == bytes(32):  # RFC 8731 §3: MUST abort on an all-zero secret
         raise SSHError("all-zero shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)
-    return q_s, wire.mpint_bytes(k)
+    return q_s, bytearray(wire.mpint_bytes(k))
 
 
 # Algorithm tables, in the server's order of preference. A kex method maps
@@ -44,8 +46,9 @@ CIPHERS = (  # name, key length; IV 16 bytes, AES block 16
     (b"aes128-ctr", 16),
     (b"aes256-ctr", 32),
 )
-MACS = (  # name, key length, tag length; encrypt-then-MAC only
+MACS = (  # name, key length, tag length; *-etm@openssh.com: encrypt-then-MAC
     (b"hmac-sha2-256-etm@openssh.com", 32, 32),
+    (b"hmac-sha2-256", 32, 32),  # RFC 6668, encrypt-and-MAC: Dropbear before 2024 has no etm
 )
 
 # The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
@@ -58,7 +61,7 @@ except ImportError:
 
 def kexinit_payload(first):
     # RFC 4253 §7.1
-    kex = [name for name, _ in KEX_METHODS]
+    kex = [name for name, _ in KEX_METHODS] + [_KEXGUESS2]
     if first:
         kex.append(_STRICT_S)
     ciphers = [name for name, _ in CIPHERS]
@@ -100,11 +103,20 @@ def _row(table, name):
 
 def _derive(k, h, letter, session_id, n):
     # RFC 4253 §7.2: HASH(K || H || letter || session_id), extended with
-    # HASH(K || H || K1 || ...) until n bytes.
-    out = sha256(k + h + letter + session_id).digest()
+    # HASH(K || H || K1 || ...) until n bytes; a bytearray the caller wipes
+    # (hashed piece by piece: no joined copies of K)
+    d = sha256(k)
+    d.update(h)
+    d.update(letter)
+    d.update(session_id)
+    out = bytearray(d.digest())
     while len(out) < n:
-        out += sha256(k + h + out).digest()
-    return out[:n]
+        d = sha256(k)
+        d.update(h)
+        d.update(out)
+        out += d.digest()
+    out[n:] = b""
+    return out
 
 
 def _keys(k, h, sid, cipher, mac, letters):
@@ -112,11 +124,11 @@ def _keys(k, h, sid, cipher, mac, letters):
     key_len = _row(CIPHERS, cipher)[1]
     mac_key_len, mac_len = _row(MACS, mac)[1:]
     iv, key, integrity = letters
-    return (
-        AESCTR(_derive(k, h, key, sid, key_len), _derive(k, h, iv, sid, 16)),
-        HMACSHA256(_derive(k, h, integrity, sid, mac_key_len)),
-        mac_len,
-    )
+    ek, eiv, ik = _derive(k, h, key, sid, key_len), _derive(k, h, iv, sid, 16), _derive(k, h, integrity, sid, mac_key_len)
+    row = (AESCTR(ek, eiv), HMACSHA256(ik), mac_len, mac.endswith(b"-etm@openssh.com"))
+    for b in (ek, eiv, ik):  # the objects hold what they need
+        wire.wipe(b)
+    return row
 
 
 def exchange(conn, i_c, i_s):
@@ -148,8 +160,15 @@ def exchange(conn, i_c, i_s):
     conn.algorithms = (kex_name, hk_name, enc_cs, mac_cs)
 
     p = yield
-    # RFC 4253 §7: a wrongly guessed first kex packet is ignored.
-    if follows and (kex_c[0] != kex_name or hk_c[0] != hk_name):
+    # RFC 4253 §7: a wrongly guessed first kex packet is ignored. The guess
+    # is right when both sides prefer the same kex and host key algorithms
+    # (first on each list, as OpenSSH and Dropbear judge it); with Dropbear's
+    # kexguess2 on both lists, when the client's first ones are those chosen.
+    if _KEXGUESS2 in kex_c:
+        right = kex_c[0] == kex_name and hk_c[0] == hk_name
+    else:
+        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == HOST_KEY_ALGORITHMS[0]
+    if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
         raise SSHError("unexpected message %d in key exchange" % p[0])
@@ -158,41 +177,35 @@ def exchange(conn, i_c, i_s):
     r.done()
     q_s, k = _row(KEX_METHODS, kex_name)[1](q_c)
 
-    # RFC 8731 §3 / RFC 5656 §4: the exchange hash
-    k_s = conn.host_key.blob
-    h = sha256(
-        b"".join(
-            (
-                wire.string(conn.peer_version),
-                wire.string(conn.version),
-                wire.string(i_c),
-                wire.string(i_s),
-                wire.string(k_s),
-                wire.string(q_c),
-                wire.string(q_s),
-                k,
-            )
-        )
-    ).digest()
-    if conn.session_id is None:  # RFC 4253 §7.2: the first H is the session id
-        conn.session_id = h
-    sid = conn.session_id
-    conn.send_kex(wire.byte(_MSG_KEX_ECDH_REPLY) + wire.string(k_s) + wire.string(q_s) + wire.string(conn.host_key.sign(h)))
+    try:
+        # RFC 8731 §3 / RFC 5656 §4: the exchange hash
+        k_s = conn.host_key.blob
+        h = sha256()
+        for x in (conn.peer_version, conn.version, i_c, i_s, k_s, q_c, q_s):
+            h.update(wire.string(x))
+        h.update(k)  # K in a bytearray, hashed without copies, wiped below
+        h = h.digest()
+        if conn.session_id is None:  # RFC 4253 §7.2: the first H is the session id
+            conn.session_id = h
+        sid = conn.session_id
+        conn.send_kex(wire.byte(_MSG_KEX_ECDH_REPLY) + wire.string(k_s) + wire.string(q_s) + wire.string(conn.host_key.sign(h)))
 
-    # RFC 4253 §7.3: new keys take effect after NEWKEYS, each direction apart.
-    conn.send_kex(wire.byte(_MSG_NEWKEYS))
-    conn.transport.set_out(*_keys(k, h, sid, enc_sc, mac_sc, (b"B", b"D", b"F")))
-    if conn.strict:
-        conn.transport.seq_out = 0
-    if conn.ext_info and conn.first_kex:
-        # RFC 8308 §2.4, §3.1: server-sig-algs, right after our first NEWKEYS
-        algs = b",".join(conn.sig_algs())
-        conn.send_kex(wire.byte(_MSG_EXT_INFO) + wire.u32(1) + wire.string(b"server-sig-algs") + wire.string(algs))
+        # RFC 4253 §7.3: new keys take effect after NEWKEYS, each direction apart.
+        conn.send_kex(wire.byte(_MSG_NEWKEYS))
+        conn.transport.set_out(*_keys(k, h, sid, enc_sc, mac_sc, (b"B", b"D", b"F")))
+        if conn.strict:
+            conn.transport.seq_out = 0
+        if conn.ext_info and conn.first_kex:
+            # RFC 8308 §2.4, §3.1: server-sig-algs, right after our first NEWKEYS
+            algs = b",".join(conn.sig_algs())
+            conn.send_kex(wire.byte(_MSG_EXT_INFO) + wire.u32(1) + wire.string(b"server-sig-algs") + wire.string(algs))
 
-    p = yield
-    if p[0] != _MSG_NEWKEYS:
-        raise SSHError("expected NEWKEYS, got message %d" % p[0])
-    Reader(p, 1).done()
-    conn.transport.set_in(*_keys(k, h, sid, enc_cs, mac_cs, (b"A", b"C", b"E")))
-    if conn.strict:
-        conn.transport.seq_in = 0
+        p = yield
+        if p[0] != _MSG_NEWKEYS:
+            raise SSHError("expected NEWKEYS, got message %d" % p[0])
+        Reader(p, 1).done()
+        conn.transport.set_in(*_keys(k, h, sid, enc_cs, mac_cs, (b"A", b"C", b"E")))
+        if conn.strict:
+            conn.transport.seq_in = 0
+    finally:
+        wire.wipe(k)  # RFC 4253 §7.2: K has given both directions their keys

@@ -128,6 +128,16 @@ def _parse(path, data):
     return HostKey(pair[:32], pub, comment)
 
 
+def parse(data, path="host key"):
+    """The HostKey in data, the text of an unencrypted OpenSSH ssh-ed25519
+    private key file (for a board without files: the host sends it); raises
+    KeyFileError naming path."""
+    try:
+        return _parse(path, bytes(data))
+    except (SSHError, UnicodeError):
+        _fail(path, "corrupt or truncated")
+
+
 def load(path):
     """Reads an unencrypted OpenSSH ssh-ed25519 private key file (what
     ssh-keygen -t ed25519 -N '' writes); raises KeyFileError."""
@@ -136,10 +146,7 @@ def load(path):
             data = f.read()
     except OSError as e:
         _fail(path, "cannot read: %s" % e)
-    try:
-        return _parse(path, data)
-    except (SSHError, UnicodeError):
-        _fail(path, "corrupt or truncated")
+    return parse(data, path)
 
 
 def load_or_create(path, log=None):

@@ -30,13 +30,15 @@ def mlkem768x25519_sha256(q_c):
         k_pq, ct = encaps(q_c[:_EK_LEN], random_bytes(32))
     except ValueError:
         raise SSHError("ML-KEM-768 key share fails the modulus check", DISCONNECT_KEY_EXCHANGE_FAILED)
-    d = random_bytes(32)
+    d = bytearray(random_bytes(32))
     k_cl = x25519(d, q_c[_EK_LEN:])
     if k_cl == bytes(32):  # RFC 8731 §3 for the X25519 half: MUST abort on all zero
         raise SSHError("all-zero X25519 shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)
     # the draft's S_REPLY: ML-KEM ciphertext (1088 bytes) || X25519 public
     # key (32); K = SHA-256(K_PQ || K_CL), encoded as a string (not mpint)
-    return ct + x25519_base(d), wire.string(sha256(k_pq + k_cl).digest())
+    q_s = ct + x25519_base(d)
+    wire.wipe(d)
+    return q_s, bytearray(wire.string(sha256(k_pq + k_cl).digest()))  # kex.exchange wipes it
 
 
 if kex.KEX_METHODS[0][0] != NAME:

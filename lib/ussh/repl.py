@@ -91,14 +91,14 @@ class _Std:
         return s
 
 
-def run_command(source, out, err, stdin=None):
+def run_command(source, out, err, stdin=None, globals=None):
     """Run Python source for an SSH `exec` request in a fresh globals dict.
 
     out(bytes)/err(bytes) receive the program's stdout/stderr; stdin has
     readline() -> str ('' at EOF) and feeds input() and sys.stdin. A lone
     expression prints its repr. Returns the exit status: 0, 1 after an
     uncaught exception (traceback on err), or n for SystemExit(n)."""
-    r = Repl(out, err, None, False)
+    r = Repl(out, err, None, False, globals)
     r._in.line = stdin.readline if stdin else str
     return r._run(source, "")
 

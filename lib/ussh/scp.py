@@ -7,7 +7,7 @@
 # complete (ussh.fs).
 import os
 
-from ussh import fs
+from ussh import fs, wire
 from ussh.compat import listdir_types
 
 _CHUNK = 16384
@@ -54,6 +54,13 @@ class _Scp:
             ch.flush()
             self.conn.wait()
 
+    def text(self):
+        # a protocol line as text; names are UTF-8
+        try:
+            return self.line().decode()
+        except UnicodeError:
+            raise _Fatal("protocol line is not UTF-8")
+
     def ok(self):
         self.ch.out(b"\0")
 
@@ -73,7 +80,7 @@ class _Scp:
         self.failed = True
         if b != 1:
             raise _Fatal("")
-        self.conn.log("scp: client: %s" % msg.decode().strip())
+        self.conn.log("scp: client: %s" % wire.printable(msg.strip()))
         return False
 
     # -- upload: scp -t
@@ -89,7 +96,7 @@ class _Scp:
         while True:
             if not self._fill(1):
                 return
-            rec = self.line().decode()
+            rec = self.text()
             c = rec[:1]
             if c in "\1\2":
                 self.failed = True
@@ -161,7 +168,11 @@ class _Scp:
                 ch.inbuf[:n] = b""
                 ch.consumed(n)
                 left -= n
-            self.response()
+            # the sender's status byte after the data; libssh2 (parallel-ssh,
+            # curl) sends EOF instead: the file came whole, so it is kept, as
+            # OpenSSH's scp (which writes in place) keeps it
+            if self._fill(1):
+                self.response()
             if err is None:
                 t, tmp = tmp, None
                 self.root.finish(f, t, h)

@@ -1,25 +1,16 @@
 # The asyncio driver: listens, accepts, moves bytes between sockets and
-# Connection objects, enforces the connection limit and login grace time.
+# Connection objects, enforces the limits: connections at once, login grace
+# time, idle timeout, and how long a client may leave our output unread.
+import gc
 import select
 import sys
 import socket
 
-from ussh import authkeys, keys
-from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, wait_readable, wait_writable
-from ussh.connection import Config, Connection
+from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
+from ussh.connection import Connection, make_config, pump  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
-
-
-def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):
-    """A Config from file paths: the host key is created when missing; lines
-    of authorized_keys that cannot be used are logged with their number."""
-    if isinstance(host_key, str):
-        host_key = keys.load_or_create(host_key, log)
-    if isinstance(authorized_keys, str):
-        authorized_keys = authkeys.load(authorized_keys, log)
-    return Config(host_key=host_key, authorized_keys=authorized_keys, log=log, **settings)
 
 
 def _drain(sock, conn):
@@ -43,41 +34,76 @@ def _drain(sock, conn):
     return True
 
 
+def _queued(conn):
+    n = 0
+    for x in conn.outq:
+        n += len(x)
+    return n
+
+
+def _stalled(conn):
+    # the client took none of our output for send_timeout seconds: drop it
+    # (a DISCONNECT could not reach a client that does not read)
+    conn.outq[:] = []
+    conn.lost("client took no output for %d s" % conn.cfg.send_timeout)
+
+
 def _send_blocking(sock, conn):
-    # Used while a command runs inside the event loop: plain blocking I/O.
+    # Used while a command runs inside the event loop: plain blocking I/O,
+    # which holds every other connection, so bounded: no progress for
+    # send_timeout seconds ends this connection (and its command).
+    t0 = ticks_ms()
+    left = _queued(conn)
     while not _drain(sock, conn):
+        n = _queued(conn)
+        if n < left:
+            left, t0 = n, ticks_ms()
+        elif ticks_diff(ticks_ms(), t0) >= conn.cfg.send_timeout * 1000:
+            return _stalled(conn)
         p = select.poll()
         p.register(sock, select.POLLOUT)
         p.poll(1000)
 
 
-def _pump(sock, conn, block):
+def _recv(sock, block):
+    # for connection.pump while a command runs inside the event loop
+    p = select.poll()
+    p.register(sock, select.POLLIN)
+    # blocking, but a second at a time: a wait for the client's window is bounded
+    if not p.poll(1000 if block else 0):
+        return None
     try:
-        # packets that arrived with the one being handled come first
-        if conn.feed(b"") and block:
-            return _send_blocking(sock, conn)
-        _send_blocking(sock, conn)
-        if conn.closed:
-            return
-        p = select.poll()
-        p.register(sock, select.POLLIN)
-        if not p.poll(-1 if block else 0):
-            return
         data = sock.recv(4096)
-        quickack(sock)
     except OSError as e:
         if e.args[0] in _EAGAIN:
-            return
-        return conn.lost(str(e))
-    if not data:
-        return conn.lost("closed by client")
-    conn.feed(data)
-    _send_blocking(sock, conn)
+            return None
+        raise
+    quickack(sock)
+    return data
 
 
 async def _send(sock, conn):
     while not _drain(sock, conn):
-        await wait_writable(sock)
+        try:
+            await asyncio.wait_for(wait_writable(sock), conn.cfg.send_timeout)
+        except asyncio.TimeoutError:
+            return _stalled(conn)
+
+
+def _refuse(sock, peer, log, reason, code):
+    # Turns a connection away without a Connection (no memory to spare):
+    # our version line and a DISCONNECT in a plain packet, RFC 4253 §11.1
+    log("ussh: %s disconnect: %s" % (peer, reason))
+    r = reason.encode()
+    payload = b"\x01" + code.to_bytes(4, "big") + len(r).to_bytes(4, "big") + r + bytes(4)
+    pad = 8 - (5 + len(payload)) % 8
+    if pad < 4:
+        pad += 8
+    pkt = (1 + len(payload) + pad).to_bytes(4, "big") + bytes((pad,)) + payload + bytes(pad)
+    try:
+        sock.send(b"SSH-2.0-ussh\r\n" + pkt)
+    except OSError:
+        pass
 
 
 class Server:
@@ -90,9 +116,18 @@ class Server:
 
     async def connection(self, sock, addr):
         cfg = self.cfg
-        conn = Connection(cfg, peer_name(addr))
+        peer = peer_name(addr)
+        if self.active >= self.max_connections:
+            _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+            return sock.close()
+        try:
+            conn = Connection(cfg, peer)
+        except MemoryError:
+            gc.collect()
+            _refuse(sock, peer, cfg.log, "out of memory", DISCONNECT_BY_APPLICATION)
+            return sock.close()
         conn.log("connected")
-        conn.pump = lambda block: _pump(sock, conn, block)
+        conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
         if can_interrupt():  # Ctrl-C for code that never prints
             try:
                 from ussh.interrupt import attach
@@ -100,22 +135,23 @@ class Server:
                 attach = None
             if attach:
                 attach(sock, conn)
+        t0 = ticks_ms()
         try:
-            if self.active >= self.max_connections:
-                conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections")
-                await _send(sock, conn)
-                return
             self.active += 1
             try:
                 while True:
                     await _send(sock, conn)
                     if conn.closed:
                         break
-                    if conn.user is None:
+                    if conn.user is None:  # the grace time counts from the connect
+                        wait, why = cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, "login grace time exceeded"
+                    else:
+                        wait, why = cfg.idle_timeout, "idle timeout"
+                    if wait or conn.user is None:
                         try:
-                            await asyncio.wait_for(wait_readable(sock), cfg.login_grace)
+                            await asyncio.wait_for(wait_readable(sock), max(wait, 0))
                         except asyncio.TimeoutError:
-                            conn.disconnect(DISCONNECT_BY_APPLICATION, "login grace time exceeded")
+                            conn.disconnect(DISCONNECT_BY_APPLICATION, why)
                             continue
                     else:
                         await wait_readable(sock)
@@ -133,6 +169,17 @@ class Server:
             finally:
                 self.active -= 1
         except MemoryError:
+            # this connection's channels and input go, the server goes on; a
+            # DISCONNECT follows what is queued unless a packet was torn
+            conn.channels = {}
+            conn.transport.rbuf = bytearray()
+            gc.collect()
+            try:
+                if not conn.torn:
+                    conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
+                await _send(sock, conn)
+            except (MemoryError, OSError):
+                pass
             conn.lost("out of memory")
         except KeyboardInterrupt:
             # a Ctrl-C meant for user code that landed in ussh's own: it ends
@@ -171,16 +218,23 @@ class Server:
         try:
             while True:
                 await wait_readable(lsock)
+                sock = None
                 try:
                     sock, addr = lsock.accept()
+                    sock.setblocking(False)
+                    try:  # small packets (window adjusts, acks) go out at once
+                        sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
+                    except (OSError, AttributeError):
+                        pass
+                    asyncio.create_task(self.connection(sock, addr))
                 except OSError:
-                    continue
-                sock.setblocking(False)
-                try:  # small packets (window adjusts, acks) go out at once
-                    sock.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
-                except (OSError, AttributeError):
-                    pass
-                asyncio.create_task(self.connection(sock, addr))
+                    if sock is not None:
+                        sock.close()
+                except MemoryError:  # no room for one more: that one goes, the server stays
+                    if sock is not None:
+                        sock.close()
+                    gc.collect()
+                    self.cfg.log("ussh: out of memory: a connection was closed at accept")
         finally:
             lsock.close()
 

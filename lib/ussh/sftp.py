@@ -433,6 +433,8 @@ class Session:
         fl = r.u32()
         if fl & _A_SIZE:
             n = r.u64()
+            if n >> 62:  # no filesystem here holds that; the OS would overflow
+                raise _Status(_FAILURE, "size too large")
             if h and h.tmp:
                 h.size = n  # for CLOSE: the old file up to there
             if hasattr(os, "truncate") and not (h and h.old and n >= h.pos):

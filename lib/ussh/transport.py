@@ -18,6 +18,12 @@ def ct_equal(a, b):
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")) == 0
 
 
+def _wipe(*objs):
+    for o in objs:
+        if o is not None:
+            o.wipe()
+
+
 class Transport:
     """Framing of one SSH connection: version line, then binary packets."""
 
@@ -31,10 +37,32 @@ class Transport:
         self.dec = self.mac_in = None
         self.enc = self.mac_out = None
         self.mac_len_in = self.mac_len_out = 0
+        # encrypt-then-MAC (the default) or encrypt-and-MAC (RFC 4253 §6.4:
+        # hmac-sha2-256, which e.g. Dropbear 2022 needs): then the length is
+        # encrypted too, and _head keeps it once the first block is decrypted.
+        self.etm_in = self.etm_out = True
+        self._head = None
         self.bytes_in = self.bytes_out = 0  # since the last key exchange
 
     def feed(self, data):
         self.rbuf += data
+
+    def wanted(self):
+        # Bytes still missing from the version line (1 at a time: its length
+        # is unknown) or from the next packet, at least 1: a driver on a byte
+        # stream reads exactly that much and never blocks on bytes that the
+        # client will send only after our reply.
+        buf = self.rbuf
+        if self.mac_len_in and not self.etm_in:
+            if self._head is None:  # the first block holds the length
+                return max(1, 16 - len(buf))
+            return max(1, 4 + self._head + self.mac_len_in - len(buf))
+        if self.peer_version is None or len(buf) < 4:
+            return 1 if self.peer_version is None else 4 - len(buf)
+        n = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+        if n > self.max_packet:
+            return 1  # read_packet refuses it
+        return max(1, 4 + n + self.mac_len_in - len(buf))
 
     def read_version(self):
         # RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments CR LF".
@@ -57,21 +85,29 @@ class Transport:
         self.peer_version = line
         return line
 
-    def set_in(self, dec, mac, mac_len):
-        self.dec, self.mac_in, self.mac_len_in = dec, mac, mac_len
+    def set_in(self, dec, mac, mac_len, etm=True):
+        _wipe(self.dec, self.mac_in)  # the previous keys are done with
+        self.dec, self.mac_in, self.mac_len_in, self.etm_in = dec, mac, mac_len, etm
 
-    def set_out(self, enc, mac, mac_len):
-        self.enc, self.mac_out, self.mac_len_out = enc, mac, mac_len
+    def set_out(self, enc, mac, mac_len, etm=True):
+        _wipe(self.enc, self.mac_out)
+        self.enc, self.mac_out, self.mac_len_out, self.etm_out = enc, mac, mac_len, etm
+
+    def wipe(self):
+        """Overwrites the keys held (the connection is over)."""
+        _wipe(self.dec, self.mac_in, self.enc, self.mac_out)
 
     def read_packet(self):
         """The next payload as bytes, or None until more input arrives."""
         buf = self.rbuf
+        mac_len = self.mac_len_in
+        if mac_len and not self.etm_in:
+            return self._read_eam(buf, mac_len)
         if len(buf) < 4:
             return None
         n = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
         if n > self.max_packet:
             raise SSHError("packet length %d over the limit %d" % (n, self.max_packet))
-        mac_len = self.mac_len_in
         # The encrypted part (etm: everything after the length) or the whole
         # packet (no keys yet) is a multiple of the block size, §6.
         if (n if mac_len else n + 4) % (16 if mac_len else 8) or n < 8:
@@ -87,21 +123,49 @@ class Transport:
             if not ct_equal(tag, buf[4 + n : total]):
                 raise SSHError("message authentication code incorrect", DISCONNECT_MAC_ERROR)
             self.dec.apply(buf, 4, 4 + n)
+        return self._payload(buf, n, total)
+
+    def _payload(self, buf, n, total):
         pad = buf[4]
         if pad < _MIN_PADDING or pad > n - 1:
             raise SSHError("bad padding length %d" % pad)
         payload = bytes(memoryview(buf)[5 : 4 + n - pad])  # one copy, not two
         buf[:total] = b""
-        self.seq_in = (seq + 1) & 0xFFFFFFFF
+        self.seq_in = (self.seq_in + 1) & 0xFFFFFFFF
         self.bytes_in += total
         return payload
+
+    def _read_eam(self, buf, mac_len):
+        # encrypt-and-MAC, RFC 4253 §6.4: the whole packet is encrypted; the
+        # MAC covers seq || the plaintext packet and follows it in clear.
+        if self._head is None:
+            if len(buf) < 16:
+                return None
+            self.dec.apply(buf, 0, 16)
+            n = (buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) | buf[3]
+            if n > self.max_packet:
+                raise SSHError("packet length %d over the limit %d" % (n, self.max_packet))
+            if (n + 4) % 16 or n < 12:
+                raise SSHError("bad packet length %d" % n)
+            self._head = n
+        n = self._head
+        total = 4 + n + mac_len
+        if len(buf) < total:
+            return None
+        self.dec.apply(buf, 16, 4 + n)
+        tag = self.mac_in.mac(struct.pack(">I", self.seq_in), memoryview(buf)[: 4 + n])
+        if not ct_equal(tag, buf[4 + n : total]):
+            raise SSHError("message authentication code incorrect", DISCONNECT_MAC_ERROR)
+        self._head = None
+        return self._payload(buf, n, total)
 
     def pack(self, payload):
         """payload as one encrypted, MAC'd packet, ready for the wire."""
         enc = self.enc
         bs = 16 if enc else 8
         plen = len(payload)
-        if enc:  # etm: the length field stays outside the aligned part
+        etm = enc and self.etm_out
+        if etm:  # etm: the length field stays outside the aligned part
             pad = bs - (1 + plen) % bs
         else:
             pad = bs - (5 + plen) % bs
@@ -114,9 +178,12 @@ class Transport:
         pkt[5 : 5 + plen] = payload
         pkt[5 + plen : 4 + n] = random_bytes(pad)
         seq = self.seq_out
-        if enc:
+        if etm:
             enc.apply(pkt, 4, 4 + n)
             pkt[4 + n :] = self.mac_out.mac(struct.pack(">I", seq), memoryview(pkt)[: 4 + n])
+        elif enc:  # encrypt-and-MAC: MAC the plaintext, then encrypt all of it
+            pkt[4 + n :] = self.mac_out.mac(struct.pack(">I", seq), memoryview(pkt)[: 4 + n])
+            enc.apply(pkt, 0, 4 + n)
         self.seq_out = (seq + 1) & 0xFFFFFFFF
         self.bytes_out += len(pkt)
         return pkt

@@ -91,6 +91,18 @@ class Reader:
             raise SSHError("trailing bytes in packet")
 
 
+def wipe(b):
+    # Overwrites a secret held in a bytearray once it is no longer needed
+    if b is not None:
+        b[:] = bytes(len(b))
+
+
+def printable(b):
+    # Peer text for a log line: bytes outside printable ASCII become "?" (a
+    # version line's comment may be anything, RFC 4253 §4.2)
+    return "".join([chr(c) if 32 <= c < 127 else "?" for c in b])
+
+
 def byte(n):
     return bytes((n,))
 

@@ -6,8 +6,10 @@
 # Three keystream backends, chosen once per AESCTR:
 #   "ctr"  cryptolib's own CTR mode (mode 6), on ports built with it;
 #   "ecb"  cryptolib ECB over a batch of counter blocks (e.g. the unix port);
+#   "viper" aes_viper.py, aes_pure.py's tables in viper code (ports with a
+#          native emitter and no cryptolib: the qemu port);
 #   "pure" aes_pure.py (CPython, the webassembly port).
-from ussh.compat import const, cryptolib
+from ussh.compat import const, cryptolib, have_viper
 
 _MODE_ECB = const(1)
 _MODE_CTR = const(6)
@@ -15,6 +17,23 @@ _MODE_CTR = const(6)
 # R and S below, as big; 64 made unix-port ECB 25% faster for 2 KB more RAM
 # per AESCTR.
 _BLOCKS = const(16)
+
+
+_viper = None  # whether aes_viper.py (optional) loads here; asked once
+
+
+def _viper_ok():
+    global _viper
+    if _viper is None:
+        _viper = False
+        if have_viper():
+            try:
+                from . import aes_viper  # noqa: F401
+
+                _viper = True
+            except ImportError:
+                pass
+    return _viper
 
 
 def _xor(d, k):
@@ -32,8 +51,8 @@ class AESCTR:
     the stream continues across calls of any length, so encryption and
     decryption are the same call.
 
-    backend: None (the best available), or "ctr", "ecb", "pure" for tests
-    and benchmarks."""
+    backend: None (the best available), or "ctr", "ecb", "viper", "pure"
+    for tests and benchmarks."""
 
     def __init__(self, key, iv, backend=None):
         if len(key) not in (16, 24, 32) or len(iv) != 16:
@@ -46,6 +65,8 @@ class AESCTR:
                     backend = "ctr"
                 except (ValueError, OSError):
                     backend = "ecb"
+            elif _viper_ok():
+                backend = "viper"
         self.backend = backend
         self._ctr = int.from_bytes(iv, "big")
         self._pos = 0
@@ -65,9 +86,21 @@ class AESCTR:
             from .aes_pure import expand_key
 
             self._rk = expand_key(key)
+        elif backend == "viper":
+            from .aes_viper import expand_key
+
+            self._rk = expand_key(key)
         else:
             raise ValueError(backend)
         self._ks = memoryview(bytearray(16 * _BLOCKS))
+
+    def wipe(self):
+        """Overwrites the keystream not used yet (the connection or key
+        exchange is over). The expanded key is held by cryptolib, or as
+        Python ints, which cannot be overwritten."""
+        if self.backend != "ctr":
+            self._ks[:] = bytes(len(self._ks))
+            self._pos = self._have = 0
 
     def apply(self, buf, start=0, end=None):
         """XOR the keystream into buf[start:end] in place."""
@@ -98,6 +131,11 @@ class AESCTR:
         c = self._ctr
         if self.backend == "pure":
             from .aes_pure import encrypt_ctr
+
+            self._ctr = encrypt_ctr(self._rk, self._ks, c, n)
+            return n
+        if self.backend == "viper":
+            from .aes_viper import encrypt_ctr
 
             self._ctr = encrypt_ctr(self._rk, self._ks, c, n)
             return n

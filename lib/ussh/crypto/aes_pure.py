@@ -6,8 +6,12 @@ import struct
 from ussh.compat import const
 
 _M32 = const(0xFFFFFFFF)
+_M16 = const(0xFFFF)
 
-_T = None  # [S-box, Te0, Te1, Te2, Te3], built on first use
+# Words are kept as 16-bit halves (hi, lo): on a 32-bit port an int of 31
+# bits or more is a heap object, and tables of them scatter over the heap
+# (1000 such ints left no free run of 633 bytes in a 140 KB heap).
+_T = None  # [S-box, A, B, C, D], built on first use
 
 
 def _xtime(b):
@@ -20,7 +24,8 @@ def _tables():
     # GF(2^8)) from a walk of the multiplicative group: p = 3^i, q = 3^-i.
     # Te0[x] = (2s, s, s, 3s) with s = S[x], each further table rotated
     # right by one byte: SubBytes, ShiftRows and MixColumns (section 5.1)
-    # folded into four lookups per column.
+    # folded into four lookups per column. As halves: A, B = Te0 hi, lo;
+    # C, D = Te1 hi, lo; Te2 = (B, A) and Te3 = (D, C).
     global _T
     if _T is None:
         S = bytearray(256)
@@ -38,11 +43,13 @@ def _tables():
             S[p] = (q ^ y >> 7 ^ y >> 6 ^ y >> 5 ^ y >> 4) & 255 ^ 0x63
             if p == 1:
                 break
-        t = [_xtime(s) << 24 | s << 16 | s << 8 | _xtime(s) & 255 ^ s for s in S]
-        _T = [S, t]
-        for _ in range(3):
-            t = [(x >> 8 | x << 24) & _M32 for x in t]
-            _T.append(t)
+        _T = [
+            S,
+            [_xtime(s) << 8 | s for s in S],
+            [s << 8 | _xtime(s) ^ s for s in S],
+            [(_xtime(s) ^ s) << 8 | _xtime(s) for s in S],
+            [s << 8 | s for s in S],
+        ]
     return _T
 
 
@@ -52,7 +59,7 @@ def _sub_word(S, t):
 
 def expand_key(key):
     """FIPS 197 section 5.2 KeyExpansion: the 4*(Nr+1) round-key words of a
-    16-, 24- or 32-byte key."""
+    16-, 24- or 32-byte key, each as two 16-bit halves (hi, lo)."""
     S = _tables()[0]
     nk = len(key) // 4
     w = list(struct.unpack(">%dI" % nk, key))
@@ -66,38 +73,70 @@ def expand_key(key):
         elif nk > 6 and i % nk == 4:
             t = _sub_word(S, t)
         w.append(w[i - nk] ^ t)
-    return w
+    rk = []
+    for t in w:
+        rk.append(t >> 16)
+        rk.append(t & _M16)
+    return rk
 
 
 def encrypt_ctr(rk, ks, c, n):
     """FIPS 197 section 5.1 Cipher of the n counter blocks c, c+1, ..
-    (mod 2^128) into ks[:16*n]; returns the next counter."""
-    S, t0, t1, t2, t3 = _tables()
-    last = len(rk) - 4
+    (mod 2^128) into ks[:16*n]; returns the next counter. rk: expand_key()."""
+    S, A, B, C, D = _tables()
+    last = len(rk) - 8
     for j in range(n):
-        s0 = c >> 96 ^ rk[0]
-        s1 = c >> 64 & _M32 ^ rk[1]
-        s2 = c >> 32 & _M32 ^ rk[2]
-        s3 = c & _M32 ^ rk[3]
-        k = 4
+        # column i is (hi, lo) = (hI, lI); every value stays below 2^16
+        h0 = c >> 112 ^ rk[0]
+        l0 = c >> 96 & _M16 ^ rk[1]
+        h1 = c >> 80 & _M16 ^ rk[2]
+        l1 = c >> 64 & _M16 ^ rk[3]
+        h2 = c >> 48 & _M16 ^ rk[4]
+        l2 = c >> 32 & _M16 ^ rk[5]
+        h3 = c >> 16 & _M16 ^ rk[6]
+        l3 = c & _M16 ^ rk[7]
+        k = 8
         while k < last:
-            a = t0[s0 >> 24] ^ t1[s1 >> 16 & 255] ^ t2[s2 >> 8 & 255] ^ t3[s3 & 255] ^ rk[k]
-            b = t0[s1 >> 24] ^ t1[s2 >> 16 & 255] ^ t2[s3 >> 8 & 255] ^ t3[s0 & 255] ^ rk[k + 1]
-            d = t0[s2 >> 24] ^ t1[s3 >> 16 & 255] ^ t2[s0 >> 8 & 255] ^ t3[s1 & 255] ^ rk[k + 2]
-            s3 = t0[s3 >> 24] ^ t1[s0 >> 16 & 255] ^ t2[s1 >> 8 & 255] ^ t3[s2 & 255] ^ rk[k + 3]
-            s0 = a
-            s1 = b
-            s2 = d
-            k += 4
+            # the bytes of the four lookups: top of column i, second of
+            # i+1, third of i+2, last of i+3
+            x0 = h0 >> 8
+            y0 = h0 & 255
+            z0 = l0 >> 8
+            w0 = l0 & 255
+            x1 = h1 >> 8
+            y1 = h1 & 255
+            z1 = l1 >> 8
+            w1 = l1 & 255
+            x2 = h2 >> 8
+            y2 = h2 & 255
+            z2 = l2 >> 8
+            w2 = l2 & 255
+            x3 = h3 >> 8
+            y3 = h3 & 255
+            z3 = l3 >> 8
+            w3 = l3 & 255
+            h0 = A[x0] ^ C[y1] ^ B[z2] ^ D[w3] ^ rk[k]
+            l0 = B[x0] ^ D[y1] ^ A[z2] ^ C[w3] ^ rk[k + 1]
+            h1 = A[x1] ^ C[y2] ^ B[z3] ^ D[w0] ^ rk[k + 2]
+            l1 = B[x1] ^ D[y2] ^ A[z3] ^ C[w0] ^ rk[k + 3]
+            h2 = A[x2] ^ C[y3] ^ B[z0] ^ D[w1] ^ rk[k + 4]
+            l2 = B[x2] ^ D[y3] ^ A[z0] ^ C[w1] ^ rk[k + 5]
+            h3 = A[x3] ^ C[y0] ^ B[z1] ^ D[w2] ^ rk[k + 6]
+            l3 = B[x3] ^ D[y0] ^ A[z1] ^ C[w2] ^ rk[k + 7]
+            k += 8
         # last round: SubBytes, ShiftRows, AddRoundKey
         struct.pack_into(
-            ">IIII",
+            ">8H",
             ks,
             16 * j,
-            _sub_word(S, s0 & 0xFF000000 | s1 & 0xFF0000 | s2 & 0xFF00 | s3 & 255) ^ rk[last],
-            _sub_word(S, s1 & 0xFF000000 | s2 & 0xFF0000 | s3 & 0xFF00 | s0 & 255) ^ rk[last + 1],
-            _sub_word(S, s2 & 0xFF000000 | s3 & 0xFF0000 | s0 & 0xFF00 | s1 & 255) ^ rk[last + 2],
-            _sub_word(S, s3 & 0xFF000000 | s0 & 0xFF0000 | s1 & 0xFF00 | s2 & 255) ^ rk[last + 3],
+            (S[h0 >> 8] << 8 | S[h1 & 255]) ^ rk[last],
+            (S[l2 >> 8] << 8 | S[l3 & 255]) ^ rk[last + 1],
+            (S[h1 >> 8] << 8 | S[h2 & 255]) ^ rk[last + 2],
+            (S[l3 >> 8] << 8 | S[l0 & 255]) ^ rk[last + 3],
+            (S[h2 >> 8] << 8 | S[h3 & 255]) ^ rk[last + 4],
+            (S[l0 >> 8] << 8 | S[l1 & 255]) ^ rk[last + 5],
+            (S[h3 >> 8] << 8 | S[h0 & 255]) ^ rk[last + 6],
+            (S[l1 >> 8] << 8 | S[l2 & 255]) ^ rk[last + 7],
         )
         c += 1
         if c >> 128:

@@ -64,8 +64,10 @@ def _ladder(k, x_1):
     # the projective result (x_2, z_2). AA, BB, DA, CB and (DA - CB)^2 feed
     # only sums or one more product, so they are folded once,
     # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and
-    # leaves them a few bits above 2^255 (below 2^276); the four ladder
-    # variables are reduced with % p.
+    # leaves them a few bits above 2^255 (below 2^276); x_2, x_3 and z_3,
+    # never negative, are folded twice (below 2^256: a division costs a
+    # third more than both folds on a board), z_2 (E may be negative) is
+    # reduced with % p.
     P = p
     M = _MASK
     A24 = a24
@@ -100,11 +102,17 @@ def _ladder(k, x_1):
         CB = C * B
         CB = (CB & M) + 19 * (CB >> 255)
         x_3 = DA + CB
-        x_3 = x_3 * x_3 % P
+        x_3 = x_3 * x_3
+        x_3 = (x_3 & M) + 19 * (x_3 >> 255)
+        x_3 = (x_3 & M) + 19 * (x_3 >> 255)
         z_3 = DA - CB
         z_3 = z_3 * z_3
-        z_3 = x_1 * ((z_3 & M) + 19 * (z_3 >> 255)) % P
-        x_2 = AA * BB % P
+        z_3 = x_1 * ((z_3 & M) + 19 * (z_3 >> 255))
+        z_3 = (z_3 & M) + 19 * (z_3 >> 255)
+        z_3 = (z_3 & M) + 19 * (z_3 >> 255)
+        x_2 = AA * BB
+        x_2 = (x_2 & M) + 19 * (x_2 >> 255)
+        x_2 = (x_2 & M) + 19 * (x_2 >> 255)
         z_2 = E * (AA + A24 * E) % P
     dummy = swap * (x_3 - x_2)
     x_2 += dummy
@@ -118,6 +126,33 @@ def x25519(k, u):
     point with 32-byte u-coordinate u. The scalar is clamped and the top bit
     of u ignored; a low-order u gives 32 zero bytes, which the caller must
     refuse (RFC 7748 §6.1)."""
+    if _fast:
+        return _fast(k, u)
+    return x25519_pure(k, u)
+
+
+def _viper():
+    # x25519_viper.py (optional) where the port compiles viper code (60% of
+    # the int ladder's instructions on a Cortex-M3), compiled here, at the
+    # server's start, as sha512.py's and sha3.py's fast paths are; its
+    # machine code needs heap that a small one may not have: then the ints
+    from ussh.compat import have_viper
+
+    if have_viper():
+        try:
+            from ussh.crypto.x25519_viper import x25519 as f
+
+            return f
+        except (ImportError, MemoryError):
+            pass
+    return False
+
+
+_fast = _viper()  # x25519_viper.x25519, or False
+
+
+def x25519_pure(k, u):
+    # x25519() with Python ints: CPython, ports without viper, and tests
     # RFC 7748 §5: mask the most significant bit, accept non-canonical u
     x_1 = (int.from_bytes(u, "little") & _MASK) % p
     x_2, z_2 = _ladder(_clamp(k), x_1)

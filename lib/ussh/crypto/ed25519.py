@@ -9,9 +9,10 @@
 # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and leaves
 # them a few bits above 2^255 (below 2^273); coordinates, which are
 # multiplied again, are reduced with % p.
-# The multiples of B that _sum adds are affine (x, y) byte strings, built on
-# first use (3 KB of RAM instead of 3 KB of .mpy) and decoded entry by entry:
-# tables of big ints would take more RAM than a small board has.
+# The multiples of B that _sum adds are affine (x, y) byte strings, decoded
+# entry by entry (tables of big ints would take more RAM than a small board
+# has): 3 KB from ed25519_tab.py where that module is (in flash when frozen),
+# else built on first use.
 from ussh.crypto.curve25519 import p, _MASK, inverse, pow_2_252_3
 
 from .sha512 import sha512
@@ -92,43 +93,56 @@ def _comb(D):
 
 
 def _table():
-    # The tables above, from B (RFC 8032 §5.1: y = 4/5, x even) along one
-    # chain of doublings P1 = [2^i]B, i = 0..235. Points are kept affine in
-    # the tables as soon as they can be, a few extended ones at a time.
+    # The tables above: precomputed in ed25519_tab.py (optional; frozen into
+    # a firmware it stays in flash, and the first signature or X25519 key
+    # skips 135 million Cortex-M3 instructions of building), else built.
     global _T
     if _T is None:
-        T = []
-        P1 = _decode(b"\x58" + b"\x66" * 31)
-        for i in range(236):
-            j = i // 26 % 5
-            if i % 26 == 0:
-                # comb g: entry 0 = G_5g - G_5g+1 - .. - G_5g+4, then
-                # A_j = 2*G_5g+j
-                if j:
-                    D[0] = _add(D[0], (-P1[0], P1[1], P1[2], -P1[3]))
-                else:
-                    D = [P1]
-            if i % 26 == 1 and j:
-                D.append(P1)
-            if i % 130 == 105:
-                T.append(_comb(D))
-            # odd multiples of Q = B, B': entry 0 = Q, A_j = [2^j]Q
-            if i % 128 == 0:
-                O = []
-            if i % 128 < 4:
-                O.append(P1)
-                if len(O) == 4:
-                    T.append(_comb(O))
-            P1 = _add(P1, P1)
-        _T = T
+        try:
+            from .ed25519_tab import TABLE
+
+            m = memoryview(TABLE)
+            _T = [m[:512], m[512:1536], m[1536:2048], m[2048:3072]]
+        except ImportError:
+            _T = _build()
     return _T
+
+
+def _build():
+    # The tables, from B (RFC 8032 §5.1: y = 4/5, x even) along one chain
+    # of doublings P1 = [2^i]B, i = 0..235. Points are kept affine in the
+    # tables as soon as they can be, a few extended ones at a time.
+    T = []
+    P1 = _decode(b"\x58" + b"\x66" * 31)
+    for i in range(236):
+        j = i // 26 % 5
+        if i % 26 == 0:
+            # comb g: entry 0 = G_5g - G_5g+1 - .. - G_5g+4, then
+            # A_j = 2*G_5g+j
+            if j:
+                D[0] = _add(D[0], (-P1[0], P1[1], P1[2], -P1[3]))
+            else:
+                D = [P1]
+        if i % 26 == 1 and j:
+            D.append(P1)
+        if i % 130 == 105:
+            T.append(_comb(D))
+        # odd multiples of Q = B, B': entry 0 = Q, A_j = [2^j]Q
+        if i % 128 == 0:
+            O = []
+        if i % 128 < 4:
+            O.append(P1)
+            if len(O) == 4:
+                T.append(_comb(O))
+        P1 = _add(P1, P1)
+    return T
 
 
 def _sum(terms, top):
     # Sum over the columns i = top..0 of 2^i times the sum of the terms'
     # digits at i (Straus: one chain of doublings for all terms). A term is
     # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
-    # s times point j, s = +-1; points are an affine table (bytearray) or a
+    # s times point j, s = +-1; points are an affine table (bytes-like) or a
     # list of cached points. Returns (X, Y, Z).
     P = p
     M = _MASK

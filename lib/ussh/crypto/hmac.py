@@ -19,16 +19,23 @@ class HMACSHA256:
         if len(key) > _B:
             key = sha256(key).digest()
         k = int.from_bytes(key, "big") << 8 * (_B - len(key))
-        self._i = (k ^ int.from_bytes(b"\x36" * _B, "big")).to_bytes(_B, "big")
-        self._o = (k ^ int.from_bytes(b"\x5c" * _B, "big")).to_bytes(_B, "big")
+        # bytearrays, so that wipe() can overwrite them
+        self._i = bytearray((k ^ int.from_bytes(b"\x36" * _B, "big")).to_bytes(_B, "big"))
+        self._o = bytearray((k ^ int.from_bytes(b"\x5c" * _B, "big")).to_bytes(_B, "big"))
+
+    def wipe(self):
+        """Overwrites the key (the connection or key exchange that used it is over)."""
+        self._i[:] = bytes(_B)
+        self._o[:] = bytes(_B)
 
     def mac(self, *parts):
         """H(K ^ opad || H(K ^ ipad || parts...)), RFC 2104 section 2."""
         h = sha256(self._i)
         for x in parts:
             h.update(x)
-        h = sha256(self._o + h.digest())
-        return h.digest()
+        o = sha256(self._o)
+        o.update(h.digest())
+        return o.digest()
 
 
 def hmac_sha256(key, msg):

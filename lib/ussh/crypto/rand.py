@@ -44,7 +44,7 @@ def random_bytes(n):
         try:
             return compat.urandom(n)
         except OSError as e:
-            raise NoEntropy("%s; see set_source" % e)
+            raise NoEntropy("%s (ussh.crypto.rand.set_source) before starting ussh" % e)
     d, fn = _drbg
     out = bytearray()
     while len(out) < n:
@@ -52,3 +52,10 @@ def random_bytes(n):
             d.reseed(_read(fn, 32))
         out += d.generate(min(n - len(out), 65536))
     return bytes(out)
+
+
+def require():
+    """Raises NoEntropy, saying why and what to do, when there is no
+    randomness: servers call it as they start, so a board without a source
+    is refused then, not at its first connection."""
+    random_bytes(1)

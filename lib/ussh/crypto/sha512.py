@@ -1,8 +1,9 @@
-# SHA-512 (FIPS 180-4): the runtime's hashlib where it has one, else the
-# pure-Python hash below (MicroPython ports ship sha256 only).
+# SHA-512 (FIPS 180-4): the runtime's hashlib where it has one, else
+# sha512_viper.py where the port has viper, else the pure-Python hash below
+# (MicroPython ports ship sha256 only).
 import struct
 
-from ussh.compat import const, sha512 as _native
+from ussh.compat import const, have_viper, sha512 as _native
 
 _M64 = const(0xFFFFFFFFFFFFFFFF)
 # x * _R = x | x << 64 for x < 2^64: bits n..n+63 of it are ROTR^n(x).
@@ -100,6 +101,19 @@ def sha512_pure(data):
     return struct.pack(">8Q", *H)
 
 
+def _fast():
+    # sha512_viper.py (optional) where the port has viper; compiling its
+    # viper code needs heap that a small one may not have: then the pure code
+    if have_viper():
+        try:
+            from .sha512_viper import sha512 as v
+
+            return v
+        except (ImportError, MemoryError):
+            pass
+    return sha512_pure
+
+
 if _native is not None:
 
     def sha512(data):
@@ -107,4 +121,4 @@ if _native is not None:
         return _native(data).digest()
 
 else:
-    sha512 = sha512_pure
+    sha512 = _fast()

@@ -1,0 +1,202 @@
+# The emulated Cortex-M3 (MicroPython's qemu port, MPS2-AN385; `make firmware`): ussh on UART1,
+# log lines on the console (UART0). The port has no filesystem, clock, sockets, asyncio or
+# os.urandom, so the host hands everything over through the raw REPL on UART0 (tools/qemu.py):
+# this file's source, then
+#     serve(entropy, host_key, authorized_keys)
+# entropy: random bytes from the host (at least 48; 32 more for each reseed of the DRBG, one
+# per 4096 requests); host_key: the text of an OpenSSH ed25519 private key file;
+# authorized_keys: the text of an authorized_keys file. UART1 is a CMSDK APB UART at
+# 0x40005000 (qemu's second -serial; tools/qemu.py maps it to a loopback TCP port): DATA +0,
+# STATE +4 (bit 0 TX full, bit 1 RX full), CTRL +8 (bit 0 TX enable, bit 1 RX enable),
+# BAUDDIV +0x10. The UART holds one received byte, so reads poll it.
+import gc
+import micropython
+
+# TIMER0 (CMSDK APB timer, 0x40000000): CTRL +0, VALUE +4 (32-bit down-counter at 25 MHz, one
+# tick per 40 guest instructions under qemu -icount shift=0), RELOAD +8. measure=True counts
+# the login with it, paused while the UART waits for the host.
+_NOCOUNT = bytearray(4)  # a stand-in "timer" when not measuring
+
+
+@micropython.viper
+def _uart_init():
+    u = ptr32(0x40005000)
+    u[4] = 16  # BAUDDIV: qemu ignores the rate but wants a valid divider
+    u[2] = 3  # CTRL: TX and RX enabled, no interrupts
+
+
+@micropython.viper
+def _rx(buf: ptr8, n: int, t: ptr32):
+    # exactly n bytes into buf; the timer stops while nothing is there
+    u = ptr32(0x40005000)
+    i = 0
+    while i < n:
+        if u[1] & 2:
+            buf[i] = u[0]
+            i += 1
+        else:
+            t[0] = 0
+            while (u[1] & 2) == 0:
+                pass
+            t[0] = 1
+
+
+@micropython.viper
+def _tx(buf: ptr8, n: int, t: ptr32):
+    u = ptr32(0x40005000)
+    i = 0
+    while i < n:
+        if u[1] & 1:
+            t[0] = 0
+            while u[1] & 1:
+                pass
+            t[0] = 1
+        u[0] = buf[i]
+        i += 1
+
+
+@micropython.viper
+def _ready() -> bool:
+    return bool(ptr32(0x40005000)[1] & 2)
+
+
+@micropython.viper
+def _timer_start():
+    t = ptr32(0x40000000)
+    t[0] = 0
+    t[2] = -1  # RELOAD
+    t[1] = -1  # VALUE
+    t[0] = 1
+
+
+@micropython.viper
+def _timer_read() -> uint:
+    return uint(ptr32(0x40000000)[1])
+
+
+_rand = None  # ussh.crypto.rand, once serve() imported it
+
+
+class _Pool:
+    # The DRBG's entropy source: the host's bytes, each used once.
+    def __init__(self, data):
+        self.data = bytes(data)
+        self.pos = 0
+
+    def __call__(self, n):
+        p = self.pos
+        if p + n > len(self.data):
+            raise _rand.NoEntropy("the host's entropy is used up: restart the board with more")
+        self.pos = p + n
+        return self.data[p : p + n]
+
+
+def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
+          viper=True):
+    """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
+    prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
+    exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
+    lowest gc.mem_free() after a collection at every read, write and log line; slow, so not
+    with measure); ballast=N holds N bytes away from ussh meanwhile. viper=False: ussh's
+    portable code only (when called before anything imported ussh's crypto)."""
+    if not viper:
+        from ussh import compat
+
+        compat.have_viper = lambda: False
+    from ussh.connection import make_config
+    from ussh.crypto import rand
+    from ussh.stream import serve_stream
+
+    global _rand
+    _rand = rand
+    if entropy:
+        rand.set_source(_Pool(entropy))
+    try:
+        # packets of at most 1 KB of channel data, 16 KB in flight: each packet takes a few
+        # buffers of its size, and after a while a 138 KB heap, though mostly free, has few free
+        # runs of 4 KB (let alone the default 16 KB) between the small objects that stay
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=1024, window=16384)
+    except Exception as e:  # rand.NoEntropy, keys.KeyFileError
+        print("ussh: not started: %s" % e)
+        return
+    t = _NOCOUNT
+    if measure:
+        _timer_start()
+        t = 0x40000000  # _rx/_tx pause the timer (its CTRL) while they wait
+    st = _State(measure, heap)
+    _state[0] = st
+    hold = bytearray(ballast) if ballast else None
+
+    buf = bytearray(2048)  # one packet, reused: the transport copies it at once
+
+    def read(n):
+        st.point()
+        b = buf if n <= len(buf) else bytearray(n)
+        _rx(b, n, t)
+        return memoryview(b)[:n]
+
+    def write(b):
+        st.point()
+        _tx(b, len(b), t)
+        st.wrote()
+
+    _uart_init()
+    print("ussh: serving SSH on UART1, host key %s" % cfg.host_key.fingerprint())
+    pending = b""
+    while True:  # serve_forever's loop, with the measurements between connections
+        st.reset()
+        conn = serve_stream(read, write, cfg, _ready, "uart1", True, pending)
+        pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+        st.report()
+        if not forever:
+            break
+    del hold
+    _state[0] = None
+
+
+_state = [None]  # the _State of the running serve(), for _log
+
+
+class _State:
+    # the login's instruction count (measure) or lowest free heap (heap) at the I/O points
+    def __init__(self, measure, heap):
+        self.measure, self.heap = measure, heap
+        self.reset()
+
+    def reset(self):
+        self.t0 = None
+        self.n = None
+        self.exec_seen = False
+        self.low = None
+
+    def point(self):
+        if self.heap:
+            gc.collect()
+            f = gc.mem_free()
+            if self.low is None or f < self.low:
+                self.low = f
+
+    def started(self):
+        if self.measure:
+            self.t0 = _timer_read()
+
+    def wrote(self):
+        if self.exec_seen and self.n is None and self.t0 is not None:
+            self.n = ((self.t0 - _timer_read()) & 0xFFFFFFFF) * 40
+
+    def report(self):
+        if self.n is not None:
+            print("ussh-bench instructions %d" % self.n)
+        if self.low is not None:
+            print("ussh-bench heap %d" % self.low)
+
+
+def _log(msg):
+    st = _state[0]
+    if st is not None:
+        st.point()
+        if msg.endswith(" connected"):
+            st.started()
+        elif " exec " in msg:
+            st.exec_seen = True
+    print(msg)

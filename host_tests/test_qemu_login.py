@@ -1,0 +1,89 @@
+"""SSH on the emulated Cortex-M3 (build/qemu/firmware.elf, `make firmware`): boards/qemu/main.py
+serves on UART1 with ussh.stream, the host hands it entropy and keys over the raw REPL, and the
+stock OpenSSH client logs in through `ProxyCommand=socat - TCP:127.0.0.1:<port>`
+(tools/qemu_login.py)."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import qemu  # noqa: E402
+import qemu_login  # noqa: E402
+from qemu_login import UartBoard  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def firmware():
+    # built by `make test` (setup); missing means the install is broken, not a reason to skip
+    assert os.path.exists(qemu.FIRMWARE), "%s missing: make firmware" % qemu.FIRMWARE
+
+
+def fingerprint(path):
+    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    return out.split()[1]
+
+
+def test_openssh_login_over_uart1():
+    with UartBoard() as ub:
+        first = ub.serve(forever=True)
+        assert first.strip() == "ussh: serving SSH on UART1, host key %s" % fingerprint(ub.host_key + ".pub")
+        # a key that is not authorized: refused, and the client goes away without a DISCONNECT
+        good = ub.client_key
+        ub.client_key = qemu_login.keygen(os.path.join(ub.dir, "other"), "other")
+        p = ub.ssh("print(1)")
+        assert p.returncode == 255 and "Permission denied (publickey)" in p.stderr, p.stderr
+        ub.client_key = good
+        good_fp, other_fp = fingerprint(good + ".pub"), fingerprint(os.path.join(ub.dir, "other.pub"))
+        p = ub.ssh("print(6*7)")
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr
+        p = ub.ssh("import sys\nprint(sys.platform, sys.maxsize)")  # the emulated board answered
+        assert (p.returncode, p.stdout) == (0, "qemu 2147483647\n"), p.stderr
+        # 24 KB up the UART (window adjusts) and 3000 lines down
+        data = "".join("%05d\n" % i for i in range(4000))
+        cmd = ("import sys, hashlib, binascii\nh = hashlib.sha256()\nwhile True:\n    l = sys.stdin.readline()\n"
+               "    if not l: break\n    h.update(l)\nprint(binascii.hexlify(h.digest()).decode())\n"
+               "for i in range(3000): print(i)")
+        p = subprocess.run(ub.ssh_argv(cmd), input=data, capture_output=True, text=True, timeout=120)
+        out = p.stdout.splitlines()
+        assert (p.returncode, out[:1]) == (0, [hashlib.sha256(data.encode()).hexdigest()]), p.stderr[-2000:]
+        assert out[1:] == [str(i) for i in range(3000)]
+        log = ub.board.read_until(b"exec 'import sys, hashlib")
+        # the host key the client saw is the one the host sent
+        with open(ub.known_hosts) as f:
+            kh = f.read().split()
+        with open(ub.host_key + ".pub") as f:
+            assert kh[1:3] == f.read().split()[:2]
+    lines = log.splitlines()
+    assert "ussh: uart1 connected" in lines
+    assert any(l.startswith("ussh: uart1 client SSH-2.0-OpenSSH_") for l in lines), log
+    assert "ussh: uart1 auth refused for root: key ssh-ed25519 %s not authorized" % other_fp in lines, log
+    assert "ussh: uart1 a new client started: the previous one went away" in lines
+    assert "ussh: uart1 auth accepted for root with ssh-ed25519 %s" % good_fp in lines
+    assert "ussh: uart1 exec 'print(6*7)'" in lines
+    assert "ussh: uart1 disconnect: session closed" in lines
+
+
+def test_login_with_40k_of_heap_held_away():
+    # the issue's target: at least 40 KB to spare at the lowest point of a login
+    with UartBoard() as ub:
+        assert "serving SSH" in ub.serve(ballast=40 * 1024, heap=True)
+        p = ub.ssh("print(6*7)")
+        log = ub.wait()
+    assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + log
+    assert "disconnect: session closed" in log
+    assert UartBoard.result(log)["heap"] > 0, log
+
+
+def test_refuses_to_start_without_entropy():
+    # the firmware has no os.urandom: without the host's bytes there is no source at all
+    with UartBoard() as ub:
+        first = ub.serve(entropy=False)
+        rest = ub.wait()
+    assert first.strip() == ("ussh: not started: no os.urandom on this port: give ussh an entropy source "
+                             "(ussh.crypto.rand.set_source) before starting ussh"), first
+    assert rest.strip() == ""

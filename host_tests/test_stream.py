@@ -1,0 +1,194 @@
+"""ussh.stream, the blocking single-connection driver, on CPython and the MicroPython unix port:
+the stock OpenSSH client with the server as its ProxyCommand (stdin/stdout are the stream; on
+MicroPython the modules the qemu port lacks are made unimportable first), the refusal to start
+without entropy, and a UART-like stream shared by successive clients (one that vanishes without a
+word, then one that logs in)."""
+import base64
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+import rawssh
+import runtimes
+from sshd_fixtures import keygen
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(HERE, "stream_server.py")
+sys.path.insert(0, runtimes.LIB)
+
+from ussh import compat, keys  # noqa: E402
+from ussh.connection import make_config  # noqa: E402
+from ussh.crypto import rand  # noqa: E402
+from ussh.stream import serve_forever  # noqa: E402
+
+NO_ENTROPY = ("ussh: not started: no os.urandom on this port: give ussh an entropy source "
+              "(ussh.crypto.rand.set_source) before starting ussh")
+
+
+def server_argv(runtime, d, *extra):
+    return runtimes.command(runtime, SERVER) + [os.path.join(d, "host"), os.path.join(d, "ak")] + list(extra)
+
+
+@pytest.fixture
+def keydir(tmp_path):
+    d = str(tmp_path)
+    keygen(os.path.join(d, "host"), "host")
+    keygen(os.path.join(d, "client"), "client")
+    with open(os.path.join(d, "client.pub")) as f, open(os.path.join(d, "ak"), "w") as g:
+        g.write(f.read())
+    return d
+
+
+@pytest.mark.parametrize("runtime", ("unix", "cpython"))
+def test_openssh_exec_over_stdio(runtime, keydir):
+    proxy = " ".join("'%s'" % a for a in server_argv(runtime, keydir))
+    env = dict(runtimes.env_for(runtime))
+    argv = ["ssh", "-F", "/dev/null", "-i", os.path.join(keydir, "client"), "-o", "IdentitiesOnly=yes",
+            "-o", "UserKnownHostsFile=" + os.path.join(keydir, "known_hosts"),
+            "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "ProxyCommand=" + proxy,
+            "board", "import sys\nprint(6*7)\nprint(input().upper())"]
+    p = subprocess.run(argv, input="hello\n", capture_output=True, text=True, timeout=60, env=env)
+    assert (p.returncode, p.stdout) == (0, "42\nHELLO\n"), p.stderr
+    # the log lines (the ProxyCommand's stderr is ssh's)
+    assert "ussh: stdio connected" in p.stderr
+    assert "ussh: stdio client SSH-2.0-OpenSSH_" in p.stderr
+    fp = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", os.path.join(keydir, "client.pub")],
+                        capture_output=True, text=True, check=True).stdout.split()[1]
+    assert "auth accepted for root with ssh-ed25519 %s" % fp in p.stderr
+    assert "exec 'import sys" in p.stderr
+    assert "was imported" not in p.stderr and "Traceback" not in p.stderr
+
+
+def test_refuses_to_start_without_entropy_unix_port(keydir):
+    # the unix port with os.urandom hidden and no set_source: a clear refusal, at start
+    p = subprocess.run(server_argv("unix", keydir, "--no-urandom"), env=runtimes.env_for("unix"),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 3, p.stderr
+    assert p.stderr.strip() == NO_ENTROPY
+    assert p.stdout == ""  # not a byte of SSH went out
+
+
+def test_make_config_and_serve_refuse_without_entropy(monkeypatch):
+    monkeypatch.setattr(compat, "_urandom", None)
+    rand.set_source(None)
+    key = keys.HostKey(bytes(range(32)))
+    with pytest.raises(rand.NoEntropy) as e:
+        make_config(key, [])
+    assert "ussh: not started: " + str(e.value) == NO_ENTROPY
+    # with a board's source it starts
+    rand.set_source(lambda n: os.urandom(n))
+    try:
+        assert make_config(key, []).host_key is key
+    finally:
+        rand.set_source(None)
+
+
+class SharedStream:
+    """What qemu makes of a UART with `-serial tcp:...,server=on`: one byte stream for the
+    board (self.board, a socket) that successive TCP clients get in turn; what the board writes
+    while no client is connected is lost."""
+
+    def __init__(self):
+        self.board, self._side = socket.socketpair()
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        client = None
+        while not self.stop:
+            fds = [self.lsock, self._side] + ([client] if client else [])
+            r, _, _ = select.select(fds, [], [], 0.1)
+            if self.lsock in r and client is None:
+                client, _ = self.lsock.accept()
+            if self._side in r:
+                data = self._side.recv(65536)
+                if not data:
+                    break
+                if client:
+                    client.sendall(data)
+            if client and client in r:
+                data = client.recv(65536)
+                if data:
+                    self._side.sendall(data)
+                else:
+                    client.close()
+                    client = None
+        if client:
+            client.close()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self._side.close()
+        self.lsock.close()
+
+
+def test_serve_forever_next_client_after_one_vanished():
+    stream = SharedStream()
+    user = Ed25519PrivateKey.generate()
+    line = b"ssh-ed25519 " + base64.b64encode(rawssh.key_blob(user.public_key())) + b" tester\n"
+    log = []
+    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append)
+    sock = stream.board
+    server = threading.Thread(target=serve_forever, args=(sock.recv, sock.sendall, cfg), daemon=True)
+    server.start()
+    try:
+        # 1: logs in, then goes away without DISCONNECT (a UART cannot tell)
+        with rawssh.RawClient(stream.port) as c:
+            c.handshake()
+            c.login(user)
+        # 2: its version line arrives where the server waits for client 1's next packet
+        with rawssh.RawClient(stream.port) as c:
+            c.handshake()
+            c.login(user)
+            r = c.exec(c.open_session(), "print(6*7)")
+            assert (r.stdout, r.status) == (b"42\n", 0), log
+        # 3: one_session: the connection ended after the session, the next client gets a fresh one
+        with rawssh.RawClient(stream.port) as c:
+            c.handshake()
+            c.login(user)
+            r = c.exec(c.open_session(), "print(2+2)")
+            assert r.stdout == b"4\n"
+    finally:
+        sock.shutdown(socket.SHUT_RDWR)  # the stream ends: serve_forever returns
+        server.join(10)
+        stream.close()
+        sock.close()
+    assert not server.is_alive()
+    text = "\n".join(log)
+    assert text.count("connected") == 3, text
+    assert "a new client started: the previous one went away" in text
+    assert text.count("disconnect: session closed") == 2, text
+
+
+def test_transport_wanted_asks_only_for_what_the_client_sent():
+    from ussh.transport import Transport
+
+    t = Transport()
+    assert t.wanted() == 1  # the version line: its length is unknown
+    t.feed(b"SSH-2.0-x\r\n")
+    assert t.read_version() == b"SSH-2.0-x" and t.wanted() == 4  # the next length field
+    t.feed(b"\x00\x00")
+    assert t.wanted() == 2
+    t.feed(b"\x00\x0c\x04")  # 12 bytes of packet follow the length; one is here
+    assert t.wanted() == 11
+    t.feed(bytes(11))
+    assert t.wanted() == 1 and t.read_packet() == bytes(7) and t.wanted() == 4
+    t.mac_len_in = 32  # with a MAC (etm): the tag follows the packet
+    t.feed(b"\x00\x00\x00\x10")
+    assert t.wanted() == 16 + 32
+    t2 = Transport()
+    t2.peer_version = b"SSH-2.0-x"
+    t2.feed(b"\x7f\xff\xff\xff")  # over max_packet: read_packet refuses it, nothing more to wait for
+    assert t2.wanted() == 1

@@ -1,0 +1,196 @@
+# OpenSSH user certificates (PROTOCOL.certkeys), an optional module:
+# ussh.keytypes imports it when an authorized_keys line says cert-authority or the config
+# names trusted CAs. A certificate logs in when a trusted CA signed it, it
+# is a user certificate naming the login (or a principals= name), the clock
+# is inside its validity window and every critical option is one ussh
+# enforces.
+from ussh import keytypes
+from ussh.compat import unix_time
+from ussh.keys import fingerprint
+from ussh.wire import Reader, SSHError, string
+
+_SUFFIX = b"-cert-v01@openssh.com"
+_USER_CERT = 1  # PROTOCOL.certkeys: SSH_CERT_TYPE_USER
+
+# plain key type -> number of key fields between the nonce and the serial
+_FIELDS = {
+    b"ssh-ed25519": 1,
+    b"ssh-rsa": 2,
+    b"ecdsa-sha2-nistp256": 2,
+    b"sk-ssh-ed25519@openssh.com": 2,
+    b"sk-ecdsa-sha2-nistp256@openssh.com": 3,
+}
+
+
+class _Cert:
+    pass
+
+
+def _pairs(b):
+    # critical options and extensions: (string name, string data)...
+    r = Reader(b)
+    out = {}
+    while r.pos < r.end:
+        name = r.text()
+        out[name] = r.string()
+    return out
+
+
+def parse(blob):
+    """The fields of a certificate blob (PROTOCOL.certkeys) as attributes of
+    an object; raises SSHError when malformed."""
+    r = Reader(blob)
+    c = _Cert()
+    ctype = r.string()
+    c.base = ctype[: -len(_SUFFIX)] if ctype.endswith(_SUFFIX) else b""
+    if c.base.startswith(b"sk-"):
+        c.base += b"@openssh.com"
+    nf = _FIELDS.get(c.base)
+    if nf is None:
+        raise SSHError("unsupported certificate type")
+    r.string()  # nonce
+    start = r.pos
+    for _ in range(nf):
+        r.string()
+    c.key = string(c.base) + blob[start : r.pos]  # the certified public key
+    c.serial = r.u64()
+    c.kind = r.u32()
+    c.key_id = r.text()
+    pr = Reader(r.string())
+    c.principals = []
+    while pr.pos < pr.end:
+        c.principals.append(pr.text())
+    c.after = r.u64()
+    c.before = r.u64()
+    c.critical = _pairs(r.string())
+    c.extensions = _pairs(r.string())
+    r.string()  # reserved
+    c.ca = r.string()
+    c.signed = r.pos  # the CA signs everything before its signature
+    c.signature = r.string()
+    r.done()
+    return c
+
+
+def _ca_signature(c, blob):
+    # PROTOCOL.certkeys: the CA key is a plain key, signed with one of the
+    # accepted algorithms (never ssh-rsa SHA-1)
+    try:
+        ca_type = Reader(c.ca).string()
+        alg = Reader(c.signature).string()
+    except SSHError:
+        return "malformed CA key or signature"
+    keytypes.need(ca_type)
+    row = keytypes.VERIFIERS.get(alg)
+    if row is None or row[0] != ca_type or len(row) > 2:
+        return "CA signature algorithm %s not accepted" % alg.decode()
+    return row[1](c.ca, blob[: c.signed], c.signature, None)
+
+
+def _lookup(conn, user, alg, blob):
+    # auth's lookup for certificate rows: (entry, None) or (None, why)
+    try:
+        c = parse(blob)
+    except SSHError:
+        return None, "malformed certificate"
+    ca_fp = fingerprint(c.ca)
+    what = "certificate id %r serial %d of %s" % (c.key_id, c.serial, fingerprint(c.key))
+    try:
+        why = _check(conn, user, c, blob)
+    except SSHError:
+        why = "malformed certificate"
+    if isinstance(why, str):
+        return None, "%s (CA %s): %s" % (what, ca_fp, why)
+    entry = why
+    entry.note = ", %s, CA %s" % (what, ca_fp)
+    entry.base_alg = alg[: -len(_SUFFIX)] + (b"@openssh.com" if alg.startswith(b"sk-") else b"")
+    return entry, None
+
+
+def _check(conn, user, c, blob):
+    cfg = conn.cfg
+    if c.kind != _USER_CERT:
+        return "not a user certificate"
+    if c.ca.endswith(_SUFFIX) or Reader(c.ca).string().endswith(_SUFFIX):
+        return "CA key is a certificate"
+    # the CAs that may vouch: config's list, then cert-authority lines
+    lines = [e for e in cfg.trusted_cas if e.blob == c.ca]
+    lines += [e for e in cfg.authorized_keys if e.blob == c.ca and ("cert-authority", None) in e.options]
+    if not lines:
+        return "signed by an untrusted CA"
+    if not c.principals:
+        return "no principals"
+    entry = None
+    for e in lines:
+        names = [v for n, v in e.options if n == "principals"]
+        allowed = names[0].split(",") if names else [user]
+        for name in c.principals:
+            if name in allowed:
+                entry = e
+        if entry:
+            break
+    if entry is None:
+        return "principals %s do not include %r" % (",".join(c.principals), user)
+    now = unix_time()
+    if now is None:
+        if not cfg.cert_ignore_clock:
+            return "the clock is not set, validity cannot be checked (cert_ignore_clock allows it)"
+        conn.log("clock not set: certificate validity not checked (cert_ignore_clock)")
+    elif now < c.after:
+        return "not valid yet"
+    elif now >= c.before:
+        return "expired"
+    opts = [o for o in entry.options if o[0] not in ("cert-authority", "principals")]
+    for name in c.critical:
+        data = c.critical[name]
+        try:
+            r = Reader(data)
+            value = r.text() if data else None
+            r.done()
+        except SSHError:
+            return "malformed critical option %s" % name
+        if name == "force-command":
+            for n, v in opts:
+                if n == "command" and v != value:
+                    return "force-command differs from the key line's command"
+            opts.append(("command", value))
+        elif name == "source-address":
+            from ussh.keyopts import client_ip, in_cidr
+
+            ip = client_ip(conn)
+            if not [x for x in value.split(",") if in_cidr(x, ip)]:
+                return "source-address %s does not include %s" % (value, ip)
+        elif name == "verify-required":
+            opts.append((name, None))
+        else:  # PROTOCOL.certkeys: an unknown critical option refuses
+            return "unknown critical option %s" % name
+    if "permit-pty" not in c.extensions:
+        opts.append(("no-pty", None))
+    if "no-touch-required" in c.extensions:
+        opts.append(("no-touch-required", None))
+    if not keytypes.need(c.base):
+        return "key type %s not supported" % c.base.decode()
+    why = _ca_signature(c, blob)
+    if why:
+        return "CA signature: " + why
+    from ussh.authkeys import AuthorizedKey
+
+    return AuthorizedKey(c.base, c.key, entry.comment, opts, entry.line)
+
+
+def _verify(blob, data, sig, entry):
+    # the user's signature is made with the certified key
+    if data is None:
+        return None
+    return keytypes.VERIFIERS[entry.base_alg][1](entry.blob, data, sig, entry)
+
+
+for _alg, _kind in (
+    (b"ssh-ed25519", b"ssh-ed25519"),
+    (b"rsa-sha2-512", b"ssh-rsa"),
+    (b"rsa-sha2-256", b"ssh-rsa"),
+    (b"ecdsa-sha2-nistp256", b"ecdsa-sha2-nistp256"),
+    (b"sk-ssh-ed25519", b"sk-ssh-ed25519"),
+    (b"sk-ecdsa-sha2-nistp256", b"sk-ecdsa-sha2-nistp256"),
+):
+    keytypes.VERIFIERS[_alg + _SUFFIX] = (_kind + _SUFFIX, _verify, _lookup)

@@ -1,0 +1,114 @@
+# The blocking driver: one SSH connection over a byte stream (a UART, a pipe,
+# a blocking socket), for ports without asyncio, select, socket or time (the
+# qemu Cortex-M3 port). It and the asyncio server share connection.pump.
+# Without a clock there is no login grace time: a client that connects and
+# then says nothing holds the stream until another client starts.
+import sys
+
+from ussh.compat import print_exception
+from ussh.connection import Connection, pump
+from ussh.crypto import rand
+from ussh.wire import DISCONNECT_BY_APPLICATION
+
+_SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
+
+
+def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False, pending=b""):
+    """Serves one SSH connection over a byte stream, to its end, and returns
+    the Connection (its `user`, `peer_version`).
+
+    read(n) blocks until at least one byte is there and returns at most n
+    (b"" at the end of the stream); this driver asks only for bytes the
+    client has sent or is sending: the rest of the version line or packet.
+    write(b) writes all of b. ready(), optional, says whether read would
+    return at once: with it, a command that prints without reading still
+    sees Ctrl-C and the client's window. cfg: a Config (make_config).
+    pending: bytes already read from the stream (serve_forever passes on
+    what the previous connection did not use).
+
+    Nothing is sent until the client's version line starts (SSH clients
+    send it without waiting): a UART has no "connected" signal, what is
+    written before a client listens is lost, and bytes before "SSH-" (the
+    last packets of the previous client) are skipped. Nor does a UART tell
+    when the client went away: one_session=True ends the connection once a
+    session channel was opened and every channel has been closed on our
+    side (what the client sends after our CLOSE is not waited for); and a
+    version line where a packet should start ends the connection silently,
+    as a new client (the previous one went away unannounced)."""
+    rand.require()
+    conn = Connection(cfg, peer)
+    t = conn.transport
+
+    def send():
+        q = conn.outq
+        if conn.closed and t.rbuf[:4] == _SSH:
+            # a new client's version line: what we would say is not for it
+            q[:] = []
+            return
+        while q:
+            write(q.pop(0))
+
+    def recv(block):
+        if not block and not (ready and ready()):
+            return None
+        return read(t.wanted())
+
+    conn.pump = lambda block: pump(conn, send, recv, block)
+    try:
+        m = 0
+        while m < 4:
+            if pending:
+                c, pending = pending[0], pending[1:]
+            else:
+                b = read(1)
+                if not b:
+                    conn.lost("closed before the version line")
+                    return conn
+                c = b[0]
+            m = m + 1 if c == _SSH[m] else int(c == _SSH[0])
+        conn.log("connected")
+        conn.feed(_SSH + pending)
+        opened = False
+        while not conn.closed:
+            pump(conn, send, recv, True)
+            if one_session:
+                chans = conn.channels
+                opened = opened or bool(chans)
+                if opened and not [c for c in chans.values() if not c.closed_out]:
+                    # no DISCONNECT: a client that has its exit status would report it as an error
+                    conn.lost("session closed")
+    except MemoryError:
+        conn.lost("out of memory")
+    except KeyboardInterrupt:
+        # a Ctrl-C meant for user code that landed in ussh's own
+        conn.lost("interrupted")
+    except OSError as e:
+        conn.lost("stream error %s" % e)
+    except Exception as e:  # a bug in ussh ends this connection only
+        conn.disconnect(DISCONNECT_BY_APPLICATION, "internal error")
+        conn.log("internal error: %r" % e)
+        print_exception(e, sys.stderr)
+        try:
+            send()
+        except Exception:
+            pass
+    if t.rbuf[:4] == _SSH:
+        conn.log("a new client started: the previous one went away")
+    return conn
+
+
+def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True):
+    """serve_stream, one connection after another, until the stream ends
+    (read returns b""; a UART never does)."""
+    end = []
+
+    def rd(n):
+        b = read(n)
+        if not b:
+            end.append(1)
+        return b
+
+    pending = b""
+    while not end:
+        conn = serve_stream(rd, write, cfg, ready, peer, one_session, pending)
+        pending = bytes(conn.transport.rbuf)  # a new client's first bytes

@@ -1,0 +1,305 @@
+"""The emulated Cortex-M3 board: MicroPython's qemu firmware (MPS2-AN385) under qemu-system-arm.
+
+`make firmware` builds build/qemu/firmware.elf (ussh frozen in, see firmware/README.md). This
+module starts it, talks to its REPL and stops it, for tests, benchmarks and the UART login:
+
+    from qemu import Board                       # tools/ on sys.path
+    with Board(icount=True, uart1_port=None) as b:   # started; stopped (by PID) on exit
+        out = b.exec("print(6*7)")               # '42\\n': raw REPL on UART0 (qemu's stdio)
+        b.exec("import gc\\nx = gc.mem_free()")  # globals stay between exec() calls
+        n = b.count("x25519(k, u)", setup="...") # guest instructions the statement took
+
+Board(elf=FIRMWARE, icount=False, uart1_port=None, timeout=120):
+- icount=True runs qemu with `-icount shift=0,sleep=off`: one guest instruction is one ns of
+  virtual time, so the timers count instructions exactly and every run gives the same count.
+- uart1_port=N maps the board's UART1 (CMSDK APB UART at 0x40005000) to a TCP server on
+  127.0.0.1:N (qemu listens, wait=off: the board boots without a client); a byte stream to a
+  driver on the board, e.g. `socat - TCP:127.0.0.1:N` as OpenSSH's ProxyCommand. The board
+  must switch the UART on (CTRL at +8 = 3: TX and RX) before the host sends: once a byte was
+  seen to wait in qemu until the next one came when it arrived before that.
+  Registers: DATA +0, STATE +4 (bit 0 TX full, bit 1 RX full), CTRL +8.
+- exec(code, timeout=None) -> what the code printed (str); the code goes in by the raw REPL's
+  raw-paste mode (flow-controlled, compiled as it arrives: any length). An exception on the board raises
+  BoardError whose message holds the board's traceback. timeout: seconds (default the Board's).
+- count(stmt, setup="", repeat=1) -> guest instructions for one run of stmt (icount=True
+  needed), exact to one timer tick (40 instructions); see COUNTER below.
+- start() / stop(); pid; the board's console output before the REPL in `banner`.
+
+run(code, **kw) -> output: a fresh board for one piece of code (what host_tests/runtimes.py
+calls for runtime "qemu").
+
+Counting instructions (COUNTER, loaded on the board by count() or by exec(COUNTER)): the
+board's TIMER0 (CMSDK APB timer, 0x40000000) is a 32-bit down-counter at the 25 MHz system
+clock, 40 guest instructions per tick at shift=0. It wraps every 2**32 ticks (172 billion
+instructions), far beyond anything measured here, so a start/stop difference needs no wrap
+count. SysTick (the 24-bit counter the issue names) would wrap every 671 million instructions,
+inside a portable ML-KEM run, and its COUNTFLAG only says "at least one wrap". Both timers run
+from the same clock: test_qemu_crypto checks that they agree on a short operation.
+"""
+import os
+import select
+import signal
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "build", "qemu", "firmware.elf")
+FIRMWARE_PLAIN = os.path.join(ROOT, "build", "qemu", "firmware-plain.elf")
+QEMU = "qemu-system-arm"
+INSTR_PER_TICK = 40  # 1 GHz of instructions (shift=0) / the 25 MHz timer clock
+
+# Guest-side: tstart() then tstop() -> guest instructions between them (the timer is read
+# through viper pointers: no machine.mem32 needed). Counter overhead is measured once
+# (an empty start/stop pair) and subtracted.
+COUNTER = """
+import micropython
+@micropython.viper
+def _treset():
+    t = ptr32(0x40000000)
+    t[0] = 0
+    t[2] = -1
+    t[1] = -1
+    t[0] = 1
+@micropython.viper
+def _tread() -> uint:
+    return uint(ptr32(0x40000000)[1])
+@micropython.viper
+def _systick_start():
+    s = ptr32(0xE000E010)
+    s[1] = 0xFFFFFF
+    s[2] = 0
+    s[0] = 5
+@micropython.viper
+def _systick_read() -> int:
+    return ptr32(0xE000E010)[2]
+_treset()
+_t0 = 0
+def tstart():
+    global _t0
+    _t0 = _tread()
+def tstop():
+    return ((_t0 - _tread()) & 0xFFFFFFFF) * 40 - _tover
+_tover = 0
+tstart()
+_tover = tstop()
+"""
+
+
+class BoardError(Exception):
+    """An exception on the board (the message holds its traceback), or a
+    board that did not answer."""
+
+
+class Board:
+    def __init__(self, elf=FIRMWARE, icount=False, uart1_port=None, timeout=120):
+        self.elf = elf
+        self.icount = icount
+        self.uart1_port = uart1_port
+        self.timeout = timeout
+        self.proc = None
+        self.banner = ""
+        self._buf = b""
+        self._counter = False
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def command(self):
+        cmd = [QEMU, "-machine", "mps2-an385", "-display", "none", "-monitor", "none",
+               "-semihosting", "-kernel", self.elf, "-serial", "stdio"]
+        if self.uart1_port:
+            cmd += ["-serial", "tcp:127.0.0.1:%d,server=on,wait=off,nodelay=on" % self.uart1_port]
+        if self.icount:
+            cmd += ["-icount", "shift=0,sleep=off"]
+        return cmd
+
+    def start(self):
+        if not os.path.exists(self.elf):
+            raise BoardError("%s missing: run `make firmware`" % self.elf)
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            self.banner = self._read_until(b">>> ", 30).decode(errors="replace")
+            self._write(b"\r\x03\x03\x01")  # raw REPL (MicroPython's pyexec)
+            self._read_until(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)  # its own session: qemu only
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
+        for f in (p.stdin, p.stdout, p.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _write(self, data):
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, AttributeError):
+            raise BoardError("the emulator is not running" + self._stderr())
+
+    def _stderr(self):
+        p = self.proc
+        if p is None or p.poll() is None:
+            return ""
+        return ": exited %s %s" % (p.returncode, p.stderr.read().decode(errors="replace")[-2000:])
+
+    def _read_until(self, marker, timeout):
+        end = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            i = self._buf.find(marker)
+            if i >= 0:
+                out, self._buf = self._buf[:i], self._buf[i + len(marker):]
+                return out
+            left = end - time.monotonic()
+            if left <= 0:
+                raise BoardError("no %r from the board in %ss; got %r" % (marker, timeout, self._buf[-500:]))
+            r, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if r:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise BoardError("the emulator closed its console%s; last output %r"
+                                     % (self._stderr(), self._buf[-1000:]))
+                self._buf += chunk
+
+    def _send(self, code):
+        # The code into the raw REPL, which then runs it. Raw-paste mode (MicroPython's
+        # pyexec: flow-controlled windows, compiled as it arrives) where the board has it:
+        # plain raw mode gathers the whole text in one heap block first, and a MemoryError
+        # there is fatal ("uncaught NLR") once the heap is fragmented.
+        data = code.encode() if isinstance(code, str) else code
+        self._write(b"\x05A\x01")
+        r = self._read_exactly(2)
+        if r == b"R\x00":  # no raw-paste: plain raw mode
+            self._write(data + b"\x04")
+            ok = self._read_until(b"OK", 30)
+            if ok:
+                raise BoardError("raw REPL: %r before OK" % ok)
+            return
+        if r != b"R\x01":
+            raise BoardError("raw-paste: answer %r" % r)
+        step = int.from_bytes(self._read_exactly(2), "little")
+        window = step
+        i = 0
+        fd = self.proc.stdout.fileno()
+        while i < len(data):
+            # the flow-control bytes that came; waiting for one while the window is shut
+            while window == 0 or self._buf or select.select([fd], [], [], 0)[0]:
+                c = self._read_exactly(1)
+                if c == b"\x01":
+                    window += step
+                elif c == b"\x04":  # the board ends the transfer (a syntax error, say)
+                    self._write(b"\x04")
+                    return
+                else:
+                    raise BoardError("raw-paste: unexpected %r" % c)
+            n = min(window, len(data) - i)
+            self._write(data[i : i + n])
+            window -= n
+            i += n
+        self._write(b"\x04")
+        self._read_until(b"\x04", 60)  # the board's end of the transfer
+
+    def _read_exactly(self, n):
+        end = time.monotonic() + 30
+        fd = self.proc.stdout.fileno()
+        while len(self._buf) < n:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise BoardError("board silent; got %r" % self._buf[-200:])
+            if select.select([fd], [], [], min(left, 1.0))[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise BoardError("the emulator closed its console" + self._stderr())
+                self._buf += chunk
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
+
+    def exec(self, code, timeout=None):
+        """Run code on the board (raw REPL); return what it printed."""
+        if self.proc is None:
+            raise BoardError("board not started")
+        timeout = timeout or self.timeout
+        self._send(code)
+        out = self._read_until(b"\x04", timeout)
+        err = self._read_until(b"\x04", 30)
+        self._read_until(b">", 30)
+        out = out.decode(errors="replace").replace("\r\n", "\n")
+        if err:
+            raise BoardError("%s\n--- output\n%s" % (err.decode(errors="replace").replace("\r\n", "\n"), out[-2000:]))
+        return out
+
+    def exec_start(self, code):
+        """Start code on the board (raw REPL) and return at once, for code that runs on (a
+        server): read its output with read_until(), then exec_wait() for the rest."""
+        self._send(code)
+
+    def read_until(self, marker, timeout=None):
+        """Console output of code started by exec_start() up to marker (bytes, dropped)."""
+        return self._read_until(marker, timeout or self.timeout).decode(errors="replace").replace("\r\n", "\n")
+
+    def exec_wait(self, timeout=None):
+        """The rest of the output of the code exec_start() started, once it ends; BoardError
+        (holding the board's traceback) if it raised."""
+        out = self._read_until(b"\x04", timeout or self.timeout)
+        err = self._read_until(b"\x04", 30)
+        self._read_until(b">", 30)
+        out = out.decode(errors="replace").replace("\r\n", "\n")
+        if err:
+            raise BoardError("%s\n--- output\n%s" % (err.decode(errors="replace").replace("\r\n", "\n"), out[-2000:]))
+        return out
+
+    def count(self, stmt, setup="", repeat=1, timeout=None):
+        """Guest instructions one run of stmt takes (minimum over repeat runs: the runs differ
+        only by what the garbage collector does, which the minimum leaves out only if some run
+        had no collection; pass repeat=1 for the plain count)."""
+        if not self.icount:
+            raise BoardError("count() needs Board(icount=True)")
+        if not self._counter:
+            self.exec(COUNTER)
+            self._counter = True
+        if setup:
+            self.exec(setup, timeout)
+        code = "_n = []\nfor _i in range(%d):\n    tstart()\n%s\n    _n.append(tstop())\nprint(min(_n))\n" % (
+            repeat, "\n".join("    " + l for l in stmt.splitlines()))
+        return int(self.exec(code, timeout).strip())
+
+
+def run(code, timeout=600, **kw):
+    """Run code on a freshly started board; return what it printed."""
+    with Board(timeout=timeout, **kw) as b:
+        return b.exec(code)
+
+
+if __name__ == "__main__":
+    import sys
+
+    with Board(icount="--icount" in sys.argv) as b:
+        print(b.banner)
+        print(b.exec(sys.stdin.read() if "-" in sys.argv else "import sys, gc\nprint(sys.implementation, gc.mem_free())"))

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make firmware`: MicroPython's qemu port for the MPS2-AN385 board (Cortex-M3) from Debian's
+# source package, built twice with Debian's arm-none-eabi toolchain:
+#   build/qemu/firmware.elf        ussh frozen in (firmware/manifest_qemu.py)
+#   build/qemu/firmware-plain.elf  nothing frozen (the size comparison)
+# The source comes once, by `apt-get source micropython` from Debian $MICROPYTHON_SUITE (default
+# trixie: 1.25.0) through a private apt configuration in build/mpsrc/apt (the machine's own apt
+# sources are not touched), into build/mpsrc/micropython-*; mpy-cross is built there once. The
+# two firmware builds are incremental (build/qemu/build-*): after a change in lib/ussh only the
+# frozen modules are compiled again. Needs the packages of the Makefile's FIRMWARE_PACKAGES.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SUITE=${MICROPYTHON_SUITE:-trixie}
+SRC=build/mpsrc
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+if [ ! -f "$SRC/ready" ]; then
+  # the Debian mirror this machine's apt uses (as tools/sid_chroot.sh does)
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+    | grep -v '^\s*#' | grep -v -- '-security' | grep -oE '(https?|file)://[^ ]*/debian/?' | head -n1 || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  echo "fetching MicroPython's source: apt-get source micropython ($SUITE, $mirror)"
+  rm -rf "$SRC"
+  mkdir -p "$SRC/apt/lists/partial" "$SRC/apt/parts" "$SRC/apt/cache/archives/partial"
+  echo "deb-src $mirror $SUITE main" >"$SRC/apt/sources.list"
+  apt_opts=(-q -o "Dir::Etc::SourceList=$ROOT/$SRC/apt/sources.list" -o "Dir::Etc::SourceParts=$ROOT/$SRC/apt/parts"
+    -o "Dir::State::Lists=$ROOT/$SRC/apt/lists" -o "Dir::Cache=$ROOT/$SRC/apt/cache"
+    -o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root)
+  apt-get "${apt_opts[@]}" update >"$SRC/apt.log" 2>&1 || { tail -n 20 "$SRC/apt.log" >&2; exit 1; }
+  (cd "$SRC" && apt-get "${apt_opts[@]}" source micropython) >>"$SRC/apt.log" 2>&1 \
+    || { tail -n 20 "$SRC/apt.log" >&2; exit 1; }
+  dir=$(find "$SRC" -maxdepth 1 -type d -name 'micropython-*' | head -n1)
+  [ -d "$dir/ports/qemu" ] || { echo "no ports/qemu in $dir" >&2; exit 1; }
+  # the +ds source leaves micropython-lib out; the port's build only checks this file exists
+  mkdir -p "$dir/lib/micropython-lib" && touch "$dir/lib/micropython-lib/README.md"
+  echo "building mpy-cross"
+  make -s -j"$JOBS" -C "$dir/mpy-cross" >"$SRC/mpy-cross.log" 2>&1 || { tail -n 30 "$SRC/mpy-cross.log" >&2; exit 1; }
+  basename "$dir" >"$SRC/ready"
+fi
+dir="$SRC/$(cat "$SRC/ready")"
+
+mkdir -p build/qemu
+build() {  # build <name> <manifest or empty>
+  local log="build/qemu/$1.log"
+  # BUILD is relative to ports/qemu
+  if ! make -j"$JOBS" -C "$dir/ports/qemu" BOARD=MPS2_AN385 BUILD="$ROOT/build/qemu/build-$1" \
+      FROZEN_MANIFEST="$2" >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "firmware build failed; log in $log" >&2
+    exit 1
+  fi
+}
+build ussh "$ROOT/firmware/manifest_qemu.py"
+build plain ""
+cp build/qemu/build-ussh/firmware.elf build/qemu/firmware.elf.tmp && mv build/qemu/firmware.elf.tmp build/qemu/firmware.elf
+cp build/qemu/build-plain/firmware.elf build/qemu/firmware-plain.elf
+echo "build/qemu/firmware.elf: MicroPython $(cat "$SRC/ready" | sed 's/^micropython-//') for MPS2-AN385, ussh frozen in"
+arm-none-eabi-size build/qemu/firmware.elf build/qemu/firmware-plain.elf
