@@ -192,3 +192,59 @@ def test_transport_wanted_asks_only_for_what_the_client_sent():
     t2.peer_version = b"SSH-2.0-x"
     t2.feed(b"\x7f\xff\xff\xff")  # over max_packet: read_packet refuses it, nothing more to wait for
     assert t2.wanted() == 1
+
+
+def test_serve_forever_sessions_in_turn_then_new_client_after_non_etm_one_vanished(tmp_path):
+    # A ControlMaster's sessions come one after another on one connection (one_session=False keeps
+    # it); the client then vanishes with a cipher without encrypt-then-MAC (hmac-sha2-256), where
+    # the next client's version line used to be decrypted as a packet's first block (a bad length:
+    # the new client waited for a version that never came). qemu's interop 2-sessions cell.
+    import paramiko
+
+    stream = SharedStream()
+    key_path = keygen(str(tmp_path / "client"), "client")
+    with open(key_path + ".pub", "rb") as f:
+        line = f.read()
+    user = paramiko.Ed25519Key.from_private_key_file(key_path)
+    log = []
+    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append)
+    sock = stream.board
+    server = threading.Thread(target=serve_forever, args=(sock.recv, sock.sendall, cfg, None, "stream", False),
+                              daemon=True)
+    server.start()
+    try:
+        s = socket.create_connection(("127.0.0.1", stream.port), timeout=10)
+        t = paramiko.Transport(s, disabled_algorithms={"macs": ["hmac-sha2-256-etm@openssh.com",
+                                                                "hmac-sha2-512-etm@openssh.com"]})
+        t.start_client(timeout=10)
+        assert t.remote_mac == "hmac-sha2-256"
+        t.auth_publickey("board", user)
+        for cmd, want in (("print(1+1)", b"2\n"), ("print(2+2)", b"4\n")):
+            ch = t.open_session(timeout=10)
+            ch.settimeout(10)
+            ch.exec_command(cmd)
+            out = b""
+            while True:
+                d = ch.recv(1024)
+                if not d:
+                    break
+                out += d
+            assert (out, ch.recv_exit_status()) == (want, 0), log
+            ch.close()
+        s.shutdown(socket.SHUT_RDWR)  # gone without DISCONNECT
+        s.close()
+        t.close()
+        with rawssh.RawClient(stream.port) as c:
+            c.handshake()
+            c.login(rawssh.load_private_key(key_path))
+            r = c.exec(c.open_session(), "print(6*7)")
+            assert (r.stdout, r.status) == (b"42\n", 0), log
+    finally:
+        sock.shutdown(socket.SHUT_RDWR)
+        server.join(10)
+        stream.close()
+        sock.close()
+    assert not server.is_alive()
+    text = "\n".join(log)
+    assert text.count("connected") == 2, text
+    assert "disconnect: a new client started" in text, text

@@ -39,6 +39,24 @@ def test_viper_path_chosen_where_expected():
     assert lines(run("wasm", code)) == ["False"]
 
 
+def test_a_refused_viper_compile_leaves_the_int_ladder():
+    # a port's emitter may refuse the ladder (armv6m: "native method too big") or the heap be
+    # short: curve25519 then uses the ints, and importing it does not fail
+    code = (
+        "import builtins\n"
+        "real = builtins.exec\n"
+        "def refuse(code, *a):\n"
+        "    if 'def _run' in code:\n"
+        "        raise NotImplementedError('native method too big')\n"
+        "    return real(code, *a)\n"
+        "builtins.exec = refuse\n"
+        "from ussh.crypto import curve25519\n"
+        "builtins.exec = real\n"
+        "print(curve25519._fast, curve25519.x25519(bytes.fromhex(%r), bytes.fromhex(%r)).hex())\n"
+        % tuple(tx.RFC7748_SINGLE[0][:2]))
+    assert lines(run("unix", code)) == ["False " + tx.RFC7748_SINGLE[0][2]]
+
+
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_rfc7748_vectors(path):
     out = lines(run("unix", script(path, tx.VECTOR_SCRIPT)))
@@ -142,7 +160,7 @@ def emulated_module():
         code = code.replace("@micropython.viper\n", "")
         code = re.sub(r"(?m)^(\s+)x = (.*)$", r"\1x = _checked(\2)", code)
         code = re.sub(r"(?m)^(\s+)x ([-+])= (.*)$", r"\1x = _checked(x \2 (\3))", code)
-        assert code.count("_checked(") >= 8
+        assert code.count("_checked(") >= 7  # each function has its sums checked
         real_exec(code, ns)
 
     ns.update(uint=lambda v: v.addr if isinstance(v, Ptr) else v & (2**64 - 1),

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -43,6 +44,18 @@ NA = {
     ("dbclient", "scp-O"): "Debian's dropbear-bin ships no scp",
     ("dbclient", "rekey"): "dbclient rekeys only after 1 GB or 8 h (compile-time), no option",
 }
+# per target: what its transport cannot do, whatever the client (grey cells, with the reason)
+_ONE_STREAM = ("the emulated Cortex-M3 serves SSH on one UART: qemu's TCP port for it takes one "
+               "connection at a time, so two connections at once cannot work (two channels on one "
+               "connection do: see the OpenSSH and paramiko rows)")
+NA_TARGET = {
+    "qemu": {
+        ("asyncssh", "2-sessions"): _ONE_STREAM,
+        ("fabric", "2-sessions"): _ONE_STREAM,
+        ("parallel-ssh", "2-sessions"): _ONE_STREAM,
+        ("dbclient", "2-sessions"): _ONE_STREAM,
+    },
+}
 EXEC_CMD = "print(6*7)"
 # reads stdin to its end, prints its length and SHA-256 (readline: little heap on a board)
 STDIN_CMD = ("import sys, hashlib, binascii\nh = hashlib.sha256()\nn = 0\nwhile True:\n"
@@ -65,10 +78,17 @@ class Cell:
         self.mbps = {}
         self.notes = []
         self.out = []  # captured client output
+        self.procs = []  # the client processes started by run(): killed by kill() when the bound expires
 
     def log(self, title, text):
         if text:
             self.out.append("--- %s\n%s" % (title, text if text.endswith("\n") else text + "\n"))
+
+    def kill(self):
+        """Kills every client process this cell started that still runs, with its children (scp's
+        and sftp's ssh): each was started as the leader of its own process group."""
+        for p in self.procs:
+            kill_group(p)
 
     def check(self, ok, reason):
         if not ok:
@@ -174,11 +194,26 @@ class Proc:
     pass
 
 
+def kill_group(p):
+    """SIGKILL to the process group of p (started with start_new_session=True), then reaps p."""
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def run(cell, argv, input=None, timeout=60, env=None, mark=None, title=None):
     """Runs argv; returns Proc(rc, out, err, secs, mark_secs: when `mark` first showed on stderr)."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cell.dir)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cell.dir,
+                         start_new_session=True)  # its own group: a timeout kills scp's ssh too
+    cell.procs.append(p)
     r = Proc()
     r.mark_secs = None
     chunks = {"out": [], "err": []}
@@ -204,8 +239,7 @@ def run(cell, argv, input=None, timeout=60, env=None, mark=None, title=None):
     try:
         r.rc = p.wait(timeout)
     except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(5)
+        kill_group(p)
         r.rc = None
     for t in threads:
         t.join(5)

@@ -129,7 +129,9 @@ def openssh_2_sessions(cell):
     master_argv = ossh_prog(cell, "ssh") + ossh_opts(cell, ("ControlPersist=no",)) + [
         "-M", "-S", sock, "-N", "-p", str(t.port), dest]
     log = open(os.path.join(cell.dir, "master.log"), "w+")
-    master = subprocess.Popen(master_argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cell.dir)
+    master = subprocess.Popen(master_argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cell.dir,
+                              start_new_session=True)
+    cell.procs.append(master)  # killed with the cell's other clients when its bound expires
     try:
         deadline = time.monotonic() + 15
         while not os.path.exists(sock):

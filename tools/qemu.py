@@ -291,6 +291,66 @@ class Board:
         return int(self.exec(code, timeout).strip())
 
 
+class SSHTarget:
+    """A board serving SSH on UART1 for as long as it runs: .host, .port (qemu's loopback TCP
+    port of UART1: a client connects to it as to an SSH port, one connection at a time),
+    .stop()."""
+
+    def __init__(self, ub, log_path=None):
+        self.ub = ub
+        self.host = "127.0.0.1"
+        self.port = ub.port
+        self.log_path = log_path  # the board's console (UART0), written by stop()
+        # the host key as a known_hosts line: ssh-keyscan waits for the server's version line
+        # before it sends its own, and a board on a UART, which cannot see a client connect,
+        # sends its version only after the client's
+        with open(ub.host_key + ".pub") as f:
+            self.known_hosts_line = "[%s]:%d %s" % (self.host, self.port, " ".join(f.read().split()[:2]))
+
+    def stop(self):
+        b = self.ub.board
+        if self.log_path and b.proc is not None:
+            out = bytes(b._buf)
+            fd = b.proc.stdout.fileno()
+            while select.select([fd], [], [], 0.2)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+            with open(self.log_path, "wb") as f:
+                f.write(out.replace(b"\r\n", b"\n"))
+        self.ub.__exit__()
+
+
+RAMFS = os.path.join(ROOT, "boards", "qemu", "ramfs.py")
+
+
+def ssh_target(folder, authorized_keys, timeout=600, files=40 * 1024):
+    """Starts a board that serves SSH on UART1 one connection after another (boards/qemu/main.py
+    with forever=True), authorizing the keys of the file authorized_keys; for `make interop
+    TARGET=qemu`. files: bytes of the RAM filesystem (boards/qemu/ramfs.py) mounted at "/" for
+    SFTP and scp (0: none). The board's console goes to folder/qemu.log when it stops."""
+    import qemu_login
+
+    ub = qemu_login.UartBoard(icount=False, timeout=timeout)
+    ub.__enter__()
+    try:
+        kw = {}
+        if files:
+            with open(RAMFS) as f:
+                ub.board.exec(f.read() + "\nmount_ram(%d, '/')\n" % files)
+            kw["root"] = "/"
+        # one_session=False: a connection lasts until its client disconnects or the next one
+        # starts (an OpenSSH ControlMaster opens its sessions one after another)
+        first = ub.serve(forever=True, authorized_keys_file=authorized_keys, one_session=False, **kw)
+        if "serving SSH" not in first:
+            raise BoardError("the board did not serve: " + first)
+    except BaseException:
+        ub.__exit__()
+        raise
+    return SSHTarget(ub, os.path.join(folder, "qemu.log"))
+
+
 def run(code, timeout=600, **kw):
     """Run code on a freshly started board; return what it printed."""
     with Board(timeout=timeout, **kw) as b:

@@ -51,21 +51,22 @@ class UartBoard:
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def call(self, entropy=True, **kw):
-        """The serve(...) call main.py gets: host entropy (or none), the keys, keyword options."""
+    def call(self, entropy=True, authorized_keys_file=None, **kw):
+        """The serve(...) call main.py gets: host entropy (or none), the keys (the client key's
+        .pub, or the file authorized_keys_file), keyword options."""
         with open(self.host_key, "rb") as f:
             hk = f.read()
-        with open(self.client_key + ".pub", "rb") as f:
+        with open(authorized_keys_file or self.client_key + ".pub", "rb") as f:
             ak = f.read()
         # 48 bytes seed the DRBG, 32 more for each reseed (one per 4096 requests): 31 reseeds
         args = [repr(os.urandom(48 + 32 * 31) if entropy else None), repr(hk), repr(ak)]
         args += ["%s=%r" % kv for kv in sorted(kw.items())]
         return "serve(%s)" % ", ".join(args)
 
-    def serve(self, entropy=True, **kw):
+    def serve(self, entropy=True, authorized_keys_file=None, **kw):
         """Starts main.serve() on the board; returns its first console line (what it serves,
         or why it did not start)."""
-        self.board.exec_start(self.call(entropy, **kw))
+        self.board.exec_start(self.call(entropy, authorized_keys_file, **kw))
         self.started = True
         return self.board.read_until(b"\n", 120)
 

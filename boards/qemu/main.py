@@ -92,13 +92,16 @@ class _Pool:
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True):
+          viper=True, root=None, one_session=True):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
     lowest gc.mem_free() after a collection at every read, write and log line; slow, so not
     with measure); ballast=N holds N bytes away from ussh meanwhile. viper=False: ussh's
-    portable code only (when called before anything imported ussh's crypto)."""
+    portable code only (when called before anything imported ussh's crypto). root: the folder
+    SFTP and scp reach (a RamFS the host mounted, boards/qemu/ramfs.py), also the commands' cwd.
+    one_session: a connection ends once its session closed (False: when the client disconnects
+    or a new client starts: a ControlMaster's sessions come one after another)."""
     if not viper:
         from ussh import compat
 
@@ -115,7 +118,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         # packets of at most 1 KB of channel data, 16 KB in flight: each packet takes a few
         # buffers of its size, and after a while a 138 KB heap, though mostly free, has few free
         # runs of 4 KB (let alone the default 16 KB) between the small objects that stay
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=1024, window=16384)
+        more = {"root": root} if root else {}
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=1024, window=16384, **more)
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return
@@ -140,13 +144,24 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         _tx(b, len(b), t)
         st.wrote()
 
+    if root:
+        import os
+
+        os.chdir(root)
     _uart_init()
     print("ussh: serving SSH on UART1, host key %s" % cfg.host_key.fingerprint())
     pending = b""
+    conn = None
     while True:  # serve_forever's loop, with the measurements between connections
         st.reset()
-        conn = serve_stream(read, write, cfg, _ready, "uart1", True, pending)
-        pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+        conn = None  # the last connection's buffers and state go before the next one's come
+        gc.collect()
+        try:
+            conn = serve_stream(read, write, cfg, _ready, "uart1", one_session, pending)
+            pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+        except MemoryError:  # outside serve_stream's own guard (starting a connection)
+            conn, pending = None, b""
+            print("ussh: out of memory starting a connection")
         st.report()
         if not forever:
             break

@@ -156,8 +156,14 @@ class _Scp:
             self.ok()
             left = size
             ch = self.ch
+            # at most half the window we grant: the client may send only window - unacked bytes,
+            # and we give the window back once half of it is used (channel.consumed), so waiting
+            # for a whole window of data would wait forever (a board's 16 KB window); and no more
+            # than two of the packets we take (a board's heap holds the channel's buffer whole)
+            cfg = self.conn.cfg
+            step = min(_CHUNK, cfg.window // 2, 2 * cfg.channel_max_packet)
             while left:
-                n = self._fill(min(left, _CHUNK))
+                n = self._fill(min(left, step))
                 if not n:
                     raise _Fatal("")  # the client left mid-file: the target is kept
                 if err is None:

@@ -121,16 +121,16 @@ def _attrs(st):
 
 def _longname(name, st):
     # what `ls -l` shows, filexfer-02 §7 (SSH_FXP_NAME)
-    import time
-
     mode = _mode(st)
     s = "d" if fs.is_dir(mode) else "-"
     for i in range(9):
         s += "rwx"[i % 3] if mode & (0o400 >> i) else "-"
     try:
+        import time  # a port without a clock (qemu) has no time module: no date
+
         t = time.localtime(st[8])
         when = "%s %2d %02d:%02d" % ("JanFebMarAprMayJunJulAugSepOctNovDec"[3 * t[1] - 3 : 3 * t[1]], t[2], t[3], t[4])
-    except (OverflowError, OSError, ValueError):
+    except (ImportError, OverflowError, OSError, ValueError):
         when = "?"
     return "%s    1 %-8d %-8d %8d %s %s" % (s, st[4], st[5], st[6], when, name)
 
@@ -143,6 +143,9 @@ class Session:
         self.ch = ch
         self.root = fs.Root(conn.cfg.root)
         fs.cleanup(conn.cfg.root)
+        # a READ's reply is held whole (its data, then the channel's buffer): a board that takes
+        # small packets (channel_max_packet) gets short reads, which clients ask again for
+        self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
         self.log = conn.log
         self.buf = bytearray()
         self.wleft = 0  # data of the current WRITE still to come
@@ -313,7 +316,7 @@ class Session:
         if t == _READ:
             h = self._handle(r)
             off = r.u64()
-            n = min(r.u32(), _MAX_READ)
+            n = min(r.u32(), self.max_read)
             r.done()
             h.f.seek(off)
             data = h.f.read(n)

@@ -3,6 +3,7 @@
 # qemu Cortex-M3 port). It and the asyncio server share connection.pump.
 # Without a clock there is no login grace time: a client that connects and
 # then says nothing holds the stream until another client starts.
+import gc
 import sys
 
 from ussh.compat import print_exception
@@ -51,7 +52,17 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     def recv(block):
         if not block and not (ready and ready()):
             return None
-        return read(t.wanted())
+        b = read(t.wanted())
+        if len(b) >= 4 and b[:4] == _SSH and not t.rbuf and t._head is None and conn.peer_version is not None:
+            # a version line where a packet starts: a new client (the previous one went away
+            # unannounced). Checked before the transport decrypts the bytes (a cipher without
+            # encrypt-then-MAC would turn them into a bad length), so that they stay for the new
+            # connection; a packet whose first ciphertext bytes are "SSH-" (1 in 2**32) would
+            # end this one.
+            conn.lost("a new client started")
+            t.rbuf[:] = b
+            return None
+        return b
 
     conn.pump = lambda block: pump(conn, send, recv, block)
     try:
@@ -78,7 +89,18 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                     # no DISCONNECT: a client that has its exit status would report it as an error
                     conn.lost("session closed")
     except MemoryError:
-        conn.lost("out of memory")
+        # the client is told (it would wait for its reply forever: a UART cannot hang up), once
+        # the failed step's buffers are gone; if the cipher stream was torn it gets a bad MAC,
+        # which ends it as well
+        q = conn.outq
+        q[:] = []
+        try:
+            gc.collect()
+            conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
+            while q:
+                write(q.pop(0))
+        except Exception:
+            conn.lost("out of memory")
     except KeyboardInterrupt:
         # a Ctrl-C meant for user code that landed in ussh's own
         conn.lost("interrupted")

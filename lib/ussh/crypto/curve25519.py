@@ -132,10 +132,12 @@ def x25519(k, u):
 
 
 def _viper():
-    # x25519_viper.py (optional) where the port compiles viper code (60% of
+    # x25519_viper.py (optional) where the port compiles viper code (53% of
     # the int ladder's instructions on a Cortex-M3), compiled here, at the
-    # server's start, as sha512.py's and sha3.py's fast paths are; its
-    # machine code needs heap that a small one may not have: then the ints
+    # server's start, as sha512.py's and sha3.py's fast paths are. Its
+    # machine code needs 13 KB of heap that a small one may not have, and a
+    # port's emitter may refuse a function that long (armv6m's "native
+    # method too big"): then the ints
     from ussh.compat import have_viper
 
     if have_viper():
@@ -143,7 +145,7 @@ def _viper():
             from ussh.crypto.x25519_viper import x25519 as f
 
             return f
-        except (ImportError, MemoryError):
+        except Exception:
             pass
     return False
 

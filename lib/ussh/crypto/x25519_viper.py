@@ -1,11 +1,11 @@
 # X25519 (RFC 7748 section 5) as MicroPython viper code: the fast path of
 # curve25519.x25519 on ports with a native emitter (32-bit MicroPython does
 # big ints with 16-bit digits: the int ladder costs about 36 million
-# Cortex-M3 instructions, this one about a third).
+# Cortex-M3 instructions, this one 19 million).
 #
 # A field element mod p = 2^255 - 19 is 20 limbs of 13 bits, little-endian,
-# in a 40-byte slot read through ptr16. A stored limb is below 2^13 + 2
-# (limb 19 below 2^8), so a product of two is below 2^26.01 and a column of
+# in a 40-byte slot read through ptr16. A stored limb is at most 2^13
+# (limb 19 below 2^8), so a product of two is at most 2^26 and a column of
 # 20 of them plus a carry below 2^31: every value fits the board's 32-bit
 # viper int, stays positive, and a 64-bit port computes the same numbers.
 # Stored values are not canonical (they may exceed p): only the final
@@ -18,7 +18,8 @@ import micropython  # noqa: F401 (the compiled source's decorator)
 
 _P = pow(2, 255) - 19
 
-# The one buffer (bytes): 16..176 forty 32-bit column sums t; slot i (1..14,
+# The one buffer (bytes): words 0..3 what _run and _mtail are to do (below),
+# 16..176 forty 32-bit column sums t; slot i (1..14,
 # 40 bytes) at 136 + 40 i: 1 x_1, 2 x_2, 3 z_2, 4 x_3, 5 z_3 (2..5 adjacent:
 # the cswap exchanges 2-3 with 4-5), 6..14 temporaries; the clamped scalar
 # at 736, the program at 768.
@@ -79,26 +80,36 @@ _SIZE = 768 + len(_PROG)
 _F = bytearray(_SIZE)  # the buffer (one x25519 at a time: no await inside)
 
 
-def _row(r, acc, indent):
+def _row(first, indent):
     # two schoolbook rows at once, a_i and a_(i+1) times b, into the column
-    # sums r[0..20] (r = t + i): r[j] = r[j] + ai b_j + aj b_(j-1)
+    # sums r[0..20] (r = t + i): r[j] = r[j] + ai b_j + aj b_(j-1), but
+    # r[j] = ... where no earlier row reached (all of the first two rows;
+    # r[19] and r[20] of the others)
     s = []
     for j in range(21):
         terms = ["ai * b[%d]" % j] if j < 20 else []
         terms += ["aj * b[%d]" % (j - 1)] if j else []
-        s.append("%s%s[%d] = %s%s\n" % (" " * indent, r, j, acc.replace("%d", str(j)), " + ".join(terms)))
+        acc = "" if first or j >= 19 else "r[%d] + " % j
+        s.append("%sr[%d] = %s%s\n" % (" " * indent, j, acc, " + ".join(terms)))
     return "".join(s)
 
 
 def _multail():
-    # the loop "limb i" below for a product, unrolled (a fifth of a product's
-    # instructions saved): r = t, b = d = o, q as there
-    s = ["                    q = 0\n"]
+    # a product's limbs from t into slot f[3], as the loops "limb i" below;
+    # the last limb (before the fold from bit 255) back in f[3]. Unrolled,
+    # 2 million instructions less than a loop; its own function because
+    # inline _run crashed the board (HardFault: the Thumb emitter of
+    # MicroPython 1.25 with a function this long; the unix port ran it)
+    s = ["@micropython.viper\ndef _mtail():\n    r = ptr32(_F)\n    b = ptr16(_F)\n    f = ptr32(_F)\n"
+         "    r = ptr32(uint(f) + 16)\n    b = ptr16(uint(f) + 136 + 40 * f[3])\n    q = 0\n    c = 0\n"]
     for i in range(20):
-        s.append("                    h = r[%d]\n                    x = r[%d] + c + ((h & 8191) + q) * 608\n"
-                 "                    q = h >> 13\n                    b[%d] = x & 8191\n"
-                 "                    c = x >> 13\n" % (i + 20, i, i))
+        s.append("    h = r[%d]\n    x = r[%d] + c + ((h & 8191) + q) * 608\n"
+                 "    q = h >> 13\n    b[%d] = x & 8191\n    c = x >> 13\n" % (i + 20, i, i))
+    s.append("    f[3] = x\n")
     return "".join(s)
+
+
+exec(_multail())
 
 
 # Compiled on the board at import, as keccak_viper.py is (its cost, some
@@ -156,11 +167,7 @@ def _run():
                 o = d
                 if op >= 2:
                     # a * b: schoolbook rows, two at a time, into the 39
-                    # column sums t[0..38] (t[39] = 0)
-                    i = 21
-                    while i < 40:
-                        t[i] = 0
-                        i += 1
+                    # column sums t[0..38] (t[39], never written, is 0)
                     r = ptr32(uint(f) + 16)
                     ai = a[0]
                     aj = a[1]
@@ -184,14 +191,13 @@ ROW
                 c = 0
                 i = 0
                 if op >= 2:
-                    r = ptr32(uint(f) + 16)
-                    b = d
-MULTAIL
+                    f[3] = pg[pc + 3]
+                    _mtail()
+                    x = f[3]
                 elif s == 0:
+                    c = -36
                     while i < 20:
                         x = a[i] + 16382 - b[i] + c
-                        if i == 0:
-                            x -= 36
                         o[i] = x & 8191
                         c = x >> 13
                         i += 1
@@ -222,7 +228,7 @@ MULTAIL
                 s += 1
             pc += 5
         bit -= 1
-""".replace("MULTAIL\n", _multail()).replace("ROW0\n", _row("r", "", 20)).replace("ROW\n", _row("r", "r[%d] + ", 24))
+""".replace("ROW0\n", _row(True, 20)).replace("ROW\n", _row(False, 24))
 )
 
 
@@ -242,8 +248,8 @@ def x25519(k, u):
     f[736:768] = k
     f[736] &= 248  # RFC 7748 section 5 decodeScalar25519
     f[767] = (f[767] & 127) | 64
-    f[0] = 255  # the ladder's bits, then the program: its step, the inversion
-    f[4] = len(_STEP)
+    f[0] = 255  # words 0..2: the ladder's bits, where its step and the
+    f[4] = len(_STEP)  # inversion end in the program
     f[8] = len(_PROG)
     f[768:] = _PROG
     _run()
