@@ -116,7 +116,11 @@ class Root:
         d = self.base
         for p in parts:
             # symbolic links could lead anywhere: none is followed
-            for name, t in listdir_types(d or "/"):
+            try:
+                names = list(listdir_types(d or "/"))
+            except OSError:  # a missing folder: nothing below it exists, let alone a link
+                names = ()
+            for name, t in names:
                 if name == p:
                     if t & _S_IFMT == _S_IFLNK:
                         raise Refused("symbolic link refused: /" + "/".join(parts))
