@@ -68,6 +68,21 @@ def test_rfc7748_vectors(path):
     ]
 
 
+# Found by a 25,000-key cross-check after the viper ladder went in: its result had a limb of
+# exactly 2^13, which the conversion back to an int OR-ed into the next limb's bit instead of
+# adding (0000 73 came out as 8072). An OpenSSH 10 login failed with "incorrect signature".
+LIMB_2_13_KEY = "21f4b4b9456818b225a02ec4d2bb7212a3b74841064bcd874abb7760ba5d0457"
+
+
+def test_result_with_a_full_limb_converts_back_exactly():
+    from cryptography.hazmat.primitives.asymmetric import x25519 as cx
+
+    want = cx.X25519PrivateKey.from_private_bytes(bytes.fromhex(LIMB_2_13_KEY)).public_key().public_bytes_raw()
+    code = ("from ussh.crypto.x25519_viper import x25519\n"
+            "print(x25519(bytes.fromhex(%r), bytes([9]) + bytes(31)).hex())\n" % LIMB_2_13_KEY)
+    assert lines(run("unix", code)) == [want.hex()]
+
+
 def replay_cases(n, seed):
     rng = random.Random(seed)
     P = tx.P

@@ -254,5 +254,5 @@ def x25519(k, u):
     f[768:] = _PROG
     _run()
     for i in range(414, 374, -2):  # slot 6
-        x = (x << 13) | f[i] | (f[i + 1] << 8)
+        x = (x << 13) + (f[i] | (f[i + 1] << 8))  # + not |: a limb may be 2^13
     return (x % _P).to_bytes(32, "little")
