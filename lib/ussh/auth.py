@@ -53,6 +53,22 @@ def sig_algs():
     return list(EXT.VERIFIERS if EXT else VERIFIERS)
 
 
+def publickey_request(r, verifiers):
+    # RFC 4252 §7: the rest of a "publickey" request, r positioned after
+    # the method name: (algorithm, key blob, signature or None for a query,
+    # the verifiers' row for the algorithm, the blob's key type or None)
+    has_sig = r.boolean()
+    alg = r.string()
+    blob = r.string()
+    sig = r.string() if has_sig else None
+    r.done()
+    try:
+        key_type = Reader(blob).string()
+    except SSHError:
+        key_type = None
+    return alg, blob, sig, verifiers.get(alg), key_type
+
+
 def service_request(conn, p):
     r = Reader(p, 1)
     name = r.string()
@@ -93,17 +109,7 @@ def userauth_request(conn, p):
         return EXT.userauth(conn, user, method, r, p)
     if method != b"publickey":
         return _fail(conn)
-    # RFC 4252 §7
-    has_sig = r.boolean()
-    alg = r.string()
-    blob = r.string()
-    sig = r.string() if has_sig else None
-    r.done()
-    row = VERIFIERS.get(alg)
-    try:
-        key_type = Reader(blob).string()
-    except SSHError:
-        key_type = None
+    alg, blob, sig, row, key_type = publickey_request(r, VERIFIERS)
     entry = None
     if row is not None and key_type == row[0]:
         entry = conn.cfg.find_key(key_type, blob)

@@ -6,7 +6,6 @@
 from ussh import auth, wire
 from ussh.compat import const
 from ussh.keys import fingerprint
-from ussh.wire import Reader, SSHError
 
 _MSG_USERAUTH_SUCCESS = const(52)
 _MSG_USERAUTH_PK_OK = const(60)
@@ -81,17 +80,7 @@ def userauth(conn, user, method, r, p):
         return auth._fail(conn)
     if method != b"publickey":
         return auth._fail(conn)
-    # RFC 4252 §7
-    has_sig = r.boolean()
-    alg = r.string()
-    blob = r.string()
-    sig = r.string() if has_sig else None
-    r.done()
-    row = VERIFIERS.get(alg)
-    try:
-        key_type = Reader(blob).string()
-    except SSHError:
-        key_type = None
+    alg, blob, sig, row, key_type = auth.publickey_request(r, VERIFIERS)
     entry = why = None
     if row is None:  # RFC 8332 §3 / OpenSSH 8.8: no SHA-1 signatures
         why = "ssh-rsa (SHA-1) signatures are refused" if alg == b"ssh-rsa" else "signature algorithm not accepted"
