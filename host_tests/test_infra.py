@@ -1,5 +1,6 @@
 """The test and bench infrastructure itself: runtimes, OpenSSH 10 client, .mpy build, peers."""
 import os
+import re
 import subprocess
 import sys
 
@@ -68,3 +69,63 @@ def test_ssh10_logs_in_to_sshd_peer(peer_server):
     srv = peer_server("sshd")
     p = srv.ssh("echo ok", client="ssh10", timeout=60)
     assert (p.returncode, p.stdout) == (0, "ok\n"), p.stderr + srv.log()
+
+
+def test_wasm_runner_output_complete_with_slow_readers(tmp_path):
+    # The wasm runner once ended with process.exit() while node still held output for a full pipe:
+    # a slow reader (a busy CI machine) lost the tail. Here 4 runners print 200 KB each in parallel
+    # and nobody reads for a second, so the pipe (64 KB) is full when the script ends.
+    import time
+    script = tmp_path / "big.py"
+    script.write_text("for i in range(4000):\n    print('%05d' % i, 'x' * 44)\nprint('END')\n")
+    procs = [subprocess.Popen(runtimes.command("wasm", str(script)), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(4)]
+    try:
+        time.sleep(1.0)
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            lines = out.decode().splitlines()
+            assert p.returncode == 0, err
+            assert len(lines) == 4001 and lines[-1] == "END", (len(lines), lines[-1:])
+            assert lines[3999].startswith("03999 ")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_no_package_mirror_named_in_project_files():
+    # the brief: a mirror's or registry's address is read from the machine's apt/pip config, never written
+    out = subprocess.run(["git", "ls-files"], cwd=runtimes.ROOT, capture_output=True, text=True,
+                         check=True).stdout.split()
+    pattern = re.compile(r"(deb|security|ftp[0-9.a-z]*)\.debian\.org|registry\.npmjs\.org|pypi\.org/simple"
+                         r"|files\.pythonhosted\.org|archive\.ubuntu\.com")
+    hits = []
+    for rel in out:
+        if rel.endswith((".md", ".txt")) and rel != "requirements-dev.txt":
+            continue
+        try:
+            with open(os.path.join(runtimes.ROOT, rel), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except (IsADirectoryError, FileNotFoundError):
+            continue
+        hits += ["%s: %s" % (rel, m.group(0)) for m in pattern.finditer(text)]
+    assert hits == []
+
+
+def test_apt_mirror_fails_clearly_without_sources(tmp_path):
+    # tools/apt_mirror.sh names no fallback: with no apt source it says so and fails;
+    # with one it prints that one
+    script = os.path.join(runtimes.ROOT, "tools", "apt_mirror.sh")
+    env = dict(os.environ, APT_ETC=str(tmp_path))
+    p = subprocess.run(["bash", script], capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode != 0 and p.stdout == ""
+    assert "no Debian mirror" in p.stderr
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "x.sources").write_text(
+        "Types: deb\nURIs: http://127.0.0.1:9/debian-security\nSuites: s\n\n"
+        "Types: deb\nURIs: http://127.0.0.1:9/debian\nSuites: s\n")
+    p = subprocess.run(["bash", script], capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "http://127.0.0.1:9/debian"

@@ -16,10 +16,8 @@ SRC=build/mpsrc
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 if [ ! -f "$SRC/ready" ]; then
-  # the Debian mirror this machine's apt uses (as tools/sid_chroot.sh does)
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-    | grep -v '^\s*#' | grep -v -- '-security' | grep -oE '(https?|file)://[^ ]*/debian/?' | head -n1 || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
+  # the Debian mirror this machine's apt uses (tools/apt_mirror.sh; none named here)
+  mirror=$(bash tools/apt_mirror.sh)
   echo "fetching MicroPython's source: apt-get source micropython ($SUITE, $mirror)"
   rm -rf "$SRC"
   mkdir -p "$SRC/apt/lists/partial" "$SRC/apt/parts" "$SRC/apt/cache/archives/partial"

@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/sid/usr/bin/ssh ] && exit 0
-mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
-  | grep -v '^\s*#' | grep -v -- '-security' | grep -oE '(https?|file)://[^ ]*/debian/?' | head -n1 || true)
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(bash tools/apt_mirror.sh)
 echo "building build/sid (Debian sid + openssh-client) from $mirror"
 rm -rf build/sid.tmp
 mkdir -p build

@@ -29,4 +29,6 @@ try {
   process.stderr.write(String(e.message || e) + "\n");
   status = 1;
 }
-process.exit(status);
+// not process.exit(): that drops whatever stdout has not yet written to a slow pipe.
+// Setting the code lets node drain stdout and stderr, then exit with it.
+process.exitCode = status;
