@@ -27,6 +27,24 @@ _EXTENDED_DATA_STDERR = const(1)
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
 
 
+def _whole(b, n):
+    # how many bytes b[:n] needs to end on a whole UTF-8 character (n > 0)
+    i = n - 1
+    while i > 0 and n - i < 4 and b[i] & 0xC0 == 0x80:
+        i -= 1
+    c = b[i]
+    return max(n, i + (2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 1))
+
+
+def _text(b):
+    # bytes from the client as text: invalid UTF-8 becomes "?" rather than
+    # an exception in the user's code
+    try:
+        return b.decode()
+    except UnicodeError:
+        return bytes([x if x < 128 else 63 for x in b]).decode()
+
+
 class ChannelClosed(Exception):
     pass
 
@@ -75,22 +93,24 @@ class Channel:
                 line = bytes(self.inbuf[:n])
                 self.inbuf[:n] = b""
                 self.consumed(n)
-                return line.decode()
+                return _text(line)
             self._check()
             self.flush()
             self.conn.wait()
 
     def read(self, n=-1):
-        while not (self.eof_in or self.closed_in) and (n < 0 or len(self.inbuf) < n):
+        # n bytes, more to end a UTF-8 character (a text stream never splits
+        # one: read(1) of "é" is "é", not an undecodable first byte)
+        b = self.inbuf
+        while not (self.eof_in or self.closed_in) and (n < 0 or len(b) < n or n and len(b) < _whole(b, n)):
             self._check()
             self.flush()
             self.conn.wait()
-        if n < 0 or n > len(self.inbuf):
-            n = len(self.inbuf)
-        data = bytes(self.inbuf[:n])
-        self.inbuf[:n] = b""
+        n = len(b) if n < 0 or n > len(b) else min(len(b), _whole(b, n)) if n else 0
+        data = bytes(b[:n])
+        b[:n] = b""
         self.consumed(n)
-        return data.decode()
+        return _text(data)
 
     # -- data to the client
     def _check(self):

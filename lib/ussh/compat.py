@@ -149,14 +149,19 @@ else:
         return t
 
     # redirect(d) routes the sys streams of the user code run next to d (a
-    # dict of stdin, stdout, stderr) and returns what restores the previous
-    # state. sys.stdout cannot be assigned on MicroPython, so `import sys` in
-    # that code is served, through sys.modules, a stand-in answering from d
-    # and from the real sys for everything else. print, input and 'single'
-    # mode echo are not routed by this: the REPL puts its own print, input and
-    # __repl_print__ in the code's globals. Output from C (help(),
-    # micropython.mem_info()) still goes to the board's console.
+    # dict of stdin, stdout, stderr, print, input, help) and returns what
+    # restores the previous state. sys.stdout cannot be assigned on
+    # MicroPython, so `import sys` in that code is served, through
+    # sys.modules, a stand-in answering from d and from the real sys for
+    # everything else. print, input and help are replaced in builtins while
+    # the code runs, so modules it imports print to the client too. What C
+    # code prints (help(), micropython.mem_info(), tracebacks from C) goes
+    # through os.dupterm where the port has it (ESP32, rp2); elsewhere help
+    # and micropython.mem_info are stood in for by ussh.pyhelp, and anything
+    # else C prints stays on the board's console.
     _std = None
+    _real = None  # builtins' (print, input, help) while ussh's are in place
+    _term = None  # (the dupterm stream ussh put in, the one it replaced)
 
     class _Sys:
         def __getattr__(self, n):
@@ -170,14 +175,76 @@ else:
 
     _sys = _Sys()
 
+    class _Term:
+        # an os.dupterm stream: what C prints, to the running code's stdout
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            self.f.write(str(b, "utf-8"))
+            return len(b)
+
+        def readinto(self, b):
+            return None
+
+        def ioctl(self, op, arg):
+            return 0
+
+    def _help(*a):
+        from ussh import pyhelp
+
+        pyhelp.help(*a)
+
+    class _Mp:
+        # micropython for the running code: mem_info from ussh.pyhelp
+        def __init__(self):
+            import micropython
+
+            self.real = micropython
+
+        def __getattr__(self, n):
+            if n == "mem_info":
+                from ussh import pyhelp
+
+                return pyhelp.mem_info
+            return getattr(self.real, n)
+
+    _mp = None
+
     def redirect(d):
         """Route the sys streams of code run next to d; see above."""
-        global _std
+        global _std, _real, _term, _mp
+        import builtins
+        import os
+
         old, _std = _std, d
+        if _real is None:
+            _real = (builtins.print, builtins.input, getattr(builtins, "help", None))
         if d:
             sys.modules["sys"] = _sys
         else:
             sys.modules.pop("sys", None)
+        f = d or {}
+        dup = hasattr(os, "dupterm")
+        try:
+            builtins.print = f.get("print", _real[0])
+            builtins.input = f.get("input", _real[1])
+            if not dup and "print" in f:
+                _mp = _mp or _Mp()
+                builtins.help = _help
+                sys.modules["micropython"] = _mp
+            elif _real[2]:
+                builtins.help = _real[2]
+                sys.modules.pop("micropython", None)
+        except AttributeError:  # builtins that cannot be overridden: print stays on the console
+            pass
+        if dup and bool(d) != bool(_term):
+            if d:
+                t = _Term(d["stdout"])
+                _term = (t, os.dupterm(t))
+            else:
+                os.dupterm(_term[1])
+                _term = None
         return old
 
     # -- interrupting running code (ussh.interrupt, ports with threads)
