@@ -30,6 +30,7 @@ package(
         "scp.py",
         "server.py",
         "sftp.py",
+        "sftp_ops.py",
         "stream.py",
         "transport.py",
         "wire.py",
