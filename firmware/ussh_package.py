@@ -27,6 +27,7 @@ package(
         "passwd.py",
         "pqkex.py",
         "repl.py",
+        "scheduler.py",
         "scp.py",
         "server.py",
         "sftp.py",
