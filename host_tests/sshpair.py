@@ -16,6 +16,14 @@ depend on timing.
 """
 import struct
 
+try:
+    import ussh  # noqa: F401
+except ImportError:  # CPython under pytest: lib/ is not on the path (the unix port has MICROPYPATH)
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+
 from ussh import kex, keys, wire
 from ussh.authkeys import AuthorizedKey
 from ussh.connection import Config, Connection, pump
@@ -62,6 +70,30 @@ def tmpdir():
     d = "/tmp/ussh-pair-" + "".join(["%02x" % x for x in random_bytes(6)])
     os.mkdir(d)
     return d
+
+
+def rmtree(d):
+    """Removes folder d and everything in it (MicroPython has no shutil)."""
+    import os
+
+    for name in os.listdir(d):
+        p = d + "/" + name
+        if os.stat(p)[0] & 0o170000 == 0o040000:
+            rmtree(p)
+        else:
+            os.remove(p)
+    os.rmdir(d)
+
+
+class Folder:
+    """with Folder() as d: a tmpdir() removed afterwards."""
+
+    def __enter__(self):
+        self.d = tmpdir()
+        return self.d
+
+    def __exit__(self, *a):
+        rmtree(self.d)
 
 
 def user_key():
@@ -155,6 +187,9 @@ class Pair:
             step = self.script.pop(0)
             while callable(step):
                 step = step()
+            if not self.sent_version:
+                step = VERSION + b"\r\n" + step
+                self.sent_version = True
             return step
 
         pump(self.conn, self._collect, recv, block)
@@ -163,8 +198,12 @@ class Pair:
         return bytes(self.out.pack(payload))
 
     def feed(self, *payloads):
-        """Sends packets (payloads) to the server, as the driver would feed them."""
-        data = b"".join([self.pack(p) for p in payloads])
+        """Sends packets (payloads; bytes from wire() or kex_*() as they are) to the server, as
+        the driver would feed them."""
+        data = b"".join([p if isinstance(p, bytearray) else self.pack(p) for p in payloads])
+        self.send_raw(data)
+
+    def send_raw(self, data):
         if not self.sent_version:
             data = VERSION + b"\r\n" + data
             self.sent_version = True
@@ -196,6 +235,8 @@ class Pair:
             if p is None:
                 return
             self.got.append(p)
+            if p[0] == 20:
+                self.i_s = p  # the server's KEXINIT, for the exchange hash
             if p[0] == 21:
                 self.newkeys_seen = True
 
@@ -219,32 +260,42 @@ class Pair:
                          nl([b"none"]), nl([b"none"]), nl([]), nl([]), b"\x00", u32(0)])
 
     def handshake(self):
-        i_c = self.kexinit()
-        self.feed(i_c)
+        self.feed(self.kex_start())
+        self.feed(self.kex_finish())
+        self.kex_packets = self.last_kex + self.packets()  # ... NEWKEYS, EXT_INFO
+
+    def kex_start(self):
+        """The client's KEXINIT and ECDH_INIT, as bytes to send (the first time with our version)."""
+        self.i_c = self.kexinit()
+        self.d = bytearray(b"\x05" * 32)
+        self.q_c = x25519_base(self.d)
+        return self.wire(self.i_c, b"\x1e" + s(self.q_c))()
+
+    def kex_finish(self):
+        """Reads the server's KEXINIT and ECDH_REPLY, works out the keys; our NEWKEYS as bytes
+        (everything packed after it uses the new keys)."""
         got = self.packets()
-        i_s = [p for p in got if p[0] == 20][0]
-        d = bytearray(b"\x05" * 32)
-        q_c = x25519_base(d)
-        self.feed(b"\x1e" + s(q_c))
-        got = self.packets()
+        i_s = self.i_s
         r = wire.Reader([p for p in got if p[0] == 31][0], 1)
         k_s, q_s, sig = r.string(), r.string(), r.string()
-        k = bytearray(wire.mpint_bytes(x25519(d, q_s)))
+        k = bytearray(wire.mpint_bytes(x25519(self.d, q_s)))
         h = sha256()
-        for x in (VERSION, self.conn.version, i_c, i_s, k_s, q_c, q_s):
+        for x in (VERSION, self.conn.version, self.i_c, i_s, k_s, self.q_c, q_s):
             h.update(s(x))
         h.update(k)
         h = h.digest()
-        self.session_id = h
+        if getattr(self, "session_id", None) is None:
+            self.session_id = h
+        sid = self.session_id
         self.host_sig = (k_s, h, sig)
+        mac = b"hmac-sha2-256-etm@openssh.com"
         # the server's direction (B, D, F) is keyed when its NEWKEYS is read
-        self._pending_in = kex._keys(k, h, h, b"aes128-ctr", b"hmac-sha2-256-etm@openssh.com", (b"B", b"D", b"F"))
-        got += self.packets()  # NEWKEYS, EXT_INFO
-        self.kex_packets = got
-        self.feed(b"\x15")
-        self.out.set_out(*kex._keys(k, h, h, b"aes128-ctr", b"hmac-sha2-256-etm@openssh.com", (b"A", b"C", b"E")))
+        self._pending_in = kex._keys(k, h, sid, b"aes128-ctr", mac, (b"B", b"D", b"F"))
+        self.last_kex = got
+        out = bytearray(self.pack(b"\x15"))
+        self.out.set_out(*kex._keys(k, h, sid, b"aes128-ctr", mac, (b"A", b"C", b"E")))
         self.out.seq_out = 0  # strict KEX
-        return got
+        return out
 
     def auth_body(self, user=b"pair", key=None, query=False, alg=b"ssh-ed25519"):
         key = key or user_key()
@@ -299,7 +350,7 @@ class Pair:
 
     def wire(self, *payloads):
         """Packets as one scripted step (packed when the step is reached: sequence numbers)."""
-        return lambda: b"".join([self.pack(p) for p in payloads])
+        return lambda: bytearray(b"".join([self.pack(p) for p in payloads]))
 
 
 def text(events, cid, kinds=("data", "stderr")):

@@ -2,7 +2,7 @@
 a scripted client against the sans-IO Connection) through interleavings of channels, each with
 the messages expected on the wire. Runs on CPython (pytest) and the MicroPython unix port
 (host_tests/check_mp.py)."""
-from sshpair import Pair, Stuck, config, of, raises, s, text, tmpdir
+from sshpair import Folder, Pair, Stuck, config, of, raises, s, text
 
 
 def _waiting_exec(p, a):
@@ -83,7 +83,11 @@ def test_deferred_exec_closed_before_its_turn_never_runs():
 
 
 def test_two_shells_and_an_sftp_session_at_once():
-    root = tmpdir()
+    with Folder() as root:
+        _two_shells_and_sftp(root)
+
+
+def _two_shells_and_sftp(root):
     p = Pair(config(root=root))
     a = p.open()
     p.request(a, b"shell")
