@@ -104,3 +104,58 @@ def test_data_length_must_end_the_packet():
     a = p.open()
     p.feed(b"\x5e" + u32(p.ids[a]) + u32(5) + b"abc")
     assert p.events() == [("disconnect", "bad channel data length")]
+
+
+class Clock:
+    """A fake ticks_ms for channel and connection: each scripted step moves it on."""
+
+    def __init__(self):
+        self.t = 1000
+
+    def __call__(self):
+        return self.t
+
+    def __enter__(self):
+        from ussh import channel, connection
+
+        self.mods = (channel, connection)
+        self.old = [getattr(m, "ticks_ms", None) for m in self.mods]
+        for m in self.mods:
+            m.ticks_ms = self
+        return self
+
+    def __exit__(self, *a):
+        for m, f in zip(self.mods, self.old):
+            m.ticks_ms = f
+
+
+def test_send_timeout_bounds_the_total_wait_for_a_trickling_window():
+    # a client that grants a byte of window every 0.4 s (under send_timeout=1 each time) is
+    # dropped once the waits add up to send_timeout: it cannot hold the interpreter for long
+    p = Pair(config(send_timeout=1))
+    a = p.open(window=1)
+    with Clock() as clock:
+
+        def grant():
+            clock.t += 400
+            return p.wire(b"\x5d" + u32(p.ids[a]) + u32(1))
+
+        p.script = [grant] * 30
+        p.request(a, b"exec", b"print('x' * 19)")
+    ev = p.events()
+    assert p.conn.closed and p.log.has("client opened no window for 1 s")
+    assert len(text(ev, a)) == 3 and len(p.script) == 27  # 1 + 2 bytes, then the third wait ends it
+
+
+def test_waits_that_add_up_to_less_than_send_timeout_are_fine():
+    p = Pair(config(send_timeout=5))
+    a = p.open(window=1)
+    with Clock() as clock:
+
+        def grant():
+            clock.t += 400
+            return p.wire(b"\x5d" + u32(p.ids[a]) + u32(1))
+
+        p.script = [grant] * 9
+        p.request(a, b"exec", b"print('x' * 9)")
+    assert text(p.events(), a) == b"x" * 9 + b"\n" and not p.conn.closed

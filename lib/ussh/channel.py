@@ -103,22 +103,21 @@ class Channel:
     def _send(self, data, ext):
         mv = memoryview(data)
         pos = 0
-        t0 = None
         while pos < len(data):
             self._check()
             n = min(len(data) - pos, self.remote_window, self.remote_max)
             if n <= 0 or self.conn.rekeying():
                 # RFC 4254 §5.2: wait for WINDOW_ADJUST; RFC 4253 §7.1: and
                 # for a key exchange to end rather than hold data. Bounded:
-                # the running command holds every other connection.
-                if t0 is None:
-                    t0 = ticks_ms()
-                elif ticks_diff(ticks_ms(), t0) >= self.conn.cfg.send_timeout * 1000:
+                # the running command holds every other connection, for
+                # send_timeout in all (a window granted a byte at a time
+                # gains the client nothing)
+                t0 = ticks_ms()
+                self.conn.wait()
+                if self.conn.stalled(t0):
                     self.conn.lost("client opened no window for %d s" % self.conn.cfg.send_timeout)
                     raise ChannelClosed()
-                self.conn.wait()
                 continue
-            t0 = None
             if ext:
                 head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:

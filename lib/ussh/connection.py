@@ -4,7 +4,7 @@
 import struct
 
 from ussh import VERSION, auth, channel, kex, scheduler, wire
-from ussh.compat import const
+from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST
 
@@ -30,9 +30,9 @@ class Config:
     window = 65536  # initial channel window we grant
     max_channels = 4  # per connection
     max_auth_tries = 6
-    login_grace = 60  # seconds to authenticate
+    login_grace = 60  # seconds to authenticate (0: no limit)
     idle_timeout = 0  # seconds without input after login, then DISCONNECT (0: none)
-    send_timeout = 30  # seconds a client may take none of our output, then it is dropped
+    send_timeout = 30  # seconds in all a command may wait for a client's window or reading, then it is dropped
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
     root = "/"  # the folder file transfer may reach
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
@@ -108,6 +108,7 @@ class Connection:
         self.no_pty = False  # the key's options refuse a pty
         self.channels = {}
         self.sched = scheduler.Scheduler(self)  # where user code runs
+        self.stall = 0  # ms user code has waited for this client since the driver last had control
         self._send_kexinit()
 
     def log(self, msg):
@@ -241,6 +242,13 @@ class Connection:
             except ImportError:
                 return False
         return True
+
+    def stalled(self, t0):
+        """Counts the time since t0 (ticks_ms) as spent waiting for this
+        client (its window, its reading) while a command holds the
+        interpreter; True once that is send_timeout in all."""
+        self.stall += ticks_diff(ticks_ms(), t0)
+        return self.stall >= self.cfg.send_timeout * 1000
 
     def poll(self):
         if self.pump is not None:
