@@ -123,22 +123,21 @@ class Channel:
     def _send(self, data, ext):
         mv = memoryview(data)
         pos = 0
-        t0 = None
         while pos < len(data):
             self._check()
             n = min(len(data) - pos, self.remote_window, self.remote_max)
             if n <= 0 or self.conn.rekeying():
                 # RFC 4254 §5.2: wait for WINDOW_ADJUST; RFC 4253 §7.1: and
                 # for a key exchange to end rather than hold data. Bounded:
-                # the running command holds every other connection.
-                if t0 is None:
-                    t0 = ticks_ms()
-                elif ticks_diff(ticks_ms(), t0) >= self.conn.cfg.send_timeout * 1000:
+                # the running command holds every other connection, for
+                # send_timeout in all (a window granted a byte at a time
+                # gains the client nothing)
+                t0 = ticks_ms()
+                self.conn.wait()
+                if self.conn.stalled(t0):
                     self.conn.lost("client opened no window for %d s" % self.conn.cfg.send_timeout)
                     raise ChannelClosed()
-                self.conn.wait()
                 continue
-            t0 = None
             if ext:
                 head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:
@@ -255,7 +254,7 @@ def channel_data(conn, p):
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_eof(conn, p):
@@ -263,7 +262,7 @@ def channel_eof(conn, p):
     ch = _channel(conn, r)
     r.done()
     ch.eof_in = True
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_close(conn, p):
@@ -273,8 +272,10 @@ def channel_close(conn, p):
     ch.closed_in = True
     if ch.closed_out:
         conn.channels.pop(ch.id, None)
-    elif not ch.started or not conn.busy:
-        ch.finish(0)
+    elif not ch.started:
+        ch.finish(0)  # nothing runs there: at once
+    else:
+        conn.sched.settle()  # now, or once the code that runs ends
 
 
 def _pty_req(conn, ch, r):
@@ -327,7 +328,7 @@ def channel_request(conn, p):
         _reply(conn, ch, want_reply, ok)  # the reply goes before any output
         if ok:
             ch.started = name
-            conn.start(ch, name, arg)
+            conn.sched.start(ch, name, arg)
         return
     handler = _REQUESTS.get(name)
     ok = handler(conn, ch, r) if handler else False  # env, x11, agent...: refused

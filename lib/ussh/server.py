@@ -34,35 +34,25 @@ def _drain(sock, conn):
     return True
 
 
-def _queued(conn):
-    n = 0
-    for x in conn.outq:
-        n += len(x)
-    return n
-
-
 def _stalled(conn):
-    # the client took none of our output for send_timeout seconds: drop it
-    # (a DISCONNECT could not reach a client that does not read)
+    # the client kept us waiting send_timeout seconds: drop it (a
+    # DISCONNECT could not reach a client that does not read)
     conn.outq[:] = []
     conn.lost("client took no output for %d s" % conn.cfg.send_timeout)
 
 
 def _send_blocking(sock, conn):
     # Used while a command runs inside the event loop: plain blocking I/O,
-    # which holds every other connection, so bounded: no progress for
-    # send_timeout seconds ends this connection (and its command).
-    t0 = ticks_ms()
-    left = _queued(conn)
+    # which holds every other connection, so bounded: the time spent waiting
+    # for this client counts towards send_timeout in total (conn.stalled),
+    # progress or not: a client taking a byte now and then gains nothing.
     while not _drain(sock, conn):
-        n = _queued(conn)
-        if n < left:
-            left, t0 = n, ticks_ms()
-        elif ticks_diff(ticks_ms(), t0) >= conn.cfg.send_timeout * 1000:
-            return _stalled(conn)
+        t0 = ticks_ms()
         p = select.poll()
         p.register(sock, select.POLLOUT)
         p.poll(1000)
+        if conn.stalled(t0):
+            return _stalled(conn)
 
 
 def _recv(sock, block):
@@ -88,6 +78,17 @@ async def _send(sock, conn):
             await asyncio.wait_for(wait_writable(sock), conn.cfg.send_timeout)
         except asyncio.TimeoutError:
             return _stalled(conn)
+
+
+def _limit(cfg, conn, t0):
+    # (seconds to wait for the client's next bytes, None: no limit; the
+    # DISCONNECT reason) before login: login_grace from the connect (t0);
+    # after: idle_timeout. 0 is no limit for both, as in sshd_config.
+    if conn.user is None:  # the grace time counts from the connect
+        if not cfg.login_grace:
+            return None, None
+        return max(cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, 0), "login grace time exceeded"
+    return (cfg.idle_timeout or None), "idle timeout"
 
 
 def _refuse(sock, peer, log, reason, code):
@@ -143,13 +144,10 @@ class Server:
                     await _send(sock, conn)
                     if conn.closed:
                         break
-                    if conn.user is None:  # the grace time counts from the connect
-                        wait, why = cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, "login grace time exceeded"
-                    else:
-                        wait, why = cfg.idle_timeout, "idle timeout"
-                    if wait or conn.user is None:
+                    wait, why = _limit(cfg, conn, t0)
+                    if wait is not None:
                         try:
-                            await asyncio.wait_for(wait_readable(sock), max(wait, 0))
+                            await asyncio.wait_for(wait_readable(sock), wait)
                         except asyncio.TimeoutError:
                             conn.disconnect(DISCONNECT_BY_APPLICATION, why)
                             continue
@@ -165,6 +163,7 @@ class Server:
                     if not data:
                         conn.lost("closed by client")
                         break
+                    conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
             finally:
                 self.active -= 1

@@ -81,6 +81,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         conn.feed(_SSH + pending)
         opened = False
         while not conn.closed:
+            conn.stall = 0  # send_timeout counts per turn, as the asyncio server's
             pump(conn, send, recv, True)
             if one_session:
                 chans = conn.channels
