@@ -63,7 +63,7 @@ KEYS = (
     ([b"x = [\r", b"1]\r", b"x\r"], b"[1]\r\n"),  # a continued line
     ([b"if 1:\r", b"print('in')\r", b"\x7f\r"], b"in\r\n"),  # auto-indent; Backspace, Enter runs
     ([b"if 1:\r", b"x = 1\r"], b"...     x = 1\r\n...     "),  # the next line as deep
-    ([b"ab = 1\r", b"a\t\r"], b">>> ab\r\n1\r\n"),  # Tab completes a global
+    ([b"zq_name = 1\r", b"zq\t\r"], b"zq_name\x1b[K\r\n1\r\n"),  # Tab completes a global
     ([b"abc\x03"], b"KeyboardInterrupt\r\n>>> "),  # Ctrl-C cancels the line
     ([b"12\x1b[D3\r"], b"132\r\n"),  # cursor left, insert
     ([b"7\r", b"\x1b[A\r"], b">>> 7\x1b[K\r\n7\r\n"),  # history: the line redrawn
