@@ -118,7 +118,9 @@ class Connection:
         self._send_kexinit()
 
     def log(self, msg):
-        self.cfg.log("ussh: %s %s" % (self.peer, msg))
+        # messages carry peer text (user names, key ids, commands): one line
+        # of printable ASCII whatever the client sent
+        self.cfg.log("ussh: %s %s" % (self.peer, wire.printable(msg)))
 
     def sig_algs(self):
         return auth.sig_algs()
@@ -194,7 +196,7 @@ class Connection:
         if n == _MSG_DISCONNECT:
             r = wire.Reader(p, 1)
             r.u32()
-            return self.lost("by client: %s" % r.text())
+            return self.lost("by client: %s" % wire.printable(r.string()))
         if self._kex is not None and 20 <= n <= 49:
             return self._kex_step(p)
         if 21 <= n <= 49:  # RFC 4253 §7: kex messages outside an exchange

@@ -1,0 +1,307 @@
+"""Hardening, second round (issue 17): one test (or a few) per numbered item, named test_itemNN_...
+
+Most drive ussh's sans-IO Connection in-process through fuzz/harness.py's scripted client (real
+key exchange, real packets), with a Config made for the case; certificates and FIDO signatures
+are built here with `cryptography`. The slot, address and delay items also run a real server.
+"""
+import hashlib
+import os
+import random
+import struct
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "fuzz"))
+import harness  # noqa: E402
+from ussh import authkeys, keys, wire  # noqa: E402
+from ussh.connection import Config  # noqa: E402
+
+s = wire.string
+SK_ED = b"sk-ssh-ed25519@openssh.com"
+
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def u64(n):
+    return struct.pack(">Q", n)
+
+
+def raw_pub(k):
+    return k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def ed_blob(k):
+    return s(b"ssh-ed25519") + s(raw_pub(k))
+
+
+def ak_line(blob, options=""):
+    kind = wire.Reader(blob).string().decode()
+    return ("%s %s %s x" % (options, kind, keys.b64encode(blob).decode())).strip()
+
+
+class Rig:
+    """A Config (lines of authorized_keys, settings) and connections driven in-process."""
+
+    def __init__(self, lines, peer="127.0.0.1:4000", **settings):
+        self.lab = harness.Lab(install_hooks=False)
+        self.logged = self.lab.logged
+        ak = authkeys.parse("\n".join(lines) + "\n", self.logged.append)
+        cas = settings.pop("trusted_cas", ())
+        if cas:
+            settings["trusted_cas"] = authkeys.parse("\n".join(cas) + "\n", self.logged.append)
+        self.lab.cfg = Config(host_key=self.lab.host_key, authorized_keys=ak, root=self.lab.root,
+                              log=self.logged.append, **settings)
+        self.peer = peer
+
+    def connect(self, state="userauth"):
+        orig = harness.Connection.__init__
+        peer = self.peer
+
+        def init(conn, cfg, _peer="-"):
+            orig(conn, cfg, peer)
+
+        harness.Connection.__init__ = init
+        try:
+            conn, c = self.lab.build(state)
+        finally:
+            harness.Connection.__init__ = orig
+        return conn, c
+
+    def log(self):
+        return "\n".join(self.logged)
+
+
+def send(conn, c, *payloads):
+    """Feeds packets; the server's replies (decrypted payloads). An exception escaping feed()
+    is what the issue forbids: it propagates and fails the test."""
+    conn.feed(c.wire([("pkt", p) for p in payloads]))
+    return c.replies(conn)
+
+
+def userauth_body(alg, blob, user=b"tester"):
+    return b"\x32" + s(user) + s(b"ssh-connection") + s(b"publickey") + b"\x01" + s(alg) + s(blob)
+
+
+def signed(conn, body, sig_for):
+    return body + s(sig_for(s(conn.session_id) + body))
+
+
+def ed_sig(key):
+    return lambda data: s(b"ssh-ed25519") + s(key.sign(data))
+
+
+def sk_sig(key, app, flags, counter=1):
+    def f(data):
+        m = hashlib.sha256(app).digest() + bytes([flags]) + u32(counter) + hashlib.sha256(data).digest()
+        return s(SK_ED) + s(key.sign(m)) + bytes([flags]) + u32(counter)
+
+    return f
+
+
+def opts(*pairs):
+    # critical options / extensions: (name, data) pairs, data already encoded
+    return b"".join(s(n) + s(d) for n, d in pairs)
+
+
+def make_cert(ca, user_key, principals=(b"tester",), kind=1, critical=b"", ext=None, sk_app=None,
+              sig_name=b"ssh-ed25519", signer=None, after=0, before=(1 << 64) - 1):
+    """An OpenSSH user certificate (PROTOCOL.certkeys) for user_key signed by ca (or signer)."""
+    if ext is None:
+        ext = opts((b"permit-pty", b""))
+    if sk_app is None:
+        head = s(b"ssh-ed25519-cert-v01@openssh.com") + s(bytes(32)) + s(raw_pub(user_key))
+    else:
+        head = s(b"sk-ssh-ed25519-cert-v01@openssh.com") + s(bytes(32)) + s(raw_pub(user_key)) + s(sk_app)
+    body = (head + u64(5) + u32(kind) + s(b"key-id") + s(b"".join(s(p) for p in principals))
+            + u64(after) + u64(before) + s(critical) + s(ext) + s(b"") + s(ed_blob(ca)))
+    return body + s(s(sig_name) + s((signer or ca).sign(body)))
+
+
+CERT_ALG = b"ssh-ed25519-cert-v01@openssh.com"
+SK_CERT_ALG = b"sk-ssh-ed25519-cert-v01@openssh.com"
+
+
+@pytest.fixture(scope="module")
+def keyset():
+    k = {n: Ed25519PrivateKey.from_private_bytes(hashlib.sha256(n.encode()).digest())
+         for n in ("ca", "user", "other", "sk")}
+    return k
+
+
+def cert_login(rig, k, cert, alg=CERT_ALG, sig=None):
+    conn, c = rig.connect()
+    got = send(conn, c, signed(conn, userauth_body(alg, cert), sig or ed_sig(k["user"])))
+    return conn, [p[0] for p in got]
+
+
+# -- item 5: the CA signature before any policy; no exception before login
+def test_item05_forged_certificate_refused_for_its_signature_not_its_options(keyset):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")])
+    # signed by another key but naming the trusted CA; an empty source-address once raised
+    for crit in (opts((b"source-address", b"")), opts((b"frobnicate", b"")), b""):
+        cert = make_cert(k["ca"], k["user"], critical=crit, signer=k["other"], principals=(b"nobody",))
+        conn, got = cert_login(rig, k, cert)
+        assert got == [51] and not conn.closed
+    log = rig.log()
+    assert log.count("CA signature: bad signature") == 3, log
+    assert "source-address" not in log and "frobnicate" not in log and "principals" not in log
+
+
+def test_item05_signature_name_not_utf8_refused_cleanly(keyset):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")])
+    conn, got = cert_login(rig, k, make_cert(k["ca"], k["user"], sig_name=b"\xff\xfe-bad\n"))
+    assert got == [51] and not conn.closed
+    assert "CA signature algorithm ??-bad? not accepted" in rig.log()
+
+
+def test_item05_empty_source_address_from_the_trusted_ca_refused_cleanly(keyset):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")])
+    conn, got = cert_login(rig, k, make_cert(k["ca"], k["user"], critical=opts((b"source-address", b""))))
+    assert got == [51] and not conn.closed
+    assert "malformed critical option source-address" in rig.log()
+
+
+def test_item05_no_exception_before_login_from_mutated_certificates(keyset):
+    # 400 seeded mutations of a good certificate (bit flips, cuts, length fields): each is
+    # refused or disconnects with a reason; nothing escapes feed(), no "internal error"
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")], trusted_cas=[ak_line(ed_blob(k["ca"]))])
+    good = make_cert(k["ca"], k["user"], critical=opts((b"source-address", s(b"127.0.0.1/8")),
+                                                      (b"force-command", s(b"print(1)"))))
+    conn, got = cert_login(rig, k, good)
+    assert got[-1] == 52, rig.log()
+    rnd = random.Random(17)
+    conn = None
+    for i in range(400):
+        b = bytearray(good)
+        how = i % 4
+        if how == 0:
+            for _ in range(rnd.randint(1, 4)):
+                b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+        elif how == 1:
+            b = b[: rnd.randrange(len(b))]
+        elif how == 2:
+            at = rnd.randrange(len(b) - 4)
+            b[at : at + 4] = u32(rnd.choice([0, 1, 0xFFFFFFFF, len(b), rnd.randrange(1 << 32)]))
+        else:
+            at = rnd.randrange(len(b))
+            b[at:at] = rnd.choice([b"\xff", b"\x00" * 4, s(b"\xc3\x28")])
+        if conn is None or conn.closed or conn.user is not None or conn.auth_failures >= 4:
+            conn, c = rig.connect()
+        got = send(conn, c, signed(conn, userauth_body(CERT_ALG, bytes(b)), ed_sig(k["user"])))
+        assert conn.user is None or bytes(b) == good
+        for p in got:
+            if p[0] == 1:
+                assert b"internal error" not in p, p
+    assert "internal error" not in rig.log()
+
+
+# -- item 4: strict critical options
+def test_item04_critical_options_strict(keyset):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")])
+    cases = {
+        "empty force-command": opts((b"force-command", b"")),
+        "force-command twice": opts((b"force-command", s(b"print(1)")), (b"force-command", s(b"print(2)"))),
+        "trailing data": opts((b"force-command", s(b"print(1)") + b"x")),
+        "empty string": opts((b"force-command", s(b""))),
+        "verify-required with data": opts((b"verify-required", s(b"yes"))),
+    }
+    for why, crit in cases.items():
+        conn, got = cert_login(rig, k, make_cert(k["ca"], k["user"], critical=crit))
+        assert got == [51] and conn.user is None, why
+    log = rig.log()
+    assert log.count("malformed critical option") == 4 and log.count("malformed certificate") == 1, log
+    # an extension twice is refused as well (PROTOCOL.certkeys: each name once)
+    ext = opts((b"permit-pty", b""), (b"permit-pty", b""))
+    conn, got = cert_login(rig, k, make_cert(k["ca"], k["user"], ext=ext))
+    assert got == [51]
+    # the well-formed option still works
+    conn, got = cert_login(rig, k, make_cert(k["ca"], k["user"], critical=opts((b"force-command", s(b"print(3)")))))
+    assert got[-1] == 52 and conn.forced == "print(3)"
+
+
+# -- item 3: no-touch-required needs the CA line and the certificate
+@pytest.mark.parametrize("line_opt,cert_ext,ok", [
+    ("", True, False),
+    ("no-touch-required", False, False),
+    ("no-touch-required", True, True),
+])
+def test_item03_fido_certificate_no_touch_needs_both(keyset, line_opt, cert_ext, ok):
+    k = keyset
+    app = b"ssh:"
+    rig = Rig([ak_line(ed_blob(k["ca"]), ",".join(x for x in ("cert-authority", line_opt) if x))])
+    ext = opts((b"no-touch-required", b""), (b"permit-pty", b"")) if cert_ext else None
+    cert = make_cert(k["ca"], k["sk"], ext=ext, sk_app=app)
+    conn, got = cert_login(rig, k, cert, SK_CERT_ALG, sk_sig(k["sk"], app, 0x00))
+    assert (got[-1] == 52) == ok, rig.log()
+    if not ok:
+        assert "security key not touched" in rig.log()
+    conn, got = cert_login(rig, k, cert, SK_CERT_ALG, sk_sig(k["sk"], app, 0x01))
+    assert got[-1] == 52, rig.log()  # a touch always does
+
+
+# -- item 6: peer text in the log
+def test_item06_peer_strings_cannot_forge_log_lines(keyset):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["user"]))])
+    evil = b"x\nussh: 10.0.0.1:22 auth accepted for root with ssh-ed25519 SHA256:x\x1b[2J\r"
+    conn, c = rig.connect()
+    send(conn, c, userauth_body(b"ssh-ed25519", ed_blob(k["other"]), user=evil) + s(b"\0" * 10))
+    send(conn, c, signed(conn, userauth_body(b"ssh-ed25519", ed_blob(k["user"]), user=evil), ed_sig(k["user"])))
+    assert conn.user is not None
+    conn, c = rig.connect()
+    send(conn, c, b"\x01" + u32(11) + s(evil) + s(b""))
+    for line in rig.logged:
+        assert "\n" not in line and "\r" not in line and "\x1b" not in line, repr(line)
+    assert [ln for ln in rig.logged if "by client: x?ussh: 10.0.0.1:22 auth accepted" in ln]
+    assert not [ln for ln in rig.logged if ln.startswith("ussh: 10.0.0.1")]
+
+
+# -- item 2: addresses
+def test_item02_peer_names_normalised():
+    from ussh.compat import peer_name
+
+    assert peer_name(("::ffff:192.0.2.7", 2200, 0, 0)) == "192.0.2.7:2200"
+    assert peer_name(("2001:db8:0:0:0:0:0:1", 22, 0, 0)) == "[2001:db8::1]:22"
+    assert peer_name(("10.1.2.3", 5)) == "10.1.2.3:5"
+    # MicroPython: raw sockaddr_in6 (Linux), an IPv4 client of a socket on "::"
+    mapped = bytearray(b"\n\x00\xc6\x00" + bytes(4) + bytes(10) + b"\xff\xff\x7f\x00\x00\x01" + bytes(4))
+    assert peer_name(mapped) == "127.0.0.1:50688"
+    v6 = bytearray(b"\n\x00\x00\x16" + bytes(4) + bytes.fromhex("fe800000000000000000000000000001") + bytes(4))
+    assert peer_name(v6) == "[fe80::1]:22"
+
+
+@pytest.mark.parametrize("peer,option,ok", [
+    ("[::ffff:127.0.0.1]:5", 'from="!127.0.0.1,*"', False),
+    ("127.0.0.1:5", 'from="!127.0.0.1,*"', False),
+    ("?", 'from="!127.0.0.1,*"', False),
+    ("?", 'from="*"', False),
+    ("10.9.9.9:5", 'from="!127.0.0.1,*"', True),
+    ("[2001:db8::5]:5", 'from="2001:db8::/32"', True),
+    ("[2001:db9::5]:5", 'from="2001:db8::/32"', False),
+])
+def test_item02_from_option_fails_closed(keyset, peer, option, ok):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["user"]), option)], peer=peer)
+    conn, c = rig.connect()
+    got = send(conn, c, signed(conn, userauth_body(b"ssh-ed25519", ed_blob(k["user"])), ed_sig(k["user"])))
+    assert (got[-1][0] == 52) == ok, rig.log()
+
+
+@pytest.mark.parametrize("peer,ok", [("?", False), ("[::ffff:10.1.2.3]:9", True), ("[::ffff:10.3.2.3]:9", False)])
+def test_item02_source_address_fails_closed(keyset, peer, ok):
+    k = keyset
+    rig = Rig([ak_line(ed_blob(k["ca"]), "cert-authority")], peer=peer)
+    cert = make_cert(k["ca"], k["user"], critical=opts((b"source-address", s(b"10.1.0.0/16,192.0.2.1"))))
+    conn, got = cert_login(rig, k, cert)
+    assert (got[-1] == 52) == ok, rig.log()
