@@ -15,6 +15,7 @@ package(
         "compat.py",
         "connection.py",
         "fs.py",
+        "gate.py",
         "interrupt.py",
         "kex.py",
         "key_ecdsa.py",

@@ -51,6 +51,7 @@ class Rig:
     def __init__(self, lines, peer="127.0.0.1:4000", **settings):
         self.lab = harness.Lab(install_hooks=False)
         self.logged = self.lab.logged
+        lines = list(lines) + [ak_line(self.lab.blob)]  # the harness's own key ("authed" states)
         ak = authkeys.parse("\n".join(lines) + "\n", self.logged.append)
         cas = settings.pop("trusted_cas", ())
         if cas:
@@ -305,3 +306,223 @@ def test_item02_source_address_fails_closed(keyset, peer, ok):
     cert = make_cert(k["ca"], k["user"], critical=opts((b"source-address", s(b"10.1.0.0/16,192.0.2.1"))))
     conn, got = cert_login(rig, k, cert)
     assert (got[-1] == 52) == ok, rig.log()
+
+
+# -- item 1: connection slots
+import socket  # noqa: E402
+import time  # noqa: E402
+
+import rawssh  # noqa: E402
+
+
+def _attacker(port, src="127.0.0.2"):
+    # an idle TCP connection from another loopback address (the destination is 127.0.0.1)
+    a = socket.socket()
+    a.settimeout(10)
+    a.bind((src, 0))
+    a.connect(("127.0.0.1", port))
+    return a
+
+
+def _wait_log(srv, needle, count=1, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while srv.log().count(needle) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return srv.log().count(needle) >= count
+
+
+def _closed(a):
+    a.settimeout(0)
+    try:
+        while True:
+            d = a.recv(4096)
+            if not d:
+                return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item01_idle_unauth_connections_do_not_lock_out_owner(ussh_server, runtime):
+    srv = ussh_server(runtime=runtime, extra_args=("--max-connections", "2"))
+    key = rawssh.load_private_key(srv.client_key)
+    held = [_attacker(srv.port), _attacker(srv.port)]
+    try:
+        assert _wait_log(srv, "127.0.0.2:", 2), srv.log()
+        got_in = 0
+        for i in range(5):
+            with rawssh.RawClient(srv.port) as c:
+                c.handshake()
+                c.login(key)
+                assert c.exec(c.open_session(), "print(6*7)").stdout == b"42\n"
+                got_in += 1
+                # the attacker reconnects whatever was dropped, while the owner is logged in
+                for j, a in enumerate(held):
+                    if _closed(a):
+                        a.close()
+                        held[j] = _attacker(srv.port)
+        assert got_in == 5
+        assert "an unauthenticated one gave way" in srv.log()
+    finally:
+        for a in held:
+            a.close()
+
+
+def test_item01_victim_choice():
+    from ussh import gate
+
+    class C:
+        def __init__(self, user=None):
+            self.user = user
+
+    def slot(src, t0, user=None):
+        return gate.Slot(C(user), None, None, src, t0)
+
+    owner = slot("10.0.0.1", 5)
+    a1, a2 = slot("10.6.6.6", 1), slot("10.6.6.6", 2)
+    b1 = slot("10.7.7.7", 0)
+    # full of one attacker: the newcomer evicts that source's oldest
+    assert gate.victim([a1, a2], "10.0.0.1") is a1
+    # the attacker reconnecting only ever ends its own connection, never the owner's
+    assert gate.victim([a2, owner], "10.6.6.6") is a2
+    # a newcomer with no connection of its own: the oldest of the source holding the most
+    assert gate.victim([b1, a1, a2, owner], "10.9.9.9") is a1
+    # logged-in connections never give way: the newcomer is refused
+    assert gate.victim([slot("10.6.6.6", 1, "tester"), slot("10.6.6.6", 2, "tester")], "10.6.6.6") is None
+
+
+# -- item 8: delays after failed attempts
+def test_item08_delay_schedule():
+    from ussh import gate
+
+    # per connection: growing, capped
+    got = [gate.conn_delay_ms(n) for n in range(1, 9)]
+    assert got == sorted(got) and got[0] > 0 and got[-1] == gate.CAP_MS and got[1] == 2 * got[0]
+    # per source: BURST failures at the connection's pace, then one each REFILL_MS, serialised
+    src = gate.Sources()
+    now = 1000
+    waits = [src.failed("10.6.6.6", 1, now) for _ in range(gate.BURST + 5)]
+    assert waits[: gate.BURST] == [gate.conn_delay_ms(1)] * gate.BURST
+    assert waits[gate.BURST :] == [max(gate.conn_delay_ms(1), k * gate.REFILL_MS) for k in range(1, 6)]
+    # other sources are not slowed; time refills; a login forgets
+    assert src.failed("10.0.0.1", 1, now) == gate.conn_delay_ms(1)
+    later = now + 20 * gate.REFILL_MS
+    assert src.failed("10.6.6.6", 1, later) == gate.conn_delay_ms(1)
+    src.succeeded("10.6.6.6")
+    assert "10.6.6.6" not in src.table
+    # the table stays bounded
+    for i in range(200):
+        src.failed("10.1.%d.%d" % (i // 250, i % 250), 1, later)
+    assert len(src.table) <= 32
+
+
+def test_item08_password_guesses_slowed(ussh_server):
+    # loosely measured: the delays are lower bounds (sleeps), so the count of guesses that
+    # fit in the time taken is bounded from above whatever the machine's speed
+    import subprocess
+
+    from ussh import gate
+
+    h = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'lib');"
+                        "from ussh import passwd; print(passwd.make('right', 1000))"],
+                       capture_output=True, text=True, cwd=ROOT, check=True).stdout.strip()
+    srv = ussh_server(runtime="unix", extra_args=("--password-hash", h))
+    t0 = time.monotonic()
+    guesses = 0
+    for _ in range(3):
+        with rawssh.RawClient(srv.port, timeout=30) as c:
+            c.handshake()
+            c.service_request()
+            for _ in range(5):
+                c.send_packet(bytes([rawssh.USERAUTH_REQUEST]) + s(b"tester") + s(b"ssh-connection")
+                              + s(b"password") + b"\x00" + s(b"wrong%d" % guesses))
+                assert c.recv()[0] == rawssh.USERAUTH_FAILURE
+                guesses += 1
+    took = time.monotonic() - t0
+    per_conn = sum(gate.conn_delay_ms(n) for n in range(1, 6)) / 1000
+    assert took >= 3 * per_conn * 0.95, took
+    assert guesses / took < 6, (guesses, took)
+    assert srv.log().count("wrong password") == 15
+
+
+# -- item 7: re-keys: held replies bounded, a time limit, a limit before login
+def _client_rekey(rig, conn, c):
+    # a client-started key exchange on a running connection (as fuzz/harness.py's first one)
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    from ussh import kex
+
+    i_c = rig.lab.kexinit()
+    got = send(conn, c, i_c)
+    i_s = harness._expect(got, 20)
+    eph = X25519PrivateKey.generate()
+    q_c = eph.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    got = send(conn, c, b"\x1e" + s(q_c))
+    r = wire.Reader(harness._expect(got, 31), 1)
+    k_s, q_s, _sig = r.string(), r.string(), r.string()
+    k = wire.mpint_bytes(eph.exchange(X25519PublicKey.from_public_bytes(q_s)))
+    h = hashlib.sha256(b"".join([s(c.version), s(conn.version), s(i_c), s(i_s), s(k_s), s(q_c), s(q_s), k])).digest()
+    mac = b"hmac-sha2-256-etm@openssh.com"
+    c.pending = kex._keys(k, h, conn.session_id, b"aes128-ctr", mac, (b"B", b"D", b"F"))
+    c.replies(conn)
+    conn.feed(c.wire([("pkt", b"\x15")]))
+    c.t.set_out(*kex._keys(k, h, conn.session_id, b"aes128-ctr", mac, (b"A", b"C", b"E")))
+    c.t.seq_out = 0
+
+
+def test_item07_rekeys_before_login_limited(keyset):
+    rig = Rig([ak_line(ed_blob(keyset["user"]))])
+    conn, c = rig.connect("userauth")
+    _client_rekey(rig, conn, c)  # the second exchange: allowed
+    assert not conn.closed and conn.kex_count == 2
+    got = send(conn, c, b"\x32" + s(b"x") + s(b"ssh-connection") + s(b"none"))
+    assert got[-1][0] == 51  # the connection works on the new keys
+    conn.feed(c.wire([("pkt", rig.lab.kexinit())]))
+    assert conn.closed and "too many key exchanges before authentication" in rig.log()
+    # after login, re-keys are the client's right
+    conn, c = rig.connect("authed")
+    for _ in range(3):
+        _client_rekey(rig, conn, c)
+    assert not conn.closed
+
+
+def test_item07_held_replies_bounded(keyset):
+    rig = Rig([ak_line(ed_blob(keyset["user"]))])
+    conn, c = rig.connect("authed")
+    conn.rekey()  # server-started: replies wait for the client's KEXINIT, which never comes
+    for _ in range(200):
+        conn.feed(c.wire([("pkt", b"\x50" + s(b"x@example.com") + b"\x01")]))
+        assert len(conn._held) <= 33
+        if conn.closed:
+            break
+    assert conn.closed and "too many replies held" in rig.log()
+
+
+def test_item07_kex_time_limit_computed():
+    from ussh.compat import ticks_ms
+
+    rig = Rig([])
+    conn, c = rig.connect("authed")
+    assert conn.kex_left(ticks_ms()) is None
+    conn.rekey()
+    t = ticks_ms()
+    assert 0 < conn.kex_left(t) <= conn.cfg.kex_timeout
+    assert conn.kex_left(t + conn.cfg.kex_timeout * 1000 + 1) < 0
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item07_client_that_never_answers_a_rekey_is_dropped(ussh_server, runtime):
+    srv = ussh_server(runtime=runtime, extra_args=("--rekey-bytes", "2000", "--kex-timeout", "1"))
+    with rawssh.RawClient(srv.port, timeout=20) as c:
+        c.handshake()
+        c.login(rawssh.load_private_key(srv.client_key))
+        for _ in range(100):  # replies until the server starts a re-key
+            c.send_packet(b"\x50" + s(b"x@example.com") + b"\x01")
+            if c.recv()[0] == rawssh.KEXINIT:
+                break
+        else:
+            raise AssertionError("no re-key\n" + srv.log())
+        code, reason = c.expect_disconnect(20)
+    assert "key exchange not completed within 1 s" in reason, srv.log()

@@ -5,12 +5,13 @@ from ussh import VERSION
 
 _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized-keys PATH]
             [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N] [--root DIR]
-            [--idle-timeout SECONDS] [--send-timeout SECONDS] [--max-channels N] [--max-packet N]
+            [--idle-timeout SECONDS] [--send-timeout SECONDS] [--kex-timeout SECONDS]
+            [--max-channels N] [--max-packet N]
             [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
 when missing) --authorized-keys authorized_keys --root . (the current folder)
---max-connections 8 --login-grace 60 --idle-timeout 0 (none) --send-timeout 30
+--max-connections 8 --login-grace 60 --idle-timeout 0 (none) --send-timeout 30 --kex-timeout 30
 --max-channels 4 --max-packet 35000 (the README's Limits table says what each does)
 --trusted-ca: a file of CA public keys whose user certificates log in;
 --cert-ignore-clock: accept certificates when the clock is not set;
@@ -28,6 +29,7 @@ def main(argv):
         "--login-grace": None,
         "--idle-timeout": None,
         "--send-timeout": None,
+        "--kex-timeout": None,
         "--max-channels": None,
         "--max-packet": None,
         "--root": ".",
@@ -55,7 +57,7 @@ def main(argv):
         i += 2
     from ussh.server import run
 
-    for flag in ("--rekey-bytes", "--login-grace", "--idle-timeout", "--send-timeout", "--max-channels", "--max-packet"):
+    for flag in ("--rekey-bytes", "--login-grace", "--idle-timeout", "--send-timeout", "--kex-timeout", "--max-channels", "--max-packet"):
         if opts[flag]:
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
     if opts["--trusted-ca"]:

@@ -6,6 +6,7 @@ import select
 import sys
 import socket
 
+from ussh import gate
 from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
@@ -113,19 +114,55 @@ class Server:
         self.cfg = cfg
         self.max_connections = max_connections
         self.active = 0
+        self.slots = []  # gate.Slot of each connection
+        self.sources = gate.Sources()  # failed logins per source address
+
+    def _evict(self, slot):
+        # gate.victim's choice gives way: DISCONNECT (what fits in the
+        # socket now), its task cancelled, its slot free at once
+        slot.evicted = True
+        self.active -= 1
+        conn = slot.conn
+        conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections: an unauthenticated one gave way")
+        try:
+            _drain(slot.sock, conn)
+        except OSError:
+            pass
+        slot.task.cancel()
+
+    async def _throttle(self, conn, src):
+        # gate's growing delay after each failed attempt: Connection.feed
+        # stops after a failure (failures_seen); the reply and the next
+        # request wait here
+        if conn.failures_seen is None:
+            return
+        while conn.auth_failures > conn.failures_seen and not conn.closed:
+            conn.failures_seen += 1
+            await asyncio.sleep(self.sources.failed(src, conn.failures_seen, ticks_ms()) / 1000)
+            conn.feed(b"")
+        if conn.user is not None:
+            conn.failures_seen = None  # logged in: the source's failures are forgotten
+            self.sources.succeeded(src)
 
     async def connection(self, sock, addr):
         cfg = self.cfg
         peer = peer_name(addr)
+        src = gate.source(peer)
         if self.active >= self.max_connections:
-            _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
-            return sock.close()
+            v = gate.victim(self.slots, src)
+            if v is None:
+                _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+                return sock.close()
+            self._evict(v)
         try:
             conn = Connection(cfg, peer)
         except MemoryError:
             gc.collect()
             _refuse(sock, peer, cfg.log, "out of memory", DISCONNECT_BY_APPLICATION)
             return sock.close()
+        conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
+        slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
+        self.slots.append(slot)
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
         if can_interrupt():  # Ctrl-C for code that never prints
@@ -135,7 +172,7 @@ class Server:
                 attach = None
             if attach:
                 attach(sock, conn)
-        t0 = ticks_ms()
+        t0 = slot.t0
         try:
             self.active += 1
             try:
@@ -147,7 +184,11 @@ class Server:
                         wait, why = cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, "login grace time exceeded"
                     else:
                         wait, why = cfg.idle_timeout, "idle timeout"
-                    if wait or conn.user is None:
+                    bounded = wait or conn.user is None
+                    k = conn.kex_left(ticks_ms())  # a key exchange the client owes us
+                    if k is not None and (not bounded or k < wait):
+                        wait, why, bounded = k, "key exchange not completed within %d s" % cfg.kex_timeout, True
+                    if bounded:
                         try:
                             await asyncio.wait_for(wait_readable(sock), max(wait, 0))
                         except asyncio.TimeoutError:
@@ -166,8 +207,11 @@ class Server:
                         conn.lost("closed by client")
                         break
                     conn.feed(data)
+                    await self._throttle(conn, src)
             finally:
-                self.active -= 1
+                if not slot.evicted:
+                    self.active -= 1
+                self.slots.remove(slot)
         except MemoryError:
             # this connection's channels and input go, the server goes on; a
             # DISCONNECT follows what is queued unless a packet was torn
