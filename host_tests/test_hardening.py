@@ -526,3 +526,68 @@ def test_item07_client_that_never_answers_a_rekey_is_dropped(ussh_server, runtim
             raise AssertionError("no re-key\n" + srv.log())
         code, reason = c.expect_disconnect(20)
     assert "key exchange not completed within 1 s" in reason, srv.log()
+
+
+# -- item 9: SFTP edges
+def _sftp(conn, c, t, rid, body):
+    pkt = bytes([t]) + u32(rid) + body
+    got = send(conn, c, b"\x5e" + u32(0) + s(u32(len(pkt)) + pkt))
+    data = b"".join(wire.Reader(p, 5).string() for p in got if p[0] == 94)
+    out = []
+    while data:
+        n = int.from_bytes(data[:4], "big")
+        out.append(data[4 : 4 + n])
+        data = data[4 + n :]
+    return out
+
+
+def _status(replies):
+    assert len(replies) == 1 and replies[0][0] == 101, replies
+    return int.from_bytes(replies[0][5:9], "big")
+
+
+def test_item09_read_at_huge_offset_is_a_status(keyset):
+    rig = Rig([])
+    conn, c = rig.connect("sftp")
+    h = _sftp(conn, c, 3, 1, s(b"/hello.txt") + u32(1) + u32(0))
+    assert h[0][0] == 102
+    handle = wire.Reader(h[0], 5).string()
+    for off in (1 << 63, (1 << 64) - 1, 1 << 62):
+        assert _status(_sftp(conn, c, 5, 2, s(handle) + u64(off) + u32(100))) == 4  # FAILURE
+    # a WRITE there too (on an upload's handle)
+    w = _sftp(conn, c, 3, 3, s(b"/new.txt") + u32(0x1A) + u32(0))
+    wh = wire.Reader(w[0], 5).string()
+    assert _status(_sftp(conn, c, 6, 4, s(wh) + u64(1 << 63) + s(b"x"))) == 4
+    assert not conn.closed
+    assert _sftp(conn, c, 5, 5, s(handle) + u64(0) + u32(5))[0][0] == 103  # DATA: the session goes on
+
+
+@pytest.mark.parametrize("t,body", [
+    (15, s(b"/")), (15, s(b".")), (15, s(b"sub/..")), (13, s(b"/")),
+    (18, s(b"/") + s(b"/moved")), (18, s(b"/sub") + s(b"/")),
+])
+def test_item09_root_folder_itself_never_removed_or_renamed(keyset, t, body):
+    rig = Rig([])
+    conn, c = rig.connect("sftp")
+    root = rig.lab.root
+    os.remove(os.path.join(root, "hello.txt"))
+    if t != 18:
+        os.rmdir(os.path.join(root, "sub"))
+    assert _status(_sftp(conn, c, t, 7, body)) == 3  # PERMISSION_DENIED
+    assert os.path.isdir(root) and not os.path.exists(root + "/../moved")
+    assert not conn.closed
+
+
+@pytest.mark.parametrize("name", [b"/.ussh-uploads", b"/sub/.ussh-uploads", b"/.hello.txt.ussh1~"])
+def test_item09_journal_and_temporary_names_reserved(keyset, name):
+    rig = Rig([])
+    conn, c = rig.connect("sftp")
+    w = _sftp(conn, c, 3, 1, s(name) + u32(0x1A) + u32(0))
+    assert _status(w) == 3, w
+    assert not os.path.exists(rig.lab.root + name.decode())
+    # an upload next to it still works
+    w = _sftp(conn, c, 3, 2, s(b"/ok.txt") + u32(0x1A) + u32(0))
+    wh = wire.Reader(w[0], 5).string()
+    assert _status(_sftp(conn, c, 6, 3, s(wh) + u64(0) + s(b"data"))) == 0
+    assert _status(_sftp(conn, c, 4, 4, s(wh))) == 0
+    assert open(rig.lab.root + "/ok.txt", "rb").read() == b"data"

@@ -249,6 +249,9 @@ class Session:
         if not isinstance(h, _File):
             self.werr = _Status(_FAILURE, "invalid handle")
             return
+        if off >> 62:  # as READ: no file here is that large
+            self.werr = _Status(_FAILURE, "offset too large")
+            return
         self.werr = None
         self.wend = off + n
         try:
@@ -318,6 +321,8 @@ class Session:
             off = r.u64()
             n = min(r.u32(), self.max_read)
             r.done()
+            if off >> 62:  # no file here is that large; seek() would overflow
+                raise _Status(_FAILURE, "offset too large")
             h.f.seek(off)
             data = h.f.read(n)
             if not data:
@@ -382,7 +387,7 @@ class Session:
             r.done()
             return self._send(_NAME, rid, b"\0\0\0\1" + _u32(p.encode()) * 2 + b"\0\0\0\0")
         if t in (_REMOVE, _MKDIR, _RMDIR):
-            p = self._path(r)
+            p = self.root.entry(r.string())  # never the root folder itself
             if t == _MKDIR:
                 r.u32()  # attributes: a board's filesystem keeps none
                 os.mkdir(p)
@@ -474,8 +479,8 @@ class Session:
         self._send(_NAME, self._rid, struct.pack(">I", len(out)) + b"".join(out))
 
     def _rename(self, r, over):
-        a = self._path(r)
-        b = self._path(r)
+        a = self.root.entry(r.string())  # never the root folder itself
+        b = self.root.entry(r.string())
         r.done()
         if not over:
             try:
