@@ -591,3 +591,59 @@ def test_item09_journal_and_temporary_names_reserved(keyset, name):
     assert _status(_sftp(conn, c, 6, 3, s(wh) + u64(0) + s(b"data"))) == 0
     assert _status(_sftp(conn, c, 4, 4, s(wh))) == 0
     assert open(rig.lab.root + "/ok.txt", "rb").read() == b"data"
+
+
+# -- item 10: host key file and the CLI's default root
+import subprocess  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import peers  # noqa: E402
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item10_host_key_created_private(runtime, tmp_path):
+    exe = peers.MICROPYTHON if runtime == "unix" else sys.executable
+    code = ("import sys; sys.path.insert(0, %r)\nfrom ussh import keys\n"
+            "keys.load_or_create(%r, print)\n" % (peers.LIB, str(tmp_path / "hk")))
+    old = os.umask(0o022)
+    try:
+        subprocess.run([exe, "-c", code], check=True, timeout=60, capture_output=True)
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "hk").st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["hk"]
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item10_cli_default_root_hides_the_servers_own_files(runtime, tmp_path):
+    client = peers.keygen(str(tmp_path / "client"))
+    os.mkdir(tmp_path / "srv")
+    with open(tmp_path / "srv" / "authorized_keys", "w") as f:
+        f.write(open(client + ".pub").read())
+    port = peers.free_port()
+    exe = peers.MICROPYTHON if runtime == "unix" else sys.executable
+    env = dict(os.environ, MICROPYPATH=peers.LIB, PYTHONPATH=peers.LIB)
+    log = open(tmp_path / "log", "wb")
+    p = subprocess.Popen([exe, "-m", "ussh", "--port", str(port)], cwd=tmp_path / "srv", env=env,
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        batch = "get ssh_host_ed25519_key %s/got\nls\n" % tmp_path
+        r = subprocess.run(["sftp", "-b", "-", "-P", str(port), "-i", client, "-o", "IdentitiesOnly=yes",
+                            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                            "-o", "BatchMode=yes", "127.0.0.1"], input=batch, capture_output=True, text=True,
+                           timeout=60)
+    finally:
+        p.terminate()
+        p.wait(10)
+        log.close()
+    assert "auth accepted" in open(tmp_path / "log").read(), r.stderr
+    assert not os.path.exists(tmp_path / "got"), r.stderr
+    assert 'ssh_host_ed25519_key" not found' in r.stderr
+    assert os.path.isdir(tmp_path / "srv" / "files")  # the default root, beside the host key
+    assert os.path.exists(tmp_path / "srv" / "ssh_host_ed25519_key")

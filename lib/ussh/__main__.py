@@ -10,7 +10,8 @@ _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized
             [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
-when missing) --authorized-keys authorized_keys --root . (the current folder)
+when missing) --authorized-keys authorized_keys --root: the folder "files" beside
+the host key (made when missing; never the folder of the server's own files)
 --max-connections 8 --login-grace 60 --idle-timeout 0 (none) --send-timeout 30 --kex-timeout 30
 --max-channels 4 --max-packet 35000 (the README's Limits table says what each does)
 --trusted-ca: a file of CA public keys whose user certificates log in;
@@ -32,7 +33,7 @@ def main(argv):
         "--kex-timeout": None,
         "--max-channels": None,
         "--max-packet": None,
-        "--root": ".",
+        "--root": None,
         "--trusted-ca": None,
         "--password-hash": None,
     }
@@ -57,6 +58,17 @@ def main(argv):
         i += 2
     from ussh.server import run
 
+    root = opts["--root"]
+    if root is None:  # sftp and scp must not reach the host key or authorized_keys
+        hk = opts["--host-key"]
+        root = (hk[: hk.rfind("/")] if "/" in hk else ".") + "/files"
+        try:
+            import os
+
+            os.mkdir(root)
+        except OSError:
+            pass
+
     for flag in ("--rekey-bytes", "--login-grace", "--idle-timeout", "--send-timeout", "--kex-timeout", "--max-channels", "--max-packet"):
         if opts[flag]:
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
@@ -73,7 +85,7 @@ def main(argv):
             host_key=opts["--host-key"],
             authorized_keys=opts["--authorized-keys"],
             max_connections=int(opts["--max-connections"]),
-            root=opts["--root"],
+            root=root,
             **settings
         )
     except KeyboardInterrupt:

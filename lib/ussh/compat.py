@@ -151,7 +151,18 @@ else:
             return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
     def open_private(path):
-        # no file modes to set: the unix port's file gets the umask's default
+        # MicroPython's os has no chmod: the file is made empty, owner-only
+        # by chmod(1) where the port can run it (the unix port), checked,
+        # and only then written; boards' filesystems keep no modes
+        import os
+
+        open(path, "wb").close()
+        run = getattr(os, "system", None)
+        if run is not None:
+            run("chmod 600 '%s'" % path.replace("'", "'\\''"))
+            if os.stat(path)[0] & 0o077:
+                os.remove(path)
+                raise OSError(1, "cannot make it readable by its owner only (chmod 600 failed)")
         return open(path, "wb")
 
     if asyncio is not None:
