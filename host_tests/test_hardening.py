@@ -647,3 +647,87 @@ def test_item10_cli_default_root_hides_the_servers_own_files(runtime, tmp_path):
     assert 'ssh_host_ed25519_key" not found' in r.stderr
     assert os.path.isdir(tmp_path / "srv" / "files")  # the default root, beside the host key
     assert os.path.exists(tmp_path / "srv" / "ssh_host_ed25519_key")
+
+
+# -- item 11: secure defaults
+def _kexinit_macs(p):
+    r = wire.Reader(p, 17)
+    lists = [r.namelist() for _ in range(10)]
+    return lists[4], lists[5]
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_item11_mac_offer_and_choice(keyset, legacy):
+    rig = Rig([], legacy_mac=legacy)
+    conn, c = rig.connect("banner")
+    conn.feed(c.version + b"\r\n")
+    i_s = harness._expect(c.replies(conn), 20)
+    want = [b"hmac-sha2-256-etm@openssh.com"] + ([b"hmac-sha2-256"] if legacy else [])
+    assert _kexinit_macs(i_s) == (want, want)
+    # a client that has only hmac-sha2-256 (Dropbear 2022) gets in only with legacy_mac
+    conn.feed(c.wire([("pkt", rig.lab.kexinit(mac=b"hmac-sha2-256"))]))
+    assert conn.closed != legacy
+    if not legacy:
+        assert "no matching client-to-server MAC algorithm" in rig.log()
+
+
+def test_item11_legacy_mac_setting_in_ussh_cfg():
+    from ussh import board
+
+    assert board.parse("legacy_mac = 1\n")["legacy_mac"] == 1
+    assert board.DEFAULTS["legacy_mac"] == 0
+    with pytest.raises(board.ConfigError):
+        board.parse("legacy_mac = 2\n")
+
+
+def test_item11_silent_connections_penalised():
+    from ussh import gate
+
+    src = gate.Sources()
+    now = 0
+    assert not src.refuse("10.6.6.6", now)
+    for _ in range(gate.SILENT_BURST):
+        src.silent("10.6.6.6", now)
+    assert not src.refuse("10.6.6.6", now)
+    assert src.silent("10.6.6.6", now)  # the one that starts the penalty
+    assert src.refuse("10.6.6.6", now) and not src.refuse("10.0.0.1", now)
+    assert not src.refuse("10.6.6.6", now + 1000 // gate.SILENT_PER_S + 1)  # refilled
+
+
+PQ_NOTE = "does not provide protection against post-quantum attacks"
+
+
+def _audit(port):
+    import json
+
+    exe = os.path.join(ROOT, ".venv", "bin", "ssh-audit")
+    r = subprocess.run([exe, "-j", "-p", str(port), "127.0.0.1"], capture_output=True, text=True, timeout=120)
+    return json.loads(r.stdout)
+
+
+def _audit_warnings(a):
+    out = []
+    for kind in ("kex", "key", "enc", "mac"):
+        for row in a[kind]:
+            for level in ("warn", "fail"):
+                for note in row.get("notes", {}).get(level, ()):
+                    out.append((kind, row["algorithm"], level, note))
+    return out
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item11_ssh_audit_default_server_only_post_quantum_notes(ussh_server, runtime):
+    srv = ussh_server(runtime=runtime)
+    a = _audit(srv.port)
+    warnings = _audit_warnings(a)
+    print("ssh-audit 3.9.0 warnings:", warnings)
+    assert [m["algorithm"] for m in a["mac"]] == ["hmac-sha2-256-etm@openssh.com"]
+    assert a["cves"] == [] and a["additional_notes"] == [] and a["recommendations"] == {}, a
+    # only the post-quantum note, only on the classical key exchanges (and Dropbear's guess marker)
+    assert warnings and all(k == "kex" and lvl == "warn" and n == PQ_NOTE for k, _, lvl, n in warnings), warnings
+    assert {alg for _, alg, _, _ in warnings} <= {"curve25519-sha256", "curve25519-sha256@libssh.org",
+                                                   "kexguess2@matt.ucc.asn.au"}
+    # and the audit sees what it warns about: with legacy_mac, the encrypt-and-MAC MAC
+    srv2 = ussh_server(runtime=runtime, extra_args=("--legacy-mac",))
+    legacy = [w for w in _audit_warnings(_audit(srv2.port)) if w[0] == "mac"]
+    assert [w[1] for w in legacy] == ["hmac-sha2-256"], legacy

@@ -7,7 +7,7 @@ _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized
             [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N] [--root DIR]
             [--idle-timeout SECONDS] [--send-timeout SECONDS] [--kex-timeout SECONDS]
             [--max-channels N] [--max-packet N]
-            [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH]
+            [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH] [--legacy-mac]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
 when missing) --authorized-keys authorized_keys --root: the folder "files" beside
@@ -16,7 +16,9 @@ the host key (made when missing; never the folder of the server's own files)
 --max-channels 4 --max-packet 35000 (the README's Limits table says what each does)
 --trusted-ca: a file of CA public keys whose user certificates log in;
 --cert-ignore-clock: accept certificates when the clock is not set;
---password-hash: enables passwords (python -m ussh.passwd makes the hash)"""
+--password-hash: enables passwords (python -m ussh.passwd makes the hash);
+--legacy-mac: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without
+encrypt-then-MAC (Dropbear 2022's dbclient); off: hmac-sha2-256-etm@openssh.com only"""
 
 
 def main(argv):
@@ -47,8 +49,8 @@ def main(argv):
         if a == "--version":
             print("ussh", VERSION)
             return 0
-        if a == "--cert-ignore-clock":
-            settings["cert_ignore_clock"] = True
+        if a in ("--cert-ignore-clock", "--legacy-mac"):
+            settings[a[2:].replace("-", "_")] = True
             i += 1
             continue
         if a not in opts or i + 1 >= len(argv):

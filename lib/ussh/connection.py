@@ -40,6 +40,7 @@ class Config:
     send_timeout = 30  # seconds a client may take none of our output, then it is dropped
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
     kex_timeout = 30  # seconds a client has to complete a key exchange, re-keys included
+    legacy_mac = False  # also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm
     root = "/"  # the folder file transfer may reach
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
     cert_ignore_clock = False  # accept certificates when the clock is not set
@@ -167,7 +168,7 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        self._kexinit = kex.kexinit_payload(self.first_kex)
+        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac)
         self._kex_t0 = ticks_ms()
         self._out(self._kexinit)
 

@@ -10,6 +10,10 @@
 #    one, growing per connection (STEP_MS, doubled each time, up to CAP_MS)
 #    and per source address (BURST attempts, then one each REFILL_MS);
 #    a login from the address forgets its failures.
+#  - silence: a client that connects and closes without sending a byte (a
+#    scanner; ssh-audit's DHEat rate test) takes one of SILENT_BURST from
+#    its source's bucket, refilled SILENT_PER_S a second; while the bucket
+#    is below empty, that source's new connections are closed unanswered.
 from ussh.compat import const, ticks_diff
 
 STEP_MS = 100  # after the first failure of a connection; doubled each time
@@ -17,6 +21,8 @@ CAP_MS = 5000
 BURST = 10  # failures a source may make before it waits REFILL_MS for each
 REFILL_MS = 2000
 _SOURCES = const(32)  # source addresses remembered
+SILENT_BURST = 10
+SILENT_PER_S = 5
 
 
 def source(peer):
@@ -65,6 +71,7 @@ class Sources:
 
     def __init__(self):
         self.table = {}  # source -> [tokens, ticks when counted]
+        self.quiet = {}  # source -> [tokens, ticks]: connections closed unspoken
 
     def _tokens(self, e, now):
         return min(BURST, e[0] + ticks_diff(now, e[1]) / REFILL_MS)
@@ -85,3 +92,24 @@ class Sources:
 
     def succeeded(self, src):
         self.table.pop(src, None)
+
+    def silent(self, src, now):
+        """A connection from src closed without sending a byte; True when
+        this starts the source's penalty (worth one log line)."""
+        q = self.quiet
+        e = q.get(src)
+        if e is None:
+            if len(q) >= _SOURCES:
+                del q[max(q, key=lambda k: self._quiet(q[k], now))]
+            e = q[src] = [SILENT_BURST, now]
+        before = self._quiet(e, now)
+        e[0], e[1] = before - 1, now
+        return before >= 0 > e[0]
+
+    def _quiet(self, e, now):
+        return min(SILENT_BURST, e[0] + ticks_diff(now, e[1]) * SILENT_PER_S / 1000)
+
+    def refuse(self, src, now):
+        """Whether a new connection from src is closed unanswered."""
+        e = self.quiet.get(src)
+        return e is not None and self._quiet(e, now) < 0

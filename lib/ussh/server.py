@@ -148,6 +148,8 @@ class Server:
         cfg = self.cfg
         peer = peer_name(addr)
         src = gate.source(peer)
+        if self.sources.refuse(src, ticks_ms()):  # too many connections that said nothing
+            return sock.close()
         if self.active >= self.max_connections:
             v = gate.victim(self.slots, src)
             if v is None:
@@ -204,6 +206,8 @@ class Server:
                             continue
                         raise
                     if not data:
+                        if conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
+                            conn.log("closed without a word: this address's next connections wait")
                         conn.lost("closed by client")
                         break
                     conn.feed(data)
