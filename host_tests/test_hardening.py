@@ -731,3 +731,20 @@ def test_item11_ssh_audit_default_server_only_post_quantum_notes(ussh_server, ru
     srv2 = ussh_server(runtime=runtime, extra_args=("--legacy-mac",))
     legacy = [w for w in _audit_warnings(_audit(srv2.port)) if w[0] == "mac"]
     assert [w[1] for w in legacy] == ["hmac-sha2-256"], legacy
+
+
+# -- the fuzz configuration reaches the certificate, option, password and key-type modules
+def test_fuzz_configuration_reaches_cert_keyopts_passwd_key_modules(tmp_path):
+    import json
+
+    summary = tmp_path / "summary.json"
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "fuzz", "run.py"), "--cases", "1200", "--seed", "17",
+                        "--states", "userauth,eam", "--coverage", "--findings", str(tmp_path / "findings"),
+                        "--json", str(summary)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-3000:]
+    res = json.loads(summary.read_text())
+    cov = res["coverage_login"]
+    print("login module coverage:", cov)
+    assert res["findings"] == 0
+    for m in ("keytypes", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk"):
+        assert cov[m] >= 45, (m, cov)

@@ -41,6 +41,7 @@ class Config:
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
     kex_timeout = 30  # seconds a client has to complete a key exchange, re-keys included
     legacy_mac = False  # also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm
+    throttle = True  # ussh.gate's delays after failed logins and its turning away of silent sources
     root = "/"  # the folder file transfer may reach
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
     cert_ignore_clock = False  # accept certificates when the clock is not set

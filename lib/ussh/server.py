@@ -148,7 +148,7 @@ class Server:
         cfg = self.cfg
         peer = peer_name(addr)
         src = gate.source(peer)
-        if self.sources.refuse(src, ticks_ms()):  # too many connections that said nothing
+        if cfg.throttle and self.sources.refuse(src, ticks_ms()):  # too many connections that said nothing
             return sock.close()
         if self.active >= self.max_connections:
             v = gate.victim(self.slots, src)
@@ -162,7 +162,8 @@ class Server:
             gc.collect()
             _refuse(sock, peer, cfg.log, "out of memory", DISCONNECT_BY_APPLICATION)
             return sock.close()
-        conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
+        if cfg.throttle:
+            conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
         slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
         self.slots.append(slot)
         conn.log("connected")
@@ -206,7 +207,7 @@ class Server:
                             continue
                         raise
                     if not data:
-                        if conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
+                        if cfg.throttle and conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
                             conn.log("closed without a word: this address's next connections wait")
                         conn.lost("closed by client")
                         break
