@@ -748,3 +748,23 @@ def test_fuzz_configuration_reaches_cert_keyopts_passwd_key_modules(tmp_path):
     assert res["findings"] == 0
     for m in ("keytypes", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk"):
         assert cov[m] >= 45, (m, cov)
+
+
+@pytest.mark.parametrize("runtime", ["unix", "cpython"])
+def test_item02_server_on_all_ipv6_addresses_sees_ipv4_clients(ussh_server, runtime, tmp_path):
+    # an IPv4 client of a server listening on "::" (IPv4-mapped): a negated from= must match it
+    ak = tmp_path / "authorized_keys"
+    ak.write_text("")
+    srv = ussh_server(runtime=runtime, extra_args=("--bind", "::", "--authorized-keys", str(ak)))
+    key = rawssh.load_private_key(srv.client_key)  # the lab's client key: known once started
+    ak.write_text('from="!127.0.0.1,*" ' + open(srv.client_key + ".pub").read())
+    srv.stop()
+    srv = ussh_server(runtime=runtime, extra_args=("--bind", "::", "--authorized-keys", str(ak)))
+    with rawssh.RawClient(srv.port) as c:
+        c.handshake()
+        c.service_request()
+        t, _ = c.userauth_publickey("tester", key)
+        assert t == rawssh.USERAUTH_FAILURE, srv.log()
+        port = c.sock.getsockname()[1]
+    assert _wait_log(srv, 'from="!127.0.0.1,*" does not match 127.0.0.1'), srv.log()
+    assert "127.0.0.1:%d connected" % port in srv.log()
