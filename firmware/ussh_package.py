@@ -16,6 +16,7 @@ package(
         "complete.py",
         "connection.py",
         "fs.py",
+        "gate.py",
         "interrupt.py",
         "kex.py",
         "key_ecdsa.py",

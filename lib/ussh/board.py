@@ -25,8 +25,10 @@ DEFAULTS = {
     "cert_ignore_clock": 0,
     # "pbkdf2-sha256$...": enables password login (python -m ussh.passwd)
     "password_hash": "",
+    # 1: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm (Dropbear 2022)
+    "legacy_mac": 0,
 }
-_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800), "cert_ignore_clock": (0, 1)}
+_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800), "cert_ignore_clock": (0, 1), "legacy_mac": (0, 1)}
 
 
 class ConfigError(Exception):
@@ -151,6 +153,7 @@ def start(config="ussh.cfg", log=print):
             trusted_cas=cfg["trusted_ca"],
             cert_ignore_clock=bool(cfg["cert_ignore_clock"]),
             password_hash=cfg["password_hash"] or None,
+            legacy_mac=bool(cfg["legacy_mac"]),
             log=log,
         )
     )

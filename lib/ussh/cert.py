@@ -7,7 +7,7 @@
 from ussh import keytypes
 from ussh.compat import unix_time
 from ussh.keys import fingerprint
-from ussh.wire import Reader, SSHError, string
+from ussh.wire import Reader, SSHError, printable, string
 
 _SUFFIX = b"-cert-v01@openssh.com"
 _USER_CERT = 1  # PROTOCOL.certkeys: SSH_CERT_TYPE_USER
@@ -27,11 +27,14 @@ class _Cert:
 
 
 def _pairs(b):
-    # critical options and extensions: (string name, string data)...
+    # critical options and extensions: (string name, string data)...; each
+    # name at most once (PROTOCOL.certkeys), as OpenSSH refuses repeats
     r = Reader(b)
     out = {}
     while r.pos < r.end:
         name = r.text()
+        if name in out:
+            raise SSHError("option %s repeated" % printable(name))
         out[name] = r.string()
     return out
 
@@ -83,7 +86,7 @@ def _ca_signature(c, blob):
     keytypes.need(ca_type)
     row = keytypes.VERIFIERS.get(alg)
     if row is None or row[0] != ca_type or len(row) > 2:
-        return "CA signature algorithm %s not accepted" % alg.decode()
+        return "CA signature algorithm %s not accepted" % printable(alg)
     return row[1](c.ca, blob[: c.signed], c.signature, None)
 
 
@@ -94,7 +97,7 @@ def _lookup(conn, user, alg, blob):
     except SSHError:
         return None, "malformed certificate"
     ca_fp = fingerprint(c.ca)
-    what = "certificate id %r serial %d of %s" % (c.key_id, c.serial, fingerprint(c.key))
+    what = "certificate id %s serial %d of %s" % (printable(repr(c.key_id)), c.serial, fingerprint(c.key))
     try:
         why = _check(conn, user, c, blob)
     except SSHError:
@@ -107,17 +110,46 @@ def _lookup(conn, user, alg, blob):
     return entry, None
 
 
-def _check(conn, user, c, blob):
-    cfg = conn.cfg
-    if c.kind != _USER_CERT:
-        return "not a user certificate"
+def _trusted(cfg, c, blob):
+    # The CA lines that may vouch for c (config's list, then cert-authority
+    # lines), after the CA's signature over the certificate is verified:
+    # nothing the certificate says is used before that. A list, or why not.
     if c.ca.endswith(_SUFFIX) or Reader(c.ca).string().endswith(_SUFFIX):
         return "CA key is a certificate"
-    # the CAs that may vouch: config's list, then cert-authority lines
     lines = [e for e in cfg.trusted_cas if e.blob == c.ca]
     lines += [e for e in cfg.authorized_keys if e.blob == c.ca and ("cert-authority", None) in e.options]
     if not lines:
         return "signed by an untrusted CA"
+    if not keytypes.need(c.base):
+        return "key type %s not supported" % c.base.decode()
+    why = _ca_signature(c, blob)
+    if why:
+        return "CA signature: " + why
+    return lines
+
+
+def _critical(name, data):
+    # PROTOCOL.certkeys, as strict as OpenSSH: force-command and
+    # source-address hold exactly one non-empty string, a flag nothing;
+    # the value, or None for a flag
+    r = Reader(data)
+    if name == "verify-required":
+        r.done()
+        return None
+    value = r.text()
+    r.done()
+    if not value:
+        raise SSHError("empty critical option")
+    return value
+
+
+def _check(conn, user, c, blob):
+    cfg = conn.cfg
+    lines = _trusted(cfg, c, blob)
+    if isinstance(lines, str):
+        return lines
+    if c.kind != _USER_CERT:
+        return "not a user certificate"
     if not c.principals:
         return "no principals"
     entry = None
@@ -130,7 +162,7 @@ def _check(conn, user, c, blob):
         if entry:
             break
     if entry is None:
-        return "principals %s do not include %r" % (",".join(c.principals), user)
+        return "principals %s do not include %s" % (printable(",".join(c.principals)), printable(repr(user)))
     now = unix_time()
     if now is None:
         if not cfg.cert_ignore_clock:
@@ -140,15 +172,14 @@ def _check(conn, user, c, blob):
         return "not valid yet"
     elif now >= c.before:
         return "expired"
-    opts = [o for o in entry.options if o[0] not in ("cert-authority", "principals")]
+    # no-touch-required needs both the CA's line and the certificate (as
+    # OpenSSH merges them): the line's alone is dropped here
+    opts = [o for o in entry.options if o[0] not in ("cert-authority", "principals", "no-touch-required")]
     for name in c.critical:
-        data = c.critical[name]
         try:
-            r = Reader(data)
-            value = r.text() if data else None
-            r.done()
+            value = _critical(name, c.critical[name])
         except SSHError:
-            return "malformed critical option %s" % name
+            return "malformed critical option %s" % printable(name)
         if name == "force-command":
             for n, v in opts:
                 if n == "command" and v != value:
@@ -158,21 +189,18 @@ def _check(conn, user, c, blob):
             from ussh.keyopts import client_ip, in_cidr
 
             ip = client_ip(conn)
+            if ip is None:
+                return "source-address: the client's address is unknown"
             if not [x for x in value.split(",") if in_cidr(x, ip)]:
-                return "source-address %s does not include %s" % (value, ip)
+                return "source-address %s does not include %s" % (printable(value), ip)
         elif name == "verify-required":
             opts.append((name, None))
         else:  # PROTOCOL.certkeys: an unknown critical option refuses
-            return "unknown critical option %s" % name
+            return "unknown critical option %s" % printable(name)
     if "permit-pty" not in c.extensions:
         opts.append(("no-pty", None))
-    if "no-touch-required" in c.extensions:
+    if "no-touch-required" in c.extensions and ("no-touch-required", None) in entry.options:
         opts.append(("no-touch-required", None))
-    if not keytypes.need(c.base):
-        return "key type %s not supported" % c.base.decode()
-    why = _ca_signature(c, blob)
-    if why:
-        return "CA signature: " + why
     from ussh.authkeys import AuthorizedKey
 
     return AuthorizedKey(c.base, c.key, entry.comment, opts, entry.line)

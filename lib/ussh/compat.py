@@ -83,12 +83,45 @@ else:
         pass
 
 
+def _ip6_text(b):
+    # 16 address bytes as RFC 5952 text; an IPv4-mapped address
+    # (::ffff:a.b.c.d, an IPv4 client of a socket on "::") as plain IPv4
+    if b[:12] == b"\0" * 10 + b"\xff\xff":
+        return "%d.%d.%d.%d" % (b[12], b[13], b[14], b[15])
+    g = [(b[i] << 8) | b[i + 1] for i in range(0, 16, 2)]
+    best, at, i = 1, -1, 0
+    while i < 8:  # the longest run of zero groups (at least 2) becomes "::"
+        j = i
+        while j < 8 and g[j] == 0:
+            j += 1
+        if j - i > best:
+            best, at = j - i, i
+        i = j + 1
+    h = ["%x" % x for x in g]
+    if at < 0:
+        return ":".join(h)
+    return ":".join(h[:at]) + "::" + ":".join(h[at + best :])
+
+
 def peer_name(addr):
-    # accept() gives (host, port) on CPython, a raw sockaddr on MicroPython
+    """"ip:port" ("[ip6]:port") of what accept() gave: (host, port, ...)
+    on CPython, a raw sockaddr on MicroPython; "?" when unknown."""
     if isinstance(addr, tuple):
-        return "%s:%d" % (addr[0], addr[1])
+        host = addr[0]
+        if ":" in host:
+            try:
+                import socket
+
+                host = _ip6_text(socket.inet_pton(socket.AF_INET6, host.split("%")[0]))
+            except (AttributeError, OSError, ValueError):
+                pass
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, addr[1])
     if len(addr) >= 8 and addr[0] == 2:  # sockaddr_in: family, port, IPv4
         return "%d.%d.%d.%d:%d" % (addr[4], addr[5], addr[6], addr[7], (addr[2] << 8) | addr[3])
+    if len(addr) >= 24 and (addr[0] == 10 or addr[:2] in (b"\x1c\x1c", b"\x1c\x1e")):
+        # sockaddr_in6: AF_INET6 10 (Linux), or sin6_len 28 then 28/30 (BSDs)
+        host = _ip6_text(bytes(addr[8:24]))
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, (addr[2] << 8) | addr[3])
     return "?"
 
 
@@ -118,7 +151,18 @@ else:
             return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
     def open_private(path):
-        # no file modes to set: the unix port's file gets the umask's default
+        # MicroPython's os has no chmod: the file is made empty, owner-only
+        # by chmod(1) where the port can run it (the unix port), checked,
+        # and only then written; boards' filesystems keep no modes
+        import os
+
+        open(path, "wb").close()
+        run = getattr(os, "system", None)
+        if run is not None:
+            run("chmod 600 '%s'" % path.replace("'", "'\\''"))
+            if os.stat(path)[0] & 0o077:
+                os.remove(path)
+                raise OSError(1, "cannot make it readable by its owner only (chmod 600 failed)")
         return open(path, "wb")
 
     if asyncio is not None:

@@ -6,7 +6,7 @@ import struct
 from ussh import VERSION, auth, channel, kex, scheduler, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
-from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST
+from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST, DISCONNECT_PROTOCOL_ERROR
 
 _MSG_DISCONNECT = const(1)
 _MSG_IGNORE = const(2)
@@ -16,6 +16,11 @@ _MSG_KEXINIT = const(20)
 _MSG_NEWKEYS = const(21)
 _MSG_USERAUTH_REQUEST = const(50)
 _MSG_GLOBAL_REQUEST = const(80)
+# while the client owes us its KEXINIT, replies wait (RFC 4253 §7.1): at
+# most this many packets / bytes, then the connection ends
+_HELD_PACKETS = const(32)
+_HELD_BYTES = const(65536)
+_KEX_BEFORE_AUTH = const(2)  # key exchanges a client may run before login
 
 
 class Config:
@@ -34,6 +39,9 @@ class Config:
     idle_timeout = 0  # seconds without input after login, then DISCONNECT (0: none)
     send_timeout = 30  # seconds in all a command may wait for a client's window or reading, then it is dropped
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
+    kex_timeout = 30  # seconds a client has to complete a key exchange, re-keys included
+    legacy_mac = False  # also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm
+    throttle = True  # ussh.gate's delays after failed logins and its turning away of silent sources
     root = "/"  # the folder file transfer may reach
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
     cert_ignore_clock = False  # accept certificates when the clock is not set
@@ -100,9 +108,15 @@ class Connection:
         self._kex = None  # the running exchange (a generator)
         self._kexinit = None  # our KEXINIT while an exchange is open
         self._held = []  # packets waiting for the exchange to end, §7.1
+        self._held_bytes = 0
+        self._kex_t0 = 0  # when our KEXINIT went out
+        self.kex_count = 0  # exchanges the client started
         self.service = None
         self.user = None
         self.auth_failures = 0
+        # a driver that delays failed logins (ussh.gate) sets 0: feed() then
+        # stops after each new failure until the driver counts it here
+        self.failures_seen = None
         self.none_seen = False
         self.forced = None  # the command of a command= key (keyopts)
         self.no_pty = False  # the key's options refuse a pty
@@ -112,7 +126,9 @@ class Connection:
         self._send_kexinit()
 
     def log(self, msg):
-        self.cfg.log("ussh: %s %s" % (self.peer, msg))
+        # messages carry peer text (user names, key ids, commands): one line
+        # of printable ASCII whatever the client sent
+        self.cfg.log("ussh: %s %s" % (self.peer, wire.printable(msg)))
 
     def sig_algs(self):
         return auth.sig_algs()
@@ -123,7 +139,12 @@ class Connection:
         if self._kexinit is None and t.bytes_in + t.bytes_out > self.cfg.rekey_bytes:
             self.rekey()  # RFC 4253 §9
         if self._kexinit is not None:
+            if self.closed:
+                return
             self._held.append(bytes(payload))
+            self._held_bytes += len(payload)
+            if len(self._held) > _HELD_PACKETS or self._held_bytes > _HELD_BYTES:
+                self.disconnect(DISCONNECT_PROTOCOL_ERROR, "too many replies held for a key exchange the client does not answer")
         else:
             self._out(payload)
 
@@ -142,8 +163,16 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        self._kexinit = kex.kexinit_payload(self.first_kex)
+        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac)
+        self._kex_t0 = ticks_ms()
         self._out(self._kexinit)
+
+    def kex_left(self, now):
+        """Seconds the client has left to complete the key exchange under
+        way (cfg.kex_timeout from our KEXINIT), None when there is none."""
+        if self._kexinit is None:
+            return None
+        return self.cfg.kex_timeout - ticks_diff(now, self._kex_t0) / 1000
 
     def disconnect(self, code, reason):
         # RFC 4253 §11.1
@@ -172,6 +201,8 @@ class Connection:
                     return 0
                 self.log("client %s" % wire.printable(self.peer_version))
             while not self.closed:
+                if self.failures_seen is not None and self.auth_failures > self.failures_seen:
+                    break  # the driver's delay first
                 p = t.read_packet()
                 if p is None:
                     break
@@ -188,12 +219,15 @@ class Connection:
         if n == _MSG_DISCONNECT:
             r = wire.Reader(p, 1)
             r.u32()
-            return self.lost("by client: %s" % r.text())
+            return self.lost("by client: %s" % wire.printable(r.string()))
         if self._kex is not None and 20 <= n <= 49:
             return self._kex_step(p)
         if 21 <= n <= 49:  # RFC 4253 §7: kex messages outside an exchange
             raise SSHError("unexpected message %d outside key exchange" % n)
         if n == _MSG_KEXINIT:
+            self.kex_count += 1
+            if self.user is None and self.kex_count > _KEX_BEFORE_AUTH:
+                raise SSHError("too many key exchanges before authentication")
             if self._kexinit is None:
                 self._send_kexinit()
             self._kex = kex.exchange(self, p, self._kexinit)
@@ -224,6 +258,7 @@ class Connection:
             t = self.transport
             t.bytes_in = t.bytes_out = 0
             held, self._held = self._held, []
+            self._held_bytes = 0
             for payload in held:
                 self._out(payload)
 

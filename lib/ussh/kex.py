@@ -48,8 +48,14 @@ CIPHERS = (  # name, key length; IV 16 bytes, AES block 16
 )
 MACS = (  # name, key length, tag length; *-etm@openssh.com: encrypt-then-MAC
     (b"hmac-sha2-256-etm@openssh.com", 32, 32),
-    (b"hmac-sha2-256", 32, 32),  # RFC 6668, encrypt-and-MAC: Dropbear before 2024 has no etm
+    # RFC 6668, encrypt-and-MAC: only with Config.legacy_mac (Dropbear before
+    # 2024 has no etm); it is decrypted before its MAC is checked
+    (b"hmac-sha2-256", 32, 32),
 )
+
+
+def _macs(legacy):
+    return [row[0] for row in MACS if legacy or row[0].endswith(b"-etm@openssh.com")]
 
 # The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
 # crypto/sha3.py): ussh.pqkex puts mlkem768x25519-sha256 first in KEX_METHODS.
@@ -59,13 +65,13 @@ except ImportError:
     pass
 
 
-def kexinit_payload(first):
+def kexinit_payload(first, legacy_mac=False):
     # RFC 4253 §7.1
     kex = [name for name, _ in KEX_METHODS] + [_KEXGUESS2]
     if first:
         kex.append(_STRICT_S)
     ciphers = [name for name, _ in CIPHERS]
-    macs = [name for name, _, _ in MACS]
+    macs = _macs(legacy_mac)
     return b"".join(
         (
             wire.byte(_MSG_KEXINIT),
@@ -152,7 +158,7 @@ def exchange(conn, i_c, i_s):
     names = [name for name, _ in CIPHERS]
     enc_cs = _choose(lists[2], names, "client-to-server cipher")
     enc_sc = _choose(lists[3], names, "server-to-client cipher")
-    names = [name for name, _, _ in MACS]
+    names = _macs(getattr(conn.cfg, "legacy_mac", False))
     mac_cs = _choose(lists[4], names, "client-to-server MAC")
     mac_sc = _choose(lists[5], names, "server-to-client MAC")
     _choose(lists[6], (b"none",), "compression")

@@ -6,7 +6,7 @@
 # verification (0x04) when it says verify-required.
 from ussh import keytypes
 from ussh.compat import const, sha256
-from ussh.wire import Reader, SSHError
+from ussh.wire import Reader, SSHError, printable
 
 ED = b"sk-ssh-ed25519@openssh.com"
 EC = b"sk-ecdsa-sha2-nistp256@openssh.com"
@@ -51,7 +51,7 @@ def _verify(blob, data, sig, entry):
     except SSHError:
         return "malformed signature"
     if kind != Reader(blob).string():
-        return "signature is %s" % kind.decode()
+        return "signature is %s" % printable(kind)
     opts = entry.options if entry is not None else ()
     if not flags & _UP and ("no-touch-required", None) not in opts:
         return "security key not touched (user presence flag missing)"

@@ -6,6 +6,7 @@ import select
 import sys
 import socket
 
+from ussh import gate
 from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
@@ -114,19 +115,58 @@ class Server:
         self.cfg = cfg
         self.max_connections = max_connections
         self.active = 0
+        self.slots = []  # gate.Slot of each connection
+        self.sources = gate.Sources()  # failed logins per source address
+
+    def _evict(self, slot):
+        # gate.victim's choice gives way: DISCONNECT (what fits in the
+        # socket now), its task cancelled, its slot free at once
+        slot.evicted = True
+        self.active -= 1
+        conn = slot.conn
+        conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections: an unauthenticated one gave way")
+        try:
+            _drain(slot.sock, conn)
+        except OSError:
+            pass
+        slot.task.cancel()
+
+    async def _throttle(self, conn, src):
+        # gate's growing delay after each failed attempt: Connection.feed
+        # stops after a failure (failures_seen); the reply and the next
+        # request wait here
+        if conn.failures_seen is None:
+            return
+        while conn.auth_failures > conn.failures_seen and not conn.closed:
+            conn.failures_seen += 1
+            await asyncio.sleep(self.sources.failed(src, conn.failures_seen, ticks_ms()) / 1000)
+            conn.feed(b"")
+        if conn.user is not None:
+            conn.failures_seen = None  # logged in: the source's failures are forgotten
+            self.sources.succeeded(src)
 
     async def connection(self, sock, addr):
         cfg = self.cfg
         peer = peer_name(addr)
-        if self.active >= self.max_connections:
-            _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+        src = gate.source(peer)
+        if cfg.throttle and self.sources.refuse(src, ticks_ms()):  # too many connections that said nothing
             return sock.close()
+        if self.active >= self.max_connections:
+            v = gate.victim(self.slots, src)
+            if v is None:
+                _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+                return sock.close()
+            self._evict(v)
         try:
             conn = Connection(cfg, peer)
         except MemoryError:
             gc.collect()
             _refuse(sock, peer, cfg.log, "out of memory", DISCONNECT_BY_APPLICATION)
             return sock.close()
+        if cfg.throttle:
+            conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
+        slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
+        self.slots.append(slot)
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
         if can_interrupt():  # Ctrl-C for code that never prints
@@ -136,7 +176,7 @@ class Server:
                 attach = None
             if attach:
                 attach(sock, conn)
-        t0 = ticks_ms()
+        t0 = slot.t0
         try:
             self.active += 1
             try:
@@ -145,9 +185,12 @@ class Server:
                     if conn.closed:
                         break
                     wait, why = _limit(cfg, conn, t0)
+                    k = conn.kex_left(ticks_ms())  # a key exchange the client owes us
+                    if k is not None and (wait is None or k < wait):
+                        wait, why = k, "key exchange not completed within %d s" % cfg.kex_timeout
                     if wait is not None:
                         try:
-                            await asyncio.wait_for(wait_readable(sock), wait)
+                            await asyncio.wait_for(wait_readable(sock), max(wait, 0))
                         except asyncio.TimeoutError:
                             conn.disconnect(DISCONNECT_BY_APPLICATION, why)
                             continue
@@ -161,12 +204,17 @@ class Server:
                             continue
                         raise
                     if not data:
+                        if cfg.throttle and conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
+                            conn.log("closed without a word: this address's next connections wait")
                         conn.lost("closed by client")
                         break
                     conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
+                    await self._throttle(conn, src)
             finally:
-                self.active -= 1
+                if not slot.evicted:
+                    self.active -= 1
+                self.slots.remove(slot)
         except MemoryError:
             # this connection's channels and input go, the server goes on; a
             # DISCONNECT follows what is queued unless a packet was torn

@@ -149,6 +149,9 @@ class Session:
         if not isinstance(h, File):
             self.werr = Status(_FAILURE, "invalid handle")
             return
+        if off >> 62:  # as READ: no file here is that large
+            self.werr = Status(_FAILURE, "offset too large")
+            return
         self.werr = None
         self.wend = off + n
         try:

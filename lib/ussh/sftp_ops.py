@@ -146,11 +146,18 @@ def _path(s, r):
     return s.root.host(r.string())
 
 
+def _entry(s, r):
+    # a path to change (remove, rename, make): never the root folder itself
+    return s.root.entry(r.string())
+
+
 def _read(s, r):
     h = _handle(s, r)
     off = r.u64()
     n = min(r.u32(), s.max_read)
     r.done()
+    if off >> 62:  # no file here is that large; seek() would overflow
+        raise Status(_FAILURE, "offset too large")
     h.f.seek(off)
     data = h.f.read(n)
     if not data:
@@ -300,7 +307,7 @@ def _realpath(s, r):
 
 
 def _remove(s, r):
-    p = _path(s, r)
+    p = _entry(s, r)
     if fs.is_dir(os.stat(p)[0]):
         raise Status(_FAILURE, "is a folder: use rmdir")
     os.remove(p)
@@ -308,20 +315,20 @@ def _remove(s, r):
 
 
 def _mkdir(s, r):
-    p = _path(s, r)
+    p = _entry(s, r)
     r.u32()  # attributes: a board's filesystem keeps none
     os.mkdir(p)
     s.status(s.rid, _OK)
 
 
 def _rmdir(s, r):
-    os.rmdir(_path(s, r))
+    os.rmdir(_entry(s, r))
     s.status(s.rid, _OK)
 
 
 def _move(s, r, over):
-    a = _path(s, r)
-    b = _path(s, r)
+    a = _entry(s, r)
+    b = _entry(s, r)
     r.done()
     if not over:
         try:

@@ -99,7 +99,10 @@ def wipe(b):
 
 def printable(b):
     # Peer text for a log line: bytes outside printable ASCII become "?" (a
-    # version line's comment may be anything, RFC 4253 §4.2)
+    # version line's comment may be anything, RFC 4253 §4.2); str is taken
+    # as its UTF-8 bytes: no line breaks or terminal escapes reach a log
+    if isinstance(b, str):
+        b = b.encode()
     return "".join([chr(c) if 32 <= c < 127 else "?" for c in b])
 
 
