@@ -46,6 +46,8 @@ package(
         "crypto/drbg.py",
         "crypto/ed25519.py",
         "crypto/ed25519_tab.py",
+        "crypto/ed25519_viper.py",
+        "crypto/fe_viper.py",
         "crypto/hmac.py",
         "crypto/keccak_viper.py",
         "crypto/mlkem.py",
