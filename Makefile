@@ -5,7 +5,9 @@
 #
 #   make setup        install everything (idempotent)
 #   make run          ussh on the MicroPython unix port, 127.0.0.1:$(PORT); ssh -p $(PORT) 127.0.0.1
-#   make test         every host test (pytest host_tests)
+#   make check        the fast tier: in-process tests of the core modules on CPython and the
+#                     MicroPython unix port, under a minute, no root, firmware or peers (host_tests/README.md)
+#   make test         `make check`, then every host test (pytest host_tests)
 #   make bench        benchmarks: crypto on cpython/unix/wasm, login vs Dropbear/sshd/asyncssh
 #   make mpy          lib/ussh -> build/mpy/$(BOARD)/ussh/*.mpy and a size table
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
@@ -35,7 +37,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: interop setup test run bench fuzz mpy sid-chroot firmware clean deploy flash vboard vboard-stop
+.PHONY: interop setup check test run bench fuzz mpy sid-chroot firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -83,7 +85,14 @@ build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/mps2_an385.ld firmware/
 
 firmware: build/qemu/firmware.elf
 
-test: setup build/qemu/firmware.elf
+# the fast tier (host_tests/README.md): one in-process test file per core module, each run by pytest
+# on CPython and by host_tests/check_mp.py on the MicroPython unix port
+CHECK_TESTS := wire transport kex auth channel connection scheduler sftp_fast scp_fast repl_fast
+check: $(STAMP)/venv
+	@$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS:%=host_tests/test_%.py)
+	@MICROPYPATH=lib:host_tests $(MICROPYTHON) host_tests/check_mp.py $(CHECK_TESTS:%=test_%)
+
+test: check setup build/qemu/firmware.elf
 	@rc=0; $(PY) -m pytest -q host_tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; exit $$rc
 

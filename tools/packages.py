@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
-SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
+SFTP = ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
 
 
 def modules():

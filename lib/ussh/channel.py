@@ -235,7 +235,7 @@ def channel_data(conn, p):
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_eof(conn, p):
@@ -243,7 +243,7 @@ def channel_eof(conn, p):
     ch = _channel(conn, r)
     r.done()
     ch.eof_in = True
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_close(conn, p):
@@ -253,8 +253,10 @@ def channel_close(conn, p):
     ch.closed_in = True
     if ch.closed_out:
         conn.channels.pop(ch.id, None)
-    elif not ch.started or not conn.busy:
-        ch.finish(0)
+    elif not ch.started:
+        ch.finish(0)  # nothing runs there: at once
+    else:
+        conn.sched.settle()  # now, or once the code that runs ends
 
 
 def _pty_req(conn, ch, r):
@@ -307,7 +309,7 @@ def channel_request(conn, p):
         _reply(conn, ch, want_reply, ok)  # the reply goes before any output
         if ok:
             ch.started = name
-            conn.start(ch, name, arg)
+            conn.sched.start(ch, name, arg)
         return
     handler = _REQUESTS.get(name)
     ok = handler(conn, ch, r) if handler else False  # env, x11, agent...: refused

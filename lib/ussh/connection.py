@@ -3,7 +3,7 @@
 # straight through; after it a table maps message numbers to handlers.
 import struct
 
-from ussh import VERSION, auth, channel, kex, wire
+from ussh import VERSION, auth, channel, kex, scheduler, wire
 from ussh.compat import const
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST
@@ -52,10 +52,7 @@ class Config:
                 return e
 
 
-# Subsystem name -> module with start(conn, channel) returning an object with
-# feed(data), eof() and `closed` (optional features, imported when asked for;
-# refused when the module is not installed)
-SUBSYSTEMS = {b"sftp": "ussh.sftp"}
+SUBSYSTEMS = scheduler.SUBSYSTEMS  # subsystem name -> module
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
@@ -110,11 +107,7 @@ class Connection:
         self.forced = None  # the command of a command= key (keyopts)
         self.no_pty = False  # the key's options refuse a pty
         self.channels = {}
-        self.busy = False  # a command is running
-        # set by a driver that can interrupt running code (Ctrl-C): called
-        # with the channel when user code starts running, None when it stops
-        self.watch = None
-        self._deferred = []
+        self.sched = scheduler.Scheduler(self)  # where user code runs
         self._send_kexinit()
 
     def log(self, msg):
@@ -238,7 +231,7 @@ class Connection:
         if self._kexinit is None and not self.closed:
             self._send_kexinit()
 
-    # -- running programs on channels
+    # -- running programs on channels (ussh.scheduler)
     def can_start(self, kind, arg):
         if kind == b"subsystem":
             if arg not in SUBSYSTEMS:
@@ -248,81 +241,6 @@ class Connection:
             except ImportError:
                 return False
         return True
-
-    def start(self, ch, kind, arg):
-        if self.busy:
-            self._deferred.append((ch, kind, arg))
-            return
-        self._run(ch, kind, arg)
-        while self._deferred and not self.busy:
-            self._run(*self._deferred.pop(0))
-
-    def _busy(self, ch):
-        # ch: the channel whose code starts running, None when it stops
-        self.busy = ch is not None
-        if self.watch is not None:
-            self.watch(ch)
-
-    def _run(self, ch, kind, arg):
-        from ussh import repl
-
-        self.poll()  # the request's reply goes out before the code runs
-        self._busy(ch)
-        try:
-            if self.forced is not None:  # sshd(8) command="...": runs instead
-                from ussh import keyopts
-
-                return keyopts.run_forced(self, ch, kind, arg)
-            if kind == b"exec":
-                try:
-                    cmd = arg.decode()
-                except UnicodeError:
-                    ch.err(b"ussh: the command is not UTF-8 text\n")
-                    return ch.finish(1)
-                self.log("exec %r" % cmd)
-                if cmd.startswith("scp "):
-                    # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
-                    try:
-                        from ussh import scp
-                    except ImportError:  # a server without file transfer
-                        scp = None
-                    if scp:
-                        return ch.finish(scp.run(self, ch, cmd))
-                ch.finish(repl.run_command(cmd, ch.out, ch.err, ch))
-            elif kind == b"shell":
-                ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
-                ch.flush()
-            else:
-                # a subsystem is fed the channel's data like the shell
-                mod = __import__(SUBSYSTEMS[arg], None, None, ("start",))
-                ch.repl = mod.start(self, ch)
-                ch.flush()
-        except (channel.ChannelClosed, KeyboardInterrupt):
-            # a "signal" request that lands in ussh's own output (scp, an
-            # error message) ends that channel's program, not the connection
-            ch.finish(1)
-        finally:
-            self._busy(None)
-        self.wake(ch)
-
-    def wake(self, ch):
-        # New input for a shell runs there once no command is running.
-        r = ch.repl
-        while r is not None and not self.busy and not ch.closed_out and (ch.inbuf or ch.eof_in):
-            self._busy(ch)
-            try:
-                data = ch.take_input()
-                if data:
-                    r.feed(data)
-                if ch.eof_in and not ch.inbuf:
-                    r.eof()
-                ch.flush()
-                if r.closed or ch.eof_in:
-                    ch.finish(0)
-            except (channel.ChannelClosed, KeyboardInterrupt):
-                ch.finish(1)
-            finally:
-                self._busy(None)
 
     def poll(self):
         if self.pump is not None:

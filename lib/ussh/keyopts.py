@@ -105,4 +105,5 @@ def run_forced(conn, ch, kind, arg):
     except UnicodeError:
         orig = None
     conn.log("forced command %r (client asked for %r)" % (conn.forced, orig))
-    ch.finish(repl.run_command(conn.forced, ch.out, ch.err, ch, {"SSH_ORIGINAL_COMMAND": orig}))
+    out, err, stdin, _ = conn.sched.streams(ch)
+    ch.finish(repl.run_command(conn.forced, out, err, stdin, {"SSH_ORIGINAL_COMMAND": orig}))

@@ -129,8 +129,10 @@ def mpint(n):
     # RFC 4251 §5: two's complement, big-endian, no unnecessary leading bytes
     if n == 0:
         return b"\x00\x00\x00\x00"
-    b = n.to_bytes((n.bit_length() + 8) // 8, "big")  # n >= 0 here
-    return string(b)
+    k = 1  # n >= 0 here; no int.bit_length on MicroPython
+    while n >> (8 * k):
+        k += 1
+    return mpint_bytes(n.to_bytes(k, "big"))
 
 
 def mpint_bytes(b):
