@@ -202,7 +202,10 @@ def channel_open(conn, p):
         local_id = 0
         while local_id in conn.channels:
             local_id += 1
-        ch = Channel(conn, local_id, remote_id, window, max(1, min(max_packet, conn.cfg.max_packet - 64)))
+        # our packets are no larger than those we take (the connection's budget, Config): a
+        # board's heap holds a few of them, whatever the client would accept
+        cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
+        ch = Channel(conn, local_id, remote_id, window, max(1, cap))
         conn.channels[local_id] = ch
         conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, remote_id, local_id, ch.window, conn.cfg.channel_max_packet))
         return
