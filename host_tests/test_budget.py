@@ -49,3 +49,18 @@ def test_a_memory_error_in_a_read_reply_sends_no_half_reply():
         # the session goes on: the same READ again gets its data
         kind, rest = c.call(5, s(h) + struct.pack(">QI", 0, 1000))
         assert kind == 103 and rest == s((bytes(range(256)) * 4)[:1000])
+
+
+def test_channel_input_buffers_are_made_once_and_reused():
+    # a board's heap fragments when a buffer of up to a window is made for each batch of input
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open()
+    ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
+    inbuf, taken = ch.inbuf, ch.taken
+    for i in range(12):
+        p.feed(p.data(cid, bytes([65 + i]) * 1000))
+        if i % 2:
+            got = ch.take_input()
+            assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
+    assert ch.inbuf is inbuf and ch.taken is taken
+    assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
