@@ -10,6 +10,7 @@ package(
         "auth.py",
         "authkeys.py",
         "board.py",
+        "budget.py",
         "cert.py",
         "channel.py",
         "compat.py",

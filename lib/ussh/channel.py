@@ -58,7 +58,12 @@ class Channel:
         self.remote_max = max_packet
         self.window = conn.cfg.window  # what the client may still send us
         self.unacked = 0
-        self.inbuf = bytearray()
+        # what the client sent and no program took yet: at most the window we grant, so the
+        # buffer is made that large once and reused (emptied in place, it keeps its room): grown
+        # packet by packet, a board's heap soon had no free run as long as it
+        self.inbuf = bytearray(self.window)
+        self.inbuf[:] = b""
+        self.taken = bytearray(self.window)  # what take_input() hands a program, reused
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -79,10 +84,16 @@ class Channel:
             self.unacked = 0
 
     def take_input(self):
-        data = bytes(self.inbuf)
-        self.inbuf = bytearray()
-        self.consumed(len(data))
-        return data
+        # a view of the channel's own buffer, valid until the next call: programs (the REPL,
+        # SFTP) copy what they keep; no new buffer of up to a window for each batch of input
+        n = len(self.inbuf)
+        t = self.taken
+        if n > len(t):  # interrupt.py replaced inbuf: it may have grown
+            t = self.taken = bytearray(n)
+        t[:n] = self.inbuf
+        self.inbuf[:] = b""
+        self.consumed(n)
+        return memoryview(t)[:n]
 
     def readline(self):
         # Blocks (pumping the connection) until a line or EOF arrives.
@@ -171,7 +182,7 @@ class Channel:
         # For the REPL: bytes typed while a statement runs (Ctrl-C among them)
         self.flush()
         self.conn.poll()
-        return self.take_input()
+        return bytes(self.take_input())
 
     def finish(self, status):
         # RFC 4254 §6.10: exit-status, then EOF and CLOSE
@@ -221,7 +232,10 @@ def channel_open(conn, p):
         local_id = 0
         while local_id in conn.channels:
             local_id += 1
-        ch = Channel(conn, local_id, remote_id, window, max(1, min(max_packet, conn.cfg.max_packet - 64)))
+        # our packets are no larger than those we take (the connection's budget, Config): a
+        # board's heap holds a few of them, whatever the client would accept
+        cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
+        ch = Channel(conn, local_id, remote_id, window, max(1, cap))
         conn.channels[local_id] = ch
         conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, remote_id, local_id, ch.window, conn.cfg.channel_max_packet))
         return

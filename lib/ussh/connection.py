@@ -328,6 +328,13 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
         authorized_keys = authkeys.load(authorized_keys, log)
     elif isinstance(authorized_keys, (bytes, bytearray)):
         authorized_keys = authkeys.parse(authorized_keys, log)
+    if "channel_max_packet" not in settings and "window" not in settings:
+        # a board's heap: packets and window from the free heap (ussh.budget)
+        from ussh import budget
+
+        free = budget.free_heap()
+        if free is not None:
+            settings.update(budget.defaults(free))
     cas = settings.get("trusted_cas")
     if isinstance(cas, str):  # a file of CA keys, in authorized_keys format
         settings["trusted_cas"] = authkeys.load(cas, log) if cas else ()

@@ -222,6 +222,9 @@ class Server:
             conn.transport.rbuf = bytearray()
             gc.collect()
             try:
+                from ussh import budget
+
+                conn.log("out of memory: over the %s" % budget.describe(conn.cfg))
                 if not conn.torn:
                     conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
                 await _send(sock, conn)

@@ -182,9 +182,20 @@ class Session:
         self.closed = True
 
     # -- replies
-    def send(self, t, rid, payload):
-        self.ch.out(struct.pack(">IBI", len(payload) + 5, t, rid))
-        self.ch.out(payload)
+    def send(self, t, rid, payload, head=b""):
+        # one reply whole or not at all: a MemoryError between its header and its data would
+        # leave a header that announces bytes which never come (the client's stream is torn)
+        ch = self.ch
+        b = ch.outbuf
+        n = len(b)
+        try:
+            b += struct.pack(">IBI", len(head) + len(payload) + 5, t, rid)
+            b += head
+            b += payload
+        except MemoryError:
+            del b[n:]
+            raise
+        ch.out(b"")  # flushed as any output is
 
     def status(self, rid, code, msg="ok"):
         self.send(_STATUS, rid, struct.pack(">I", code) + u32(msg.encode()) + b"\0\0\0\0")

@@ -162,8 +162,7 @@ def _read(s, r):
     data = h.f.read(n)
     if not data:
         raise Status(_EOF, "end of file")
-    s.ch.out(struct.pack(">IBII", len(data) + 9, _DATA, s.rid, len(data)))
-    s.ch.out(data)
+    s.send(_DATA, s.rid, data, struct.pack(">I", len(data)))
 
 
 def _write(s, r):  # without data: its header, then nothing

@@ -99,6 +99,9 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         q[:] = []
         try:
             gc.collect()
+            from ussh import budget
+
+            conn.log("out of memory: over the %s" % budget.describe(cfg))
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:
                 write(q.pop(0))
