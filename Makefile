@@ -81,7 +81,7 @@ $(STAMP)/apt-firmware: Makefile
 	fi
 	@touch $@
 
-build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/manifest_qemu.py firmware/ussh_package.py \
+build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/mps2_an385.ld firmware/manifest_qemu.py firmware/ussh_package.py \
 		$(shell find lib/ussh -name '*.py') | $(STAMP)/apt-firmware
 	bash tools/qemu_firmware.sh
 

@@ -246,8 +246,8 @@ def _run_cell(t, client, op, folder, settle=0):
 
 
 def _clear_ramfs(t, cell):
-    """Empties the qemu board's RAM filesystem after a transfer cell: it has room for few files
-    (the system's OpenSSH, bounded; a failure goes into the cell's output)."""
+    """Empties the qemu board's filesystem after a transfer cell, so that each cell starts from the
+    same state (the system's OpenSSH, bounded; a failure goes into the cell's output)."""
     # every file in its "/": the cells' uploads, and the temporary copies and journal of uploads an
     # "out of memory" cut short (ussh removes those only at its start)
     code = "import os\nfor n in os.listdir('/'):\n    os.remove('/' + n)\n"
@@ -262,7 +262,7 @@ def _clear_ramfs(t, cell):
         ic.kill_group(p)
         out = b"no exit within 30 s"
     if p.returncode != 0:
-        cell.log("removing interop-* from the board's RAM filesystem (exit %s)" % p.returncode,
+        cell.log("removing interop-* from the board's filesystem (exit %s)" % p.returncode,
                  out.decode(errors="replace"))
 
 
@@ -300,9 +300,8 @@ def run_matrix(target="vboard", identity=None, user=None, jobs=None, size=None, 
     folder = tempfile.mkdtemp(prefix="ussh-interop-", dir="/tmp")  # OpenSSH 10's chroot sees /tmp only
     os.chmod(folder, 0o755)
     local = target in ("vboard", "qemu")  # started here, thrown away after: nothing to clean up
-    # qemu: 16 KiB, as its RAM filesystem (boards/qemu/ramfs.py, 40 KB on a 138 KB heap) holds an
-    # upload and its temporary copy beside the session's own buffers
-    size = size or (4 << 20 if target == "vboard" else 16 * 1024 if target == "qemu" else 64 * 1024)
+    # qemu: 64 KiB onto the board's flash filesystem (boards/qemu/flash.py, outside its heap)
+    size = size or (4 << 20 if target == "vboard" else 64 * 1024)
     jobs = jobs or 1
     settle = (0 if target == "vboard" else 0.5) if settle is None else settle
     started = time.time()
