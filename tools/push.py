@@ -1,7 +1,7 @@
 """`make push`: an app folder onto a board running ussh, as one new version (ussh.app).
 
 usage: python tools/push.py DIR TARGET [-i KEY] [-p PORT] [-l USER] [--known-hosts FILE]
-                            [--proxy-command CMD] [--accept-new] [--reset]
+                            [--proxy-command CMD] [--accept-new] [--reset] [-v] [--chunk N]
 
 TARGET is [user@]host[:port] or a Host of ~/.ssh/config (its HostName, Port, User,
 IdentityFile, ProxyCommand and UserKnownHostsFile apply). The host key must be in known_hosts
@@ -71,6 +71,19 @@ def _target(a):
     }
 
 
+def proxy(cmd):
+    """A socket whose other end is the stdin and stdout of `cmd` (ssh's ProxyCommand): the
+    connection ends when the command does (paramiko's ProxyCommand spins at its EOF)."""
+    import shlex
+    import socket
+    import subprocess
+
+    mine, theirs = socket.socketpair()
+    subprocess.Popen(shlex.split(cmd), stdin=theirs, stdout=theirs, close_fds=True)
+    theirs.close()
+    return mine
+
+
 def connect(a):
     import paramiko
 
@@ -80,10 +93,28 @@ def connect(a):
         if os.path.exists(k):
             c.load_host_keys(k)
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy() if a.accept_new else paramiko.RejectPolicy())
-    sock = paramiko.ProxyCommand(t["proxy"]) if t["proxy"] else None
+    sock = proxy(t["proxy"]) if t["proxy"] else None
     c.connect(t["host"], t["port"], username=t["user"], key_filename=t["keys"] or None, sock=sock, timeout=30,
               banner_timeout=60, auth_timeout=60, look_for_keys=not t["keys"])
     return c, t
+
+
+def upload(s, local, remote, chunk, progress=None):
+    """One file over SFTP in writes of `chunk` bytes, each acknowledged before the next: a board
+    with a small, fragmented heap gathers a write's channel data in one buffer, which must find
+    room (paramiko's put() keeps many 32 KB writes in flight; the emulated board then runs out
+    of memory at a 4 KB write)."""
+    n = 0
+    with open(local, "rb") as f, s.open(remote, "wb") as g:
+        g.set_pipelined(False)
+        while True:
+            b = f.read(chunk)
+            if not b:
+                break
+            g.write(b)
+            n += len(b)
+            if progress:
+                progress(n)
 
 
 def board_call(c, code, timeout=300):
@@ -109,7 +140,11 @@ def board_call(c, code, timeout=300):
                      % (status, out.decode(errors="replace"), err.decode(errors="replace")))
 
 
-def push(a, out=print):
+def _say(text):
+    print(text, flush=True)
+
+
+def push(a, out=_say):
     files = local_files(a.dir)
     if "main.py" not in files and "main.mpy" not in files:
         out("push: %s has no main.py: nothing to run" % a.dir)
@@ -139,6 +174,7 @@ def _push(a, c, t, files, out):
     sent = 0
     if need:
         s = c.open_sftp()
+        s.get_channel().settimeout(120)
         made = set()
         for p in need:
             parts = p.split("/")[:-1]
@@ -150,8 +186,11 @@ def _push(a, c, t, files, out):
                         s.mkdir(d)
                     except OSError:
                         pass  # there already
-            s.put(os.path.join(a.dir, p), r["slot"] + "/" + p)
-            sent += os.path.getsize(os.path.join(a.dir, p))
+            size = os.path.getsize(os.path.join(a.dir, p))
+            out("push: sending %s (%d bytes)" % (p, size))
+            upload(s, os.path.join(a.dir, p), r["slot"] + "/" + p, a.chunk,
+                   (lambda n, p=p, size=size: out("push: %s %d of %d bytes" % (p, n, size))) if a.verbose else None)
+            sent += size
         s.close()
     out("push: sent %d file(s), %d bytes; %d already on the board" % (len(need), sent, len(files) - len(need)))
     r = board_call(c, "from ussh import apppush\napppush.commit(%r, %d)" % (files, r["version"]))
@@ -181,6 +220,8 @@ def main(argv):
     ap.add_argument("--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts)")
     ap.add_argument("--proxy-command", help="as ssh's ProxyCommand (e.g. socat - TCP:127.0.0.1:N)")
     ap.add_argument("--accept-new", action="store_true", help="accept and remember an unknown host key")
+    ap.add_argument("--chunk", type=int, default=1024, help="bytes per SFTP write (default 1024)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show each file's upload progress")
     ap.add_argument("--reset", action="store_true", help="reset the board after the commit (machine.reset())")
     a = ap.parse_args(argv)
     if not os.path.isdir(a.dir):

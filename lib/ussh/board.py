@@ -2,8 +2,6 @@
 # Wi-Fi where the port has it, starts the server as an asyncio task beside the
 # user's code and prints how to reach it. Loaded only by ussh.start(); the
 # server itself never imports this module.
-import time
-
 from ussh.compat import ticks_diff, ticks_ms
 
 # name -> default; an int default makes the value an int
@@ -99,6 +97,7 @@ def join(ssid, password="", timeout=20, log=print):
     Without ssid, the address of a connection made before (boot.py), if any."""
     try:
         import network
+        import time
     except ImportError:
         return None
     wlan = network.WLAN(network.STA_IF)
