@@ -136,6 +136,7 @@ async def _task(path, healthy_after, timeout):
     try:
         mod = load(path)
     except Exception as e:  # noqa: anything the app raises, SyntaxError included
+        _trace(e)
         return fail("raised at import: " + _why(e))
     main = getattr(mod, "main", None)
     if main is not None:
@@ -152,10 +153,18 @@ async def _task(path, healthy_after, timeout):
         fail("not confirmed within %d s" % timeout)
 
 
+def _trace(e):
+    # the app's traceback on the console, for whoever looks at it
+    from ussh.compat import print_exception
+
+    print_exception(e, sys.stdout)
+
+
 async def _guard(main):
     try:
         await main()
     except Exception as e:  # noqa: the app's crash, recorded instead of ending the loop
+        _trace(e)
         fail("crashed: " + _why(e))
 
 
@@ -163,9 +172,7 @@ def _crashed(loop, context):
     # an unhandled exception in any task: the app's tasks are the ones that are not ussh's
     e = context.get("exception")
     if e is not None:
-        from ussh.compat import print_exception
-
-        print_exception(e, sys.stdout)
+        _trace(e)
     fail("crashed: " + (_why(e) if e is not None else str(context.get("message"))))
 
 
@@ -179,6 +186,7 @@ def run_blocking(cfg, log=print):
         mod = load(path)
     except Exception as e:  # noqa
         if _run["slot"]:
+            _trace(e)
             fail("raised at import: " + _why(e))
         else:
             log("ussh: app not started: %s" % e)
