@@ -28,6 +28,10 @@
 #                     host key is made on the board (kept on a second run); prints its fingerprint
 #   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
 #                     esptool erase + write at the chip's offset (FLASH_DRY_RUN=1: print the commands)
+#   make push APP=folder TARGET=board|[user@]host[:port] [IDENTITY=key] [RESET=1]: the app folder onto a
+#                     board running ussh as one new version (tools/push.py, ussh.app): only changed
+#                     files sent, SHA-256 checked on the board, committed in one step, rolled back
+#                     at the next boot if it fails before confirming itself
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -39,7 +43,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
+.PHONY: push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -179,6 +183,14 @@ flash: $(STAMP)/venv
 	@test -n "$(FLASH_OFFSET_$(ESP_CHIP))" || { echo "make flash: ESP_CHIP=esp32, esp32s2, esp32s3, esp32c3 or esp32c6"; exit 2; }
 	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) erase-flash
 	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) --baud 460800 write-flash $(FLASH_OFFSET_$(ESP_CHIP)) $(FIRMWARE)
+
+# push: an app folder onto a board as one new version (tools/push.py; README "Updating the app")
+APP ?=
+RESET ?=
+push: $(STAMP)/venv
+	@test -n "$(APP)" -a -d "$(APP)" || { echo "make push: APP=folder (the app: its main.py at the top)"; exit 2; }
+	@test -n "$(TARGET)" -a "$(TARGET)" != vboard || { echo "make push: TARGET=board (a Host of ~/.ssh/config) or [user@]host[:port]"; exit 2; }
+	@$(PY) tools/push.py '$(APP)' '$(TARGET)' $(if $(IDENTITY),-i '$(IDENTITY)') $(if $(RESET),--reset)
 
 VBOARD_DIR ?= run/vboard
 VBOARD_PORT ?= 2323

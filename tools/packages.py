@@ -1,6 +1,6 @@
 """Writes the lists of modules that get onto a board, from lib/ussh:
     package.json             mip: the server (`mpremote mip install github:OWNER/ussh`)
-    package-sftp.json        mip: file transfer, sftp and scp (optional)
+    package-sftp.json        mip: file transfer, sftp and scp, and app updates (optional)
     firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
 
 usage: python tools/packages.py          rewrite the three files
@@ -17,7 +17,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
-SFTP = ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
+# the server runs without them; app updates (ussh.app, `make push`) arrive over SFTP
+SFTP = ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py", "ussh/app.py", "ussh/appslot.py",
+        "ussh/apppush.py")
 
 
 def modules():

@@ -172,6 +172,21 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     _state[0] = None
 
 
+def run_app(config="/ussh.cfg"):
+    """The app `make push` put on the board's flash (ussh.app), before serve(): this port has no
+    asyncio, so the app's main.py is imported first, guarded (an exception there rolls the
+    version back), and the server runs after it. config: app_dir, app_healthy_after (> 0: a
+    version is healthy once its import returned; there is no clock) and root, as in ussh.cfg."""
+    from ussh import app, board
+
+    try:
+        cfg = board.current = board.load(config)
+    except board.ConfigError as e:
+        print("ussh: app not started: %s" % e)
+        return None
+    return app.run_blocking(cfg)
+
+
 _state = [None]  # the _State of the running serve(), for _log
 
 
