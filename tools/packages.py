@@ -1,9 +1,10 @@
 """Writes the lists of modules that get onto a board, from lib/ussh:
     package.json             mip: the server (`mpremote mip install github:OWNER/ussh`)
     package-sftp.json        mip: file transfer, sftp and scp (optional)
+    package-client.json      mip: the board as an SSH client, call home (optional)
     firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
 
-usage: python tools/packages.py          rewrite the three files
+usage: python tools/packages.py          rewrite the four files
        python tools/packages.py --check  exit 1 when one of them is out of date (make test does this)
 
 Every module of lib/ussh goes into the server package except those named below; run this after
@@ -18,6 +19,8 @@ LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
 SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
+CLIENT = ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
+          "ussh/knownhosts.py", "ussh/callhome.py")  # nor without these
 
 
 def modules():
@@ -44,12 +47,13 @@ def _manifest(files):
 
 
 def outputs():
-    """{path relative to the checkout: text} for the three files."""
+    """{path relative to the checkout: text} for the four files."""
     board = [m for m in modules() if m not in HOST_ONLY]
-    core = [m for m in board if m not in SFTP]
+    core = [m for m in board if m not in SFTP and m not in CLIENT]
     return {
         "package.json": _package_json(core),
         "package-sftp.json": _package_json([m for m in board if m in SFTP]),
+        "package-client.json": _package_json([m for m in board if m in CLIENT]),
         "firmware/ussh_package.py": _manifest(board),
     }
 

@@ -256,7 +256,8 @@ class Lab:
                 "-P", os.path.join(self.dir, "dropbear-%d.pid" % port)]
         return self._server("dropbear", argv, port, user=user, host_key=host_key)
 
-    def _make_sshd(self, port):
+    def _make_sshd(self, port, extra=()):
+        # extra: sshd_config lines put first (sshd keeps a keyword's first value)
         user = ensure_peer_user()
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
         host_key = os.path.join(self.dir, "sshd_host_ed25519")
@@ -264,7 +265,7 @@ class Lab:
             keygen(host_key, "sshd-peer")
         cfg = os.path.join(self.dir, "sshd_config_%d" % port)
         with open(cfg, "w") as f:
-            f.write("\n".join([
+            f.write("\n".join(list(extra) + [
                 "ListenAddress 127.0.0.1",
                 "Port %d" % port,
                 "HostKey " + host_key,
