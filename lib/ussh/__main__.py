@@ -6,7 +6,7 @@ from ussh import VERSION
 _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized-keys PATH]
             [--max-connections N] [--login-grace SECONDS] [--rekey-bytes N] [--root DIR]
             [--idle-timeout SECONDS] [--send-timeout SECONDS] [--max-channels N] [--max-packet N]
-            [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH]
+            [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH] [--host-cert FILE]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
 when missing) --authorized-keys authorized_keys --root . (the current folder)
@@ -14,7 +14,8 @@ when missing) --authorized-keys authorized_keys --root . (the current folder)
 --max-channels 4 --max-packet 35000 (the README's Limits table says what each does)
 --trusted-ca: a file of CA public keys whose user certificates log in;
 --cert-ignore-clock: accept certificates when the clock is not set;
---password-hash: enables passwords (python -m ussh.passwd makes the hash)"""
+--password-hash: enables passwords (python -m ussh.passwd makes the hash);
+--host-cert: a host certificate of the host key (ssh-keygen -s CA -h), offered to clients"""
 
 
 def main(argv):
@@ -33,6 +34,7 @@ def main(argv):
         "--root": ".",
         "--trusted-ca": None,
         "--password-hash": None,
+        "--host-cert": None,
     }
     settings = {}
     i = 0
@@ -60,6 +62,8 @@ def main(argv):
             settings[flag[2:].replace("-", "_")] = int(opts[flag])
     if opts["--trusted-ca"]:
         settings["trusted_cas"] = opts["--trusted-ca"]
+    if opts["--host-cert"]:
+        settings["host_cert"] = opts["--host-cert"]
     if opts["--password-hash"]:
         settings["password_hash"] = opts["--password-hash"]
     from ussh.crypto import rand

@@ -14,6 +14,8 @@ DEFAULTS = {
     "bind": "0.0.0.0",
     "port": 22,
     "host_key": "ssh_host_ed25519_key",
+    # a host certificate of host_key (ssh-keygen -s CA -h; make deploy HOST_CA=...), "": none
+    "host_cert": "",
     "authorized_keys": "authorized_keys",
     "max_connections": 2,
     "root": "/",
@@ -131,6 +133,10 @@ def start(config="ussh.cfg", log=print):
     try:
         rand.require()  # a port without os.urandom needs rand.set_source() first
         key = keys.load_or_create(cfg["host_key"], log)
+        if cfg["host_cert"]:  # checked here: a wrong certificate is said at boot
+            from ussh.hostcert import with_cert
+
+            key = with_cert(key, cfg["host_cert"])
         with open(cfg["authorized_keys"]):
             pass
     except (OSError, keys.KeyFileError, rand.NoEntropy) as e:
@@ -157,4 +163,6 @@ def start(config="ussh.cfg", log=print):
     host = ip or (cfg["bind"] if cfg["bind"] != "0.0.0.0" else "<this board's IP>")
     log("ussh: ssh -p %d %s   host key %s" % (cfg["port"], host, key.fingerprint()))
     log("ussh: known_hosts: %s" % known_hosts_line(host, cfg["port"], key))
+    if cfg["host_cert"]:
+        log("ussh: host certificate %s offered (clients trust it with an @cert-authority line)" % cfg["host_cert"])
     return task
