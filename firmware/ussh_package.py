@@ -10,6 +10,7 @@ package(
         "auth.py",
         "authkeys.py",
         "board.py",
+        "callhome.py",
         "cert.py",
         "channel.py",
         "client.py",

@@ -173,11 +173,29 @@ class Server:
                               text=True, timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)
 
+    def descendants(self):
+        """PIDs of the server's child processes, theirs, ... (sshd's per-connection processes
+        start their own sessions: the process group does not hold them)."""
+        out, todo = [], [self.pid] if self.pid else []
+        while todo:
+            r = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True)
+            kids = [int(x) for x in r.stdout.split()]
+            out += kids
+            todo += kids
+        return out
+
     def stop(self):
-        """Stop the server by its PID (SIGTERM, then SIGKILL), and its process group's children."""
+        """Stop the server by its PID (SIGTERM, then SIGKILL), its process group's children and
+        its descendants (an sshd's sessions: a restarted server has none of its old clients)."""
         p = self.proc
         if p is None:
             return
+        kids = self.descendants() if p.poll() is None else []
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if p.poll() is None:
             p.terminate()
             try:

@@ -167,6 +167,14 @@ class ClientConnection(Connection):
                     self.lost("not an SSH server")
                     return 0
                 t.rbuf[: i + 1] = b""
+            try:
+                self.peer_version = t.read_version()
+            except SSHError as e:
+                self.disconnect(e.code, e.reason)
+                return 0
+            if self.peer_version is None:
+                return 0
+            self.log("server %s" % wire.printable(self.peer_version))
         return Connection.feed(self, data)
 
     def check_host_key(self, alg, k_s, h, sig):
