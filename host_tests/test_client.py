@@ -24,8 +24,9 @@ CERT_ALG = b"ssh-ed25519-cert-v01@openssh.com"
 
 def known_line(srv, pub_path=None):
     if pub_path is None and not os.path.exists(srv.host_key + ".pub"):  # ussh made the key
-        text = subprocess.run(["ssh-keygen", "-y", "-f", srv.host_key], capture_output=True, text=True,
-                              check=True).stdout
+        from ussh import keys
+
+        text = keys.load(srv.host_key).public_line()
     else:
         with open(pub_path or srv.host_key + ".pub") as f:
             text = f.read()
