@@ -17,6 +17,7 @@ package(
         "client_conn.py",
         "client_kex.py",
         "client_sftp.py",
+        "client_stream.py",
         "compat.py",
         "connection.py",
         "fs.py",

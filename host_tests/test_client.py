@@ -219,7 +219,8 @@ def test_client_on_the_unix_port():
         assert "get 70000" in out, out
 
 
-CLIENT_MODULES = {"ussh.client", "ussh.client_conn", "ussh.client_kex", "ussh.client_sftp", "ussh.knownhosts",
+CLIENT_MODULES = {"ussh.client", "ussh.client_conn", "ussh.client_kex", "ussh.client_sftp", "ussh.client_stream",
+                  "ussh.knownhosts",
                   "ussh.callhome", "ussh.hostcert"}
 
 
@@ -229,3 +230,30 @@ def test_minimal_server_loads_no_client_module(ussh_server):
     assert p.returncode == 0, p.stderr
     mods = set(eval(p.stdout))
     assert "ussh.kex" in mods and not (mods & CLIENT_MODULES), mods
+
+
+STREAM_SCRIPT = """
+import socket
+from ussh import client_stream
+s = socket.socket()
+s.connect(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
+c = client_stream.connect(s.recv, s.send if not hasattr(s, "sendall") else s.sendall, "127.0.0.1", %d,
+                          user=%r, key=open(%r, "rb").read(), known_hosts=open(%r, "rb").read(), log=lambda m: None)
+print("exec", c.exec("sha256sum", stdin=b"z" * 50000))
+print("exec", c.exec("exit 7"))
+c.close()
+s.close()
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "unix"])
+def test_stream_client_over_a_blocking_socket(runtime):
+    with Lab() as lab:
+        srv = lab.start("sshd")
+        known = os.path.join(lab.dir, "kh")
+        with open(known, "w") as f:
+            f.write(known_line(srv))
+        out = runtimes.run(runtime, STREAM_SCRIPT % (srv.port, srv.port, srv.user, srv.client_key, known))
+        digest = hashlib.sha256(b"z" * 50000).hexdigest()
+        assert "exec (0, b'%s  -\\n', b'')" % digest in out, out
+        assert "exec (7, b'', b'')" in out, out

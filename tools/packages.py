@@ -19,7 +19,7 @@ LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
 SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
-CLIENT = ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
+CLIENT = ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py", "ussh/client_stream.py",
           "ussh/knownhosts.py", "ussh/callhome.py")  # nor without these
 
 
