@@ -86,6 +86,40 @@ def test_client_against_openssh_sshd():
         assert algs == (b"curve25519-sha256", b"ssh-ed25519", b"aes128-ctr", b"hmac-sha2-256-etm@openssh.com")
         assert "Accepted publickey for usshpeer" in srv.log()
 
+        async def streams():
+            # a channel as a stream: write, EOF, read to the end; strict KEX was agreed
+            c = await connect(srv, known_line(srv))
+            ch = await c.session(b"exec", b"tr a-z A-Z")
+            await ch.write(b"hello\n" * 10000)
+            await ch.eof()
+            got = b""
+            while True:
+                b = await ch.read()
+                if not b:
+                    break
+                got += b
+            await ch.wait_closed()
+            strict = c.conn.strict
+            await c.close()
+            return got, ch.exit_status, strict
+
+        assert asyncio.run(streams()) == (b"HELLO\n" * 10000, 0, True)
+
+
+def test_client_key_refused_is_said():
+    with Lab() as lab:
+        srv = lab.start("sshd")
+        other = keygen(os.path.join(lab.dir, "not_authorized"))
+
+        async def go():
+            with pytest.raises(Exception) as e:
+                await client.connect("127.0.0.1", srv.port, user=srv.user, key=other,
+                                     known_hosts=known_line(srv).encode(), log=lambda m: None, timeout=20)
+            return str(e.value)
+
+        msg = asyncio.run(go())
+        assert "refused" in msg and fp(other + ".pub") in msg, msg
+
 
 def test_client_rekeys_with_openssh_sshd():
     # a small rekey_bytes: several exchanges during the transfers (RFC 4253 §9), data intact
