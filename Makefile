@@ -23,9 +23,10 @@
 #   make pico-firmware build/pico/firmware.elf (.uf2): MicroPython's rp2 port (RPI_PICO) with ussh frozen
 #                     in, and firmware-plain.elf without; run on an emulated RP2040 by tools/pico.py
 #   make deploy BOARD=esp32|rp2|unix PORT=/dev/ttyUSB0|socket://127.0.0.1:N [WIFI_SSID=.. WIFI_PASSWORD=..]
-#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..]: ussh, boards/$(BOARD)/*.py,
+#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..] [HOST_CA=ca_key]: ussh, boards/$(BOARD)/*.py,
 #                     ussh.cfg, $$HOME/.ssh/*.pub as authorized_keys onto a board through mpremote; the
-#                     host key is made on the board (kept on a second run); prints its fingerprint
+#                     host key is made on the board (kept on a second run); prints its fingerprint;
+#                     HOST_CA: signs the host key's public half, the certificate goes to the board
 #   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
 #                     esptool erase + write at the chip's offset (FLASH_DRY_RUN=1: print the commands)
 #   make push APP=folder TARGET=board|[user@]host[:port] [IDENTITY=key] [RESET=1]: the app folder onto a
@@ -156,6 +157,7 @@ WIFI_PASSWORD ?=
 PASSWORD ?=
 SSH_PORT ?=
 SSH_NAME ?=
+HOST_CA ?=
 MAX_CONNECTIONS ?= 2
 deploy: export WIFI_SSID := $(WIFI_SSID)
 deploy: export WIFI_PASSWORD := $(WIFI_PASSWORD)
@@ -164,7 +166,8 @@ deploy: $(STAMP)/venv
 	@case "$(BOARD)" in esp32|rp2|unix) ;; *) echo "make deploy: BOARD=esp32, rp2 or unix (got $(BOARD))"; exit 2;; esac
 	@case "$(PORT)" in /*|socket://*|COM*) ;; *) echo "make deploy: PORT=/dev/ttyUSB0 (the board's serial port) or socket://127.0.0.1:N"; exit 2;; esac
 	@$(PY) tools/deploy.py --board $(BOARD) --port '$(PORT)' --max-connections $(MAX_CONNECTIONS) \
-		$(if $(SSH_PORT),--ssh-port $(SSH_PORT)) $(if $(SSH_NAME),--ssh-name '$(SSH_NAME)')
+		$(if $(SSH_PORT),--ssh-port $(SSH_PORT)) $(if $(SSH_NAME),--ssh-name '$(SSH_NAME)') \
+		$(if $(HOST_CA),--host-ca '$(HOST_CA)')
 
 # flash: a MicroPython firmware image onto an ESP32 (erase, then write at the board's offset)
 FIRMWARE ?=

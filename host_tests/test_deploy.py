@@ -19,7 +19,7 @@ from ussh import board  # noqa: E402
 
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 HOST_ONLY = {"ussh/_compat_cpython.py"}  # CPython's half of compat: never on a board
-PACKAGES = ("package.json", "package-sftp.json")
+PACKAGES = ("package.json", "package-sftp.json", "package-client.json")
 
 
 def lib_modules():
@@ -92,6 +92,7 @@ def test_mip_packages_cover_every_module_once():
         core = {d for d, _ in json.load(f)["urls"]}
     # the server imports ussh.interrupt on ports that can interrupt: it belongs to the core
     assert {"ussh/server.py", "ussh/interrupt.py"} <= core and "ussh/sftp.py" not in core
+    assert "ussh/client.py" not in core and "ussh/knownhosts.py" not in core
 
 
 # --- the config file ---

@@ -1,9 +1,10 @@
 """Writes the lists of modules that get onto a board, from lib/ussh:
     package.json             mip: the server (`mpremote mip install github:OWNER/ussh`)
     package-sftp.json        mip: file transfer, sftp and scp, and app updates (optional)
+    package-client.json      mip: the board as an SSH client, call home (optional)
     firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
 
-usage: python tools/packages.py          rewrite the three files
+usage: python tools/packages.py          rewrite the four files
        python tools/packages.py --check  exit 1 when one of them is out of date (make test does this)
 
 Every module of lib/ussh goes into the server package except those named below; run this after
@@ -20,6 +21,8 @@ HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a
 # the server runs without them; app updates (ussh.app, `make push`) arrive over SFTP
 SFTP = ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py", "ussh/app.py", "ussh/appslot.py",
         "ussh/apppush.py")
+CLIENT = ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py", "ussh/client_stream.py",
+          "ussh/knownhosts.py", "ussh/callhome.py")  # nor without these
 
 
 def modules():
@@ -46,12 +49,13 @@ def _manifest(files):
 
 
 def outputs():
-    """{path relative to the checkout: text} for the three files."""
+    """{path relative to the checkout: text} for the four files."""
     board = [m for m in modules() if m not in HOST_ONLY]
-    core = [m for m in board if m not in SFTP]
+    core = [m for m in board if m not in SFTP and m not in CLIENT]
     return {
         "package.json": _package_json(core),
         "package-sftp.json": _package_json([m for m in board if m in SFTP]),
+        "package-client.json": _package_json([m for m in board if m in CLIENT]),
         "firmware/ussh_package.py": _manifest(board),
     }
 

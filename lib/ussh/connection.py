@@ -46,12 +46,17 @@ class Config:
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
     cert_ignore_clock = False  # accept certificates when the clock is not set
     password_hash = None  # "pbkdf2-sha256$..." (ussh.passwd) enables passwords
+    host_cert = None  # a host certificate (path or its line) presented beside host_key
 
     def __init__(self, **kw):
         for k in kw:
             if not hasattr(self, k):
                 raise TypeError("unknown setting %s" % k)
             setattr(self, k, kw[k])
+        if self.host_cert:  # ussh.hostcert: an optional module
+            from ussh.hostcert import with_cert
+
+            self.host_key = with_cert(self.host_key, self.host_cert)
         auth.prepare(self)  # the optional key-type modules these keys need
 
     def find_key(self, key_type, blob):
@@ -163,7 +168,8 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac)
+        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac,
+                                            getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))
         self._kex_t0 = ticks_ms()
         self._out(self._kexinit)
 

@@ -84,11 +84,16 @@ except ImportError:
     pass
 
 
-def kexinit_payload(first, legacy_mac=False):
-    # RFC 4253 §7.1
-    kex = [name for name, _ in KEX_METHODS] + [_KEXGUESS2]
-    if first:
-        kex.append(_STRICT_S)
+def kexinit_payload(first, legacy_mac=False, hk_algs=HOST_KEY_ALGORITHMS, extra=None):
+    # RFC 4253 §7.1; extra: the pseudo-algorithms after the kex names (the
+    # server's by default; the client role passes its own)
+    kex = [name for name, _ in KEX_METHODS]
+    if extra is None:
+        kex.append(_KEXGUESS2)
+        if first:
+            kex.append(_STRICT_S)
+    else:
+        kex += extra
     ciphers = [name for name, _ in CIPHERS]
     macs = _macs(legacy_mac)
     return b"".join(
@@ -96,7 +101,7 @@ def kexinit_payload(first, legacy_mac=False):
             wire.byte(_MSG_KEXINIT),
             random_bytes(16),
             wire.namelist(kex),
-            wire.namelist(HOST_KEY_ALGORITHMS),
+            wire.namelist(hk_algs),
             wire.namelist(ciphers),
             wire.namelist(ciphers),
             wire.namelist(macs),
@@ -173,7 +178,9 @@ def exchange(conn, i_c, i_s):
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
     kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
-    hk_name = _choose(hk_c, HOST_KEY_ALGORITHMS, "host key")
+    # a host key with a certificate (ussh.hostcert) offers both algorithms
+    hk_algs = getattr(conn.host_key, "algorithms", HOST_KEY_ALGORITHMS)
+    hk_name = _choose(hk_c, hk_algs, "host key")
     names = [name for name, _ in CIPHERS]
     enc_cs = _choose(lists[2], names, "client-to-server cipher")
     enc_sc = _choose(lists[3], names, "server-to-client cipher")
@@ -192,7 +199,7 @@ def exchange(conn, i_c, i_s):
     if _KEXGUESS2 in kex_c:
         right = kex_c[0] == kex_name and hk_c[0] == hk_name
     else:
-        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == HOST_KEY_ALGORITHMS[0]
+        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == hk_algs[0]
     if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
@@ -204,7 +211,7 @@ def exchange(conn, i_c, i_s):
 
     try:
         # RFC 8731 §3 / RFC 5656 §4: the exchange hash
-        k_s = conn.host_key.blob
+        k_s = conn.host_key.blob if hk_name == b"ssh-ed25519" else conn.host_key.cert
         h = sha256()
         for x in (conn.peer_version, conn.version, i_c, i_s, k_s, q_c, q_s):
             h.update(wire.string(x))
