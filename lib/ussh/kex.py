@@ -35,8 +35,8 @@ def curve25519_sha256(q_c):
 
 # Algorithm tables, in the server's order of preference. A kex method maps
 # the client's public value to (server public value, encoded secret K); the
-# exchange hash is SHA-256 for all of them. Optional modules (post-quantum)
-# put a row in front of KEX_METHODS.
+# exchange hash is SHA-256 for all of them. A server offers its registry's
+# methods (ussh.plugins): these, after the post-quantum one when installed.
 KEX_METHODS = [
     (b"curve25519-sha256", curve25519_sha256),
     (b"curve25519-sha256@libssh.org", curve25519_sha256),
@@ -57,17 +57,10 @@ MACS = (  # name, key length, tag length; *-etm@openssh.com: encrypt-then-MAC
 def _macs(legacy):
     return [row[0] for row in MACS if legacy or row[0].endswith(b"-etm@openssh.com")]
 
-# The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
-# crypto/sha3.py): ussh.pqkex puts mlkem768x25519-sha256 first in KEX_METHODS.
-try:
-    import ussh.pqkex  # noqa: F401
-except ImportError:
-    pass
 
-
-def kexinit_payload(first, legacy_mac=False):
-    # RFC 4253 §7.1
-    kex = [name for name, _ in KEX_METHODS] + [_KEXGUESS2]
+def kexinit_payload(first, legacy_mac=False, methods=KEX_METHODS):
+    # RFC 4253 §7.1; methods: the server's key exchanges (its registry's)
+    kex = [name for name, _ in methods] + [_KEXGUESS2]
     if first:
         kex.append(_STRICT_S)
     ciphers = [name for name, _ in CIPHERS]
@@ -153,7 +146,8 @@ def exchange(conn, i_c, i_s):
         # PROTOCOL §1.10: with strict KEX the client's KEXINIT is its first packet
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
-    kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
+    methods = conn.cfg.reg.kex
+    kex_name = _choose(kex_c, [name for name, _ in methods], "key exchange")
     hk_name = _choose(hk_c, HOST_KEY_ALGORITHMS, "host key")
     names = [name for name, _ in CIPHERS]
     enc_cs = _choose(lists[2], names, "client-to-server cipher")
@@ -173,7 +167,7 @@ def exchange(conn, i_c, i_s):
     if _KEXGUESS2 in kex_c:
         right = kex_c[0] == kex_name and hk_c[0] == hk_name
     else:
-        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == HOST_KEY_ALGORITHMS[0]
+        right = kex_c[0] == methods[0][0] and hk_c[0] == HOST_KEY_ALGORITHMS[0]
     if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
@@ -181,7 +175,7 @@ def exchange(conn, i_c, i_s):
     r = Reader(p, 1)
     q_c = r.string()
     r.done()
-    q_s, k = _row(KEX_METHODS, kex_name)[1](q_c)
+    q_s, k = _row(methods, kex_name)[1](q_c)
 
     try:
         # RFC 8731 §3 / RFC 5656 §4: the exchange hash
