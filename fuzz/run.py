@@ -28,7 +28,7 @@ WEIGHTS = {"banner": 6, "kexinit": 10, "kex_ecdh": 1.5, "kex_pq": 0.4, "newkeys"
 # the modules a case goes through (the rest: sockets, boards, key files, optional key types)
 CORE = ("wire", "transport", "kex", "pqkex", "auth", "channel", "connection", "sftp", "scp", "fs", "repl")
 # the optional login modules the configuration enables (fuzz/userkeys.py), reported one by one
-LOGIN = ("keytypes", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk", "gate")
+LOGIN = ("auth", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk", "gate")
 
 
 def _where(detail):

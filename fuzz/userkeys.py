@@ -1,7 +1,7 @@
 """The fuzz configuration's user keys beyond the one Ed25519 key (issue 17): RSA, ECDSA P-256, FIDO
 (sk-ssh-ed25519, sk-ecdsa) with authorized_keys options, two CAs (one trusted through the config,
 one through a cert-authority line) with a certificate each, and a password; so the fuzzer reaches
-ussh.keytypes, key_rsa, key_ecdsa, key_sk, cert, keyopts and passwd.
+ussh.auth (its publickey path), key_rsa, key_ecdsa, key_sk, cert, keyopts and passwd.
 
 Every key is derived from a fixed seed (a finding's JSON replays with the same keys); the signers
 make a valid signature over (session id, request body) for the running connection, as the harness

@@ -95,3 +95,52 @@ def test_wrong_service_in_userauth_request_disconnects():
     p = ready()
     p.feed(b"\x32" + s(b"u") + s(b"ssh-sftp") + s(b"none"))
     assert p.events() == [("disconnect", "service not available")]
+
+
+def _ext_sig_algs(p):
+    r = wire.Reader([x for x in p.kex_packets if x[0] == 7][0], 1)
+    n = r.u32()
+    out = {}
+    for _ in range(n):
+        k = r.string()
+        out[k] = r.string()
+    return out[b"server-sig-algs"].split(b",")
+
+
+def test_server_sig_algs_follow_each_servers_own_configuration():
+    # RFC 8308 §3.1: what this server accepts; another server in the process (with RSA keys,
+    # made first) changes nothing (auth.EXT was global and sticky)
+    from ussh.authkeys import AuthorizedKey
+
+    k = user_key()
+    rsa = AuthorizedKey(b"ssh-rsa", wire.string(b"ssh-rsa") + wire.string(b"\x01\x00\x01") + wire.string(b"\x00" * 8), "", [], 2)
+    plain = AuthorizedKey(k.algorithm, k.blob, "", [], 1)
+    with_rsa = Pair(config(authorized_keys=[plain, rsa]))
+    algs = _ext_sig_algs(with_rsa)
+    assert b"ssh-ed25519" in algs and b"rsa-sha2-256" in algs and b"rsa-sha2-512" in algs
+    assert _ext_sig_algs(Pair()) == [b"ssh-ed25519"]
+    assert _ext_sig_algs(with_rsa) == algs  # and the first one's list is still its own
+
+
+def _sk_key(seed=b"\x07" * 32, app=b"ssh:"):
+    k = keys.HostKey(seed)
+    kind = b"sk-ssh-ed25519@openssh.com"
+    return k, kind, wire.string(kind) + wire.string(k.pub) + wire.string(app), app
+
+
+def test_security_key_login_notes_its_counter_without_touching_the_shared_entry():
+    from ussh.authkeys import AuthorizedKey
+    from ussh.compat import sha256
+    from ussh.crypto import ed25519_sign
+
+    k, kind, blob, app = _sk_key()
+    entry = AuthorizedKey(kind, blob, "sk", [], 1)
+    p = Pair(config(authorized_keys=[entry]), login=False)
+    p.feed(b"\x05" + s(b"ssh-userauth"))
+    body = b"\x32" + s(b"u") + s(b"ssh-connection") + s(b"publickey") + b"\x01" + s(kind) + s(blob)
+    data = s(p.session_id) + body
+    signed = sha256(app).digest() + b"\x01" + wire.u32(5) + sha256(data).digest()
+    p.feed(body + s(s(kind) + s(ed25519_sign(k.seed, signed)) + b"\x01" + wire.u32(5)))
+    assert ("auth-success", b"") in p.events()
+    assert p.log.has("security key flags 0x01 counter 5")
+    assert not hasattr(entry, "sk") and not hasattr(entry, "note")  # per login, never on the config

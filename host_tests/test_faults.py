@@ -173,7 +173,7 @@ def test_hundred_sequential_connections_do_not_leak_heap(server):
 
 # A stock OpenSSH login + exec needs about 200-230k of heap from source on the 64-bit unix port
 # (the heap fragments: the need varies); 240k holds one session, not five at once.
-TIGHT_HEAP = "240k"
+TIGHT_HEAP = "244k"  # 240k until the scheduler and the plugin registry (about 4 KB of bytecode from .py)
 
 
 def test_tight_heap_parallel_logins_refused_cleanly(server):

@@ -746,7 +746,7 @@ def test_fuzz_configuration_reaches_cert_keyopts_passwd_key_modules(tmp_path):
     cov = res["coverage_login"]
     print("login module coverage:", cov)
     assert res["findings"] == 0
-    for m in ("keytypes", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk"):
+    for m in ("auth", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk"):
         assert cov[m] >= 45, (m, cov)
 
 

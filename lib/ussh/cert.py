@@ -1,10 +1,10 @@
 # OpenSSH user certificates (PROTOCOL.certkeys), an optional module:
-# ussh.keytypes imports it when an authorized_keys line says cert-authority or the config
+# ussh.plugins loads it when an authorized_keys line says cert-authority or the config
 # names trusted CAs. A certificate logs in when a trusted CA signed it, it
 # is a user certificate naming the login (or a principals= name), the clock
 # is inside its validity window and every critical option is one ussh
 # enforces.
-from ussh import keytypes
+from ussh.auth import Attempt
 from ussh.compat import unix_time
 from ussh.keys import fingerprint
 from ussh.wire import Reader, SSHError, printable, string
@@ -75,7 +75,7 @@ def parse(blob):
     return c
 
 
-def _ca_signature(c, blob):
+def _ca_signature(reg, c, blob):
     # PROTOCOL.certkeys: the CA key is a plain key, signed with one of the
     # accepted algorithms (never ssh-rsa SHA-1)
     try:
@@ -83,19 +83,20 @@ def _ca_signature(c, blob):
         alg = Reader(c.signature).string()
     except SSHError:
         return "malformed CA key or signature"
-    keytypes.need(ca_type)
-    row = keytypes.VERIFIERS.get(alg)
+    row = reg.verifiers.get(alg)  # every key type installed is there when CAs are configured
     if row is None or row[0] != ca_type or len(row) > 2:
         return "CA signature algorithm %s not accepted" % printable(alg)
-    return row[1](c.ca, blob[: c.signed], c.signature, None)
+    return row[1](Attempt(None, None, alg, c.ca), blob[: c.signed], c.signature)
 
 
-def _lookup(conn, user, alg, blob):
-    # auth's lookup for certificate rows: (entry, None) or (None, why)
+def _lookup(att):
+    # auth's lookup for certificate rows: sets att.entry (a fresh one for this
+    # login) and returns None, or returns why not
+    conn, user, alg, blob = att.conn, att.user, att.alg, att.blob
     try:
         c = parse(blob)
     except SSHError:
-        return None, "malformed certificate"
+        return "malformed certificate"
     ca_fp = fingerprint(c.ca)
     what = "certificate id %s serial %d of %s" % (printable(repr(c.key_id)), c.serial, fingerprint(c.key))
     try:
@@ -103,11 +104,10 @@ def _lookup(conn, user, alg, blob):
     except SSHError:
         why = "malformed certificate"
     if isinstance(why, str):
-        return None, "%s (CA %s): %s" % (what, ca_fp, why)
-    entry = why
-    entry.note = ", %s, CA %s" % (what, ca_fp)
-    entry.base_alg = alg[: -len(_SUFFIX)] + (b"@openssh.com" if alg.startswith(b"sk-") else b"")
-    return entry, None
+        return "%s (CA %s): %s" % (what, ca_fp, why)
+    att.entry = why
+    att.notes += ", %s, CA %s" % (what, ca_fp)
+    return None
 
 
 def _trusted(cfg, c, blob):
@@ -120,9 +120,9 @@ def _trusted(cfg, c, blob):
     lines += [e for e in cfg.authorized_keys if e.blob == c.ca and ("cert-authority", None) in e.options]
     if not lines:
         return "signed by an untrusted CA"
-    if not keytypes.need(c.base):
-        return "key type %s not supported" % c.base.decode()
-    why = _ca_signature(c, blob)
+    if not [1 for row in cfg.reg.verifiers.values() if row[0] == c.base]:
+        return "key type %s not supported" % printable(c.base)
+    why = _ca_signature(cfg.reg, c, blob)
     if why:
         return "CA signature: " + why
     return lines
@@ -206,19 +206,31 @@ def _check(conn, user, c, blob):
     return AuthorizedKey(c.base, c.key, entry.comment, opts, entry.line)
 
 
-def _verify(blob, data, sig, entry):
-    # the user's signature is made with the certified key
+def _verify(att, data, sig):
+    # the user's signature is made with the certified key, by its verifier
     if data is None:
         return None
-    return keytypes.VERIFIERS[entry.base_alg][1](entry.blob, data, sig, entry)
+    alg = att.alg[: -len(_SUFFIX)] + (b"@openssh.com" if att.alg.startswith(b"sk-") else b"")
+    key = Attempt(att.conn, att.user, alg, att.entry.blob)
+    key.entry = att.entry
+    why = att.conn.cfg.reg.verifiers[alg][1](key, data, sig)
+    att.notes += key.notes
+    return why
 
 
-for _alg, _kind in (
+_ROWS = (
     (b"ssh-ed25519", b"ssh-ed25519"),
     (b"rsa-sha2-512", b"ssh-rsa"),
     (b"rsa-sha2-256", b"ssh-rsa"),
     (b"ecdsa-sha2-nistp256", b"ecdsa-sha2-nistp256"),
     (b"sk-ssh-ed25519", b"sk-ssh-ed25519"),
     (b"sk-ecdsa-sha2-nistp256", b"sk-ecdsa-sha2-nistp256"),
-):
-    keytypes.VERIFIERS[_alg + _SUFFIX] = (_kind + _SUFFIX, _verify, _lookup)
+)
+
+
+def register(reg):
+    """ussh.plugins (loaded last): a certificate row for each key type registered."""
+    for alg, kind in _ROWS:
+        plain = alg + (b"@openssh.com" if alg.startswith(b"sk-") else b"")
+        if plain in reg.verifiers:
+            reg.key_type(alg + _SUFFIX, kind + _SUFFIX, _verify, _lookup)

@@ -3,7 +3,7 @@
 # straight through; after it a table maps message numbers to handlers.
 import struct
 
-from ussh import VERSION, auth, channel, kex, scheduler, wire
+from ussh import VERSION, auth, channel, kex, plugins, scheduler, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST, DISCONNECT_PROTOCOL_ERROR
@@ -57,7 +57,7 @@ class Config:
             from ussh.hostcert import with_cert
 
             self.host_key = with_cert(self.host_key, self.host_cert)
-        auth.prepare(self)  # the optional key-type modules these keys need
+        self.reg = plugins.load(self)  # key exchanges, key types, subsystems, exec handlers
 
     def find_key(self, key_type, blob):
         for e in self.authorized_keys:
@@ -65,7 +65,6 @@ class Config:
                 return e
 
 
-SUBSYSTEMS = scheduler.SUBSYSTEMS  # subsystem name -> module
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
@@ -136,7 +135,8 @@ class Connection:
         self.cfg.log("ussh: %s %s" % (self.peer, wire.printable(msg)))
 
     def sig_algs(self):
-        return auth.sig_algs()
+        # RFC 8308 §3.1 server-sig-algs: what this server's keys need
+        return list(self.cfg.reg.verifiers)
 
     # -- output
     def send(self, payload):
@@ -168,7 +168,7 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac,
+        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac, self.cfg.reg.kex,
                                             getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))
         self._kex_t0 = ticks_ms()
         self._out(self._kexinit)
@@ -276,11 +276,12 @@ class Connection:
     # -- running programs on channels (ussh.scheduler)
     def can_start(self, kind, arg):
         if kind == b"subsystem":
-            if arg not in SUBSYSTEMS:
+            mod = self.cfg.reg.subsystems.get(arg)
+            if mod is None:
                 return False
             try:
-                __import__(SUBSYSTEMS[arg])
-            except ImportError:
+                __import__(mod)
+            except ImportError:  # an install without it
                 return False
         return True
 

@@ -54,8 +54,8 @@ def curve25519_sha256(q_c):
 
 # Algorithm tables, in the server's order of preference. A kex method maps
 # the client's public value to (server public value, encoded secret K); the
-# exchange hash is SHA-256 for all of them. Optional modules (post-quantum)
-# put a row in front of KEX_METHODS.
+# exchange hash is SHA-256 for all of them. A server offers its registry's
+# methods (ussh.plugins): these, after the post-quantum one when installed.
 KEX_METHODS = [
     (b"curve25519-sha256", curve25519_sha256),
     (b"curve25519-sha256@libssh.org", curve25519_sha256),
@@ -76,18 +76,12 @@ MACS = (  # name, key length, tag length; *-etm@openssh.com: encrypt-then-MAC
 def _macs(legacy):
     return [row[0] for row in MACS if legacy or row[0].endswith(b"-etm@openssh.com")]
 
-# The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
-# crypto/sha3.py): ussh.pqkex puts mlkem768x25519-sha256 first in KEX_METHODS.
-try:
-    import ussh.pqkex  # noqa: F401
-except ImportError:
-    pass
 
-
-def kexinit_payload(first, legacy_mac=False, hk_algs=HOST_KEY_ALGORITHMS, extra=None):
-    # RFC 4253 §7.1; extra: the pseudo-algorithms after the kex names (the
-    # server's by default; the client role passes its own)
-    kex = [name for name, _ in KEX_METHODS]
+def kexinit_payload(first, legacy_mac=False, methods=KEX_METHODS, hk_algs=HOST_KEY_ALGORITHMS, extra=None):
+    # RFC 4253 §7.1; methods: the key exchanges offered (the server's
+    # registry's); extra: the pseudo-algorithms after them (the server's by
+    # default; the client role passes its own)
+    kex = [name for name, _ in methods]
     if extra is None:
         kex.append(_KEXGUESS2)
         if first:
@@ -177,7 +171,8 @@ def exchange(conn, i_c, i_s):
         # PROTOCOL §1.10: with strict KEX the client's KEXINIT is its first packet
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
-    kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
+    methods = conn.cfg.reg.kex
+    kex_name = _choose(kex_c, [name for name, _ in methods], "key exchange")
     # a host key with a certificate (ussh.hostcert) offers both algorithms
     hk_algs = getattr(conn.host_key, "algorithms", HOST_KEY_ALGORITHMS)
     hk_name = _choose(hk_c, hk_algs, "host key")
@@ -199,7 +194,7 @@ def exchange(conn, i_c, i_s):
     if _KEXGUESS2 in kex_c:
         right = kex_c[0] == kex_name and hk_c[0] == hk_name
     else:
-        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == hk_algs[0]
+        right = kex_c[0] == methods[0][0] and hk_c[0] == hk_algs[0]
     if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
@@ -207,7 +202,7 @@ def exchange(conn, i_c, i_s):
     r = Reader(p, 1)
     q_c = r.string()
     r.done()
-    q_s, k = _row(KEX_METHODS, kex_name)[1](q_c)
+    q_s, k = _row(methods, kex_name)[1](q_c)
 
     try:
         # RFC 8731 §3 / RFC 5656 §4: the exchange hash

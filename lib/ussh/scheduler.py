@@ -9,11 +9,6 @@
 #   2. then every channel with pending input, EOF or CLOSE.
 from ussh.channel import ChannelClosed
 
-# Subsystem name -> module with start(conn, channel) returning an object with
-# feed(data), eof() and `closed` (optional features, imported when asked for;
-# refused when the module is not installed)
-SUBSYSTEMS = {b"sftp": "ussh.sftp"}
-
 
 class Scheduler:
     def __init__(self, conn):
@@ -111,14 +106,13 @@ def _launch(a):
             ch.err(b"ussh: the command is not UTF-8 text\n")
             return ch.finish(1)
         conn.log("exec %r" % cmd)
-        if cmd.startswith("scp "):
-            # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
-            try:
-                from ussh import scp
-            except ImportError:  # a server without file transfer
-                scp = None
-            if scp:
-                return ch.finish(scp.run(conn, ch, cmd))
+        for prefix, name in conn.cfg.reg.execs:  # exec handlers (ussh.plugins): scp's
+            if cmd.startswith(prefix):
+                try:
+                    mod = __import__(name, None, None, ("run",))
+                except ImportError:  # not installed: the command runs as Python
+                    break
+                return ch.finish(mod.run(conn, ch, cmd))
         from ussh import repl
 
         ch.finish(repl.run_command(cmd, out, err, stdin))
@@ -128,8 +122,9 @@ def _launch(a):
         ch.repl = repl.Repl(out, err, stdin, pty=ch.pty is not None, poll=poll)
         ch.flush()  # its input, EOF or CLOSE: the rule's second step
     else:
-        # a subsystem is fed the channel's data like the shell
-        mod = __import__(SUBSYSTEMS[arg], None, None, ("start",))
+        # a subsystem (a module with start(conn, channel) returning an object
+        # with feed(data), eof() and `closed`) is fed the channel's data like the shell
+        mod = __import__(conn.cfg.reg.subsystems[arg], None, None, ("start",))
         ch.repl = mod.start(conn, ch)
         ch.flush()
 
