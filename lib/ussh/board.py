@@ -2,8 +2,6 @@
 # Wi-Fi where the port has it, starts the server as an asyncio task beside the
 # user's code and prints how to reach it. Loaded only by ussh.start(); the
 # server itself never imports this module.
-import time
-
 from ussh.compat import ticks_diff, ticks_ms
 
 # name -> default; an int default makes the value an int
@@ -27,6 +25,15 @@ DEFAULTS = {
     "cert_ignore_clock": 0,
     # "pbkdf2-sha256$...": enables password login (python -m ussh.passwd)
     "password_hash": "",
+    # 1: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm (Dropbear 2022)
+    "legacy_mac": 0,
+    # the folder of the app `make push` updates ("": none; see ussh.app)
+    "app_dir": "app",
+    # a new app version is healthy after this many seconds without an unhandled exception
+    # (0: only when it calls ussh.app.confirm())
+    "app_healthy_after": 10,
+    # with app_healthy_after = 0: seconds to wait for that call, then roll back
+    "app_confirm_timeout": 60,
     # call home (ussh.callhome, the client package): "bastion:22" keeps an SSH connection there
     # and has it forward callhome_port (on its localhost) to this board; "": off
     "callhome": "",
@@ -37,8 +44,12 @@ DEFAULTS = {
     # the bastion's host key (a known_hosts line, or @cert-authority)
     "callhome_known_hosts": "known_hosts",
 }
-_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800), "cert_ignore_clock": (0, 1),
-           "callhome_port": (0, 65535)}
+_RANGES = {"app_healthy_after": (0, 86400), "app_confirm_timeout": (1, 86400), "port": (1, 65535),
+           "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800),
+           "cert_ignore_clock": (0, 1), "legacy_mac": (0, 1), "callhome_port": (0, 65535)}
+
+
+current = None  # the settings ussh.start() read
 
 
 class ConfigError(Exception):
@@ -115,6 +126,7 @@ def join(ssid, password="", timeout=20, log=print):
     Without ssid, the address of a connection made before (boot.py), if any."""
     try:
         import network
+        import time
     except ImportError:
         return None
     wlan = network.WLAN(network.STA_IF)
@@ -146,8 +158,9 @@ def start(config="ussh.cfg", log=print):
     board goes on booting). On CPython call it with an event loop running."""
     from ussh import keys
 
+    global current
     try:
-        cfg = load(config)
+        cfg = current = load(config)
     except ConfigError as e:
         log("ussh: not started: %s" % e)
         return None
@@ -181,6 +194,7 @@ def start(config="ussh.cfg", log=print):
             trusted_cas=cfg["trusted_ca"],
             cert_ignore_clock=bool(cfg["cert_ignore_clock"]),
             password_hash=cfg["password_hash"] or None,
+            legacy_mac=bool(cfg["legacy_mac"]),
             log=log,
         )
     )
@@ -191,7 +205,29 @@ def start(config="ussh.cfg", log=print):
         _callhome(cfg, log)
     if cfg["host_cert"]:
         log("ussh: host certificate %s offered (clients trust it with an @cert-authority line)" % cfg["host_cert"])
+    run_app(cfg, log)
     return task
+
+
+def run_app(cfg, log=print):
+    """The app `make push` put into app_dir, as an asyncio task beside the server (ussh.app);
+    None when there is none. ussh.app is imported only when there is one."""
+    import os
+
+    d = cfg["app_dir"].rstrip("/")
+    if not d:
+        return None
+    for name in ("/state", "/state.new"):
+        try:
+            os.stat(d + name)
+            break
+        except OSError:
+            pass
+    else:
+        return None
+    from ussh import app
+
+    return app.start(cfg, log)
 
 
 def _callhome(cfg, log):

@@ -66,14 +66,21 @@ _ROLES = {
 
 
 def kex_names():
-    # what the build has (kex.KEX_METHODS, with pqkex's row when installed), in its order
-    return [name for name, _ in kex.KEX_METHODS]
+    # what the build has, preferred first: mlkem768x25519 when the
+    # post-quantum modules are installed (package-pq.json), then kex.KEX_METHODS
+    names = [name for name, _ in kex.KEX_METHODS]
+    try:
+        from ussh.pqkex import NAME
+    except ImportError:
+        return names
+    return [NAME] + names
 
 
 def kexinit(conn):
     # RFC 4253 §7.1, the server's table with the client's extras (strict KEX
     # once, OpenSSH PROTOCOL §1.10); every method of kex.KEX_METHODS has a role here
-    return kex.kexinit_payload(conn.first_kex, conn.hk_algs, [STRICT_C] if conn.first_kex else [])
+    return kex.kexinit_payload(conn.first_kex, conn.cfg.legacy_mac, [(n, None) for n in kex_names()], conn.hk_algs,
+                               [STRICT_C] if conn.first_kex else [])
 
 
 def exchange(conn, i_s, i_c):
