@@ -1,8 +1,10 @@
-# The client's side of one SSH connection, sans-IO (ussh.client's package):
-# the server's Connection (transport, rekeying, held packets, DISCONNECT) in
-# its second role, with ussh.client_kex's exchange, known_hosts, publickey
-# auth with an ed25519 key (RFC 4252 §7) and the client's channels (RFC 4254
-# §5; forwarded-tcpip after a tcpip-forward request, §7.1, §7.2).
+# The client's side of one SSH connection, sans-IO, an optional module of
+# ussh.client: the server's Connection (transport, rekeying, held packets,
+# DISCONNECT) in its second role. The key exchange is ussh.client_kex's,
+# the host key is checked against known_hosts, user authentication is
+# publickey with an ed25519 key (RFC 4252 §7), and channels are the
+# client's (RFC 4254 §5): sessions it opens, forwarded-tcpip ones the
+# server opens after a tcpip-forward request (§7.1, §7.2).
 import struct
 
 from ussh import client_kex, knownhosts, wire
@@ -12,7 +14,7 @@ from ussh.wire import Reader, SSHError, DISCONNECT_NO_MORE_AUTH_METHODS
 
 _MSG_DISCONNECT = const(1)
 _MSG_UNIMPLEMENTED = const(3)
-_MSG_KEXINIT = const(20)  # RFC 4250 §4.1.2
+_MSG_KEXINIT = const(20)
 _MSG_SERVICE_REQUEST = const(5)
 _MSG_USERAUTH_REQUEST = const(50)
 _MSG_GLOBAL_REQUEST = const(80)
@@ -20,6 +22,7 @@ _MSG_REQUEST_SUCCESS = const(81)
 _MSG_REQUEST_FAILURE = const(82)
 _MSG_CHANNEL_OPEN = const(90)
 _MSG_CHANNEL_OPEN_CONFIRMATION = const(91)
+_MSG_CHANNEL_OPEN_FAILURE = const(92)
 _MSG_CHANNEL_WINDOW_ADJUST = const(93)
 _MSG_CHANNEL_DATA = const(94)
 _MSG_CHANNEL_EXTENDED_DATA = const(95)
@@ -50,7 +53,8 @@ class ClientConfig:
 
 
 class ClientChannel:
-    """One channel: what arrived (`data`, `ext`: stderr), windows, replies, exit status."""
+    """One channel's state: what arrived (`data`, `ext`: stderr), the
+    windows both ways, the replies to requests, exit status."""
 
     def __init__(self, conn, local_id):
         self.conn = conn
@@ -88,21 +92,22 @@ class ClientChannel:
         return out
 
     def room(self):
-        # how many bytes send() may take now (window and packet size)
+        """How many bytes send() may take now (window and packet size)."""
         if self.conn.rekeying() or self.closed_in or self.eof_out:
             return 0
         return min(self.remote_window, self.remote_max)
 
     def send(self, data):
-        # as much of data as the window allows; returns that count
+        """Sends as much of data as the window allows; returns that count."""
         n = min(len(data), self.room())
         if n:
             self.conn.send(struct.pack(">BII", _MSG_CHANNEL_DATA, self.remote_id, n) + data[:n])
             self.remote_window -= n
         return n
 
-    def request(self, name, want_reply=True, extra=b""):  # RFC 4254 §5.4
-        self.conn.send(struct.pack(">BI", _MSG_CHANNEL_REQUEST, self.remote_id) + wire.string(name) + wire.boolean(want_reply) + extra)
+    def request(self, name, want_reply=True, extra=b""):
+        self.conn.send(struct.pack(">BI", _MSG_CHANNEL_REQUEST, self.remote_id) + wire.string(name)
+                       + wire.boolean(want_reply) + extra)
 
     def send_eof(self):
         if not self.eof_out and not self.closed_out:
@@ -128,9 +133,11 @@ class ClientConnection(Connection):
         self.host, self.port, self.login, self.ukey, self.known = host, port, user, key, known
         self.on_forward = None
         self.global_replies = []  # [] slots filled by REQUEST_SUCCESS/FAILURE, in order
-        self.kex_count = self._pre = 0  # exchanges done; lines before the version
-        self.failure = self.reason = None  # our SSHError that ended the connection; why it ended
+        self.kex_count = 0
+        self.failure = None  # the SSHError that ended the connection, if ours
+        self.reason = None
         self.server_key = None
+        self._pre = 0
         Connection.__init__(self, cfg, "%s:%d" % (host, port))
 
     def _send_kexinit(self):
@@ -150,10 +157,13 @@ class ClientConnection(Connection):
             # RFC 4253 §4.2: a server may send other lines before its version
             while t.rbuf[:4] != b"SSH-":
                 i = t.rbuf.find(b"\n")
-                if i < 0 and (b"SSH-".startswith(bytes(t.rbuf[:4])) or len(t.rbuf) < 1024):
+                if i < 0 and b"SSH-".startswith(bytes(t.rbuf[:4])):
                     return 0
                 self._pre += 1
                 if i < 0 or self._pre > 50:
+                    i = len(t.rbuf)
+                    if len(t.rbuf) < 1024 and self._pre <= 50:
+                        return 0
                     self.lost("not an SSH server")
                     return 0
                 t.rbuf[: i + 1] = b""
@@ -171,7 +181,9 @@ class ClientConnection(Connection):
         # called by client_kex with the exchange hash; a refusal ends the connection
         try:
             blob, note = knownhosts.check(self.known, self.host, self.port, alg, k_s)
-            if not knownhosts.verify_ed25519(blob, h, sig):
+            from ussh.auth import ed25519_signed
+
+            if Reader(blob).string() != b"ssh-ed25519" or not ed25519_signed(blob, h, sig):
                 raise knownhosts.HostKeyError("bad host key signature from %s" % self.peer)
         except SSHError as e:
             self.failure = e
@@ -218,7 +230,8 @@ class ClientConnection(Connection):
 
     # -- what the driver asks for
     def global_request(self, name, extra=b""):
-        """Sends a global request; its reply fills the slot returned: [ok, rest of the packet]."""
+        """Sends a global request wanting a reply; returns the slot its
+        reply fills: [True, rest of the packet] or [False, b""]."""
         slot = []
         self.global_replies.append(slot)
         self.send(wire.byte(_MSG_GLOBAL_REQUEST) + wire.string(name) + wire.boolean(True) + extra)
@@ -386,7 +399,7 @@ _HANDLERS = {
     _MSG_REQUEST_FAILURE: _global_reply,
     _MSG_CHANNEL_OPEN: _channel_open,
     _MSG_CHANNEL_OPEN_CONFIRMATION: _open_reply,
-    92: _open_reply,  # CHANNEL_OPEN_FAILURE
+    _MSG_CHANNEL_OPEN_FAILURE: _open_reply,
     _MSG_CHANNEL_WINDOW_ADJUST: _window_adjust,
     _MSG_CHANNEL_DATA: _data,
     _MSG_CHANNEL_EXTENDED_DATA: _data,

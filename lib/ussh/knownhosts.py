@@ -103,7 +103,7 @@ def algorithms(entries, host, port):
 
 
 def _check_cert(entries, host, name, k_s):
-    from ussh import cert
+    from ussh import cert, plugins
 
     try:
         c = cert.parse(k_s)
@@ -123,43 +123,10 @@ def _check_cert(entries, host, name, k_s):
         raise HostKeyError("%s: outside its validity period" % what)
     if c.critical:
         raise HostKeyError("%s: critical options in a host certificate" % what)
-    if _ca_signature(c, k_s):
-        raise HostKeyError("%s: bad CA signature" % what)
+    why = cert.ca_signature(plugins.key_registry(), c, k_s)
+    if why:
+        raise HostKeyError("%s: bad CA signature (%s)" % (what, why))
     return c.key, "certificate signed by CA %s (known_hosts line %d)" % (fingerprint(c.ca), cas[0].line)
-
-
-def verify_ed25519(blob, data, sig):
-    """Whether sig (an ssh-ed25519 signature blob) signs data with the key blob (RFC 8709 §4, §6)."""
-    from ussh.crypto import ed25519_verify
-
-    r = Reader(blob)
-    if r.string() != b"ssh-ed25519":
-        return False
-    pub = r.string()
-    r.done()
-    r = Reader(sig)
-    if r.string() != b"ssh-ed25519":
-        return False
-    s = r.string()
-    r.done()
-    return ed25519_verify(pub, data, s)
-
-
-def _ca_signature(c, k_s):
-    # None when the CA signed the certificate; an ed25519 CA here, other CA
-    # key types through the verifiers installed (ussh.plugins)
-    alg = Reader(c.signature).string()
-    if alg == b"ssh-ed25519":
-        return None if verify_ed25519(c.ca, k_s[: c.signed], c.signature) else "bad signature"
-    from ussh.auth import Attempt
-    from ussh.plugins import Registry, load_key_rows
-
-    reg = Registry()
-    load_key_rows(reg)
-    row = reg.verifiers.get(alg)
-    if row is None or row[0] != Reader(c.ca).string() or len(row) > 2:
-        return "CA signature algorithm not accepted"
-    return row[1](Attempt(None, None, alg, c.ca), k_s[: c.signed], c.signature)
 
 
 def check(entries, host, port, alg, k_s):
