@@ -132,7 +132,7 @@ FLAG_OPTIONS = ["agent-forwarding", "cert-authority", "no-agent-forwarding", "no
                 "user-rc", "verify-required", "X11-forwarding"]
 VALUE_OPTIONS = ["command", "environment", "expiry-time", "from", "permitlisten", "permitopen", "principals",
                  "tunnel"]
-UNSUPPORTED = ["environment", "expiry-time", "permitlisten", "permitopen", "tunnel"]
+UNSUPPORTED = ["environment", "expiry-time", "permitlisten", "tunnel"]
 for _name in FLAG_OPTIONS + VALUE_OPTIONS:
     _opt = _name + ('="x,y"' if _name in VALUE_OPTIONS else "")
     _o = (_name.lower(), "x,y" if _name in VALUE_OPTIONS else None)

@@ -6,7 +6,7 @@ from sshpair import Pair, config, of, s, text, u32
 def test_open_refusals():
     p = Pair(config(max_channels=1))
     p.open()
-    for kind, reason in ((b"session", 4), (b"direct-tcpip", 3)):  # RFC 4254 §5.1 reason codes
+    for kind, reason in ((b"session", 4), (b"direct-tcpip", 4), (b"x11", 3)):  # RFC 4254 §5.1 reason codes
         p.feed(b"\x5a" + s(kind) + u32(7) + u32(1000) + u32(1000))
         ev = p.events()
         assert ev[0][:3] == ("open-failure", 7, reason), ev
@@ -159,3 +159,14 @@ def test_waits_that_add_up_to_less_than_send_timeout_are_fine():
         p.script = [grant] * 9
         p.request(a, b"exec", b"print('x' * 9)")
     assert text(p.events(), a) == b"x" * 9 + b"\n" and not p.conn.closed
+
+
+def test_direct_tcpip_unknown_when_permit_open_none_and_refused_without_tcp():
+    # permit_open "none": the channel type is not even offered (RFC 4254 §5.1 reason 3);
+    # with the default, the sans-IO core without a driver that opens TCP refuses it (reason 1)
+    req = s(b"127.0.0.1") + u32(80) + s(b"127.0.0.1") + u32(40000)
+    for cfg, reason in ((config(permit_open="none"), 3), (config(), 1)):
+        p = Pair(cfg)
+        p.feed(b"\x5a" + s(b"direct-tcpip") + u32(7) + u32(1000) + u32(1000) + req)
+        ev = p.events()
+        assert ev[0][:3] == ("open-failure", 7, reason), ev

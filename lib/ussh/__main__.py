@@ -8,7 +8,7 @@ _USAGE = """usage: ussh [--bind ADDR] [--port N] [--host-key PATH] [--authorized
             [--idle-timeout SECONDS] [--send-timeout SECONDS] [--kex-timeout SECONDS]
             [--max-channels N] [--max-packet N]
             [--trusted-ca FILE] [--cert-ignore-clock] [--password-hash HASH] [--legacy-mac]
-            [--host-cert FILE]
+            [--host-cert FILE] [--permit-open "HOST:PORT ..."|any|none]
 Serves SSH: exec and shell run Python, sftp and scp reach the files under --root.
 Defaults: --bind 127.0.0.1 --port 2222 --host-key ssh_host_ed25519_key (created
 when missing) --authorized-keys authorized_keys --root: the folder "files" beside
@@ -20,7 +20,9 @@ the host key (made when missing; never the folder of the server's own files)
 --password-hash: enables passwords (python -m ussh.passwd makes the hash);
 --legacy-mac: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without
 encrypt-then-MAC (Dropbear 2022's dbclient); off: hmac-sha2-256-etm@openssh.com only;
---host-cert: a host certificate of the host key (ssh-keygen -s CA -h), offered to clients"""
+--host-cert: a host certificate of the host key (ssh-keygen -s CA -h), offered to clients;
+--permit-open: where ssh -L may reach, as sshd's PermitOpen (default: this machine,
+"localhost:* 127.0.0.1:* [::1]:*"; "none": no forwarding)"""
 
 
 def main(argv):
@@ -41,6 +43,7 @@ def main(argv):
         "--trusted-ca": None,
         "--password-hash": None,
         "--host-cert": None,
+        "--permit-open": None,
     }
     settings = {}
     i = 0
@@ -81,6 +84,8 @@ def main(argv):
         settings["trusted_cas"] = opts["--trusted-ca"]
     if opts["--host-cert"]:
         settings["host_cert"] = opts["--host-cert"]
+    if opts["--permit-open"]:
+        settings["permit_open"] = opts["--permit-open"]
     if opts["--password-hash"]:
         settings["password_hash"] = opts["--password-hash"]
     from ussh.crypto import rand

@@ -50,7 +50,7 @@ OPTIONS = {
     "no-user-rc": _E,
     "no-x11-forwarding": _E,
     "permitlisten": _VALUE,
-    "permitopen": _VALUE,
+    "permitopen": _VALUE | _E,
     "port-forwarding": _E,
     "principals": _VALUE | _E,
     "pty": _E,

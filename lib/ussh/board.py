@@ -27,6 +27,9 @@ DEFAULTS = {
     "password_hash": "",
     # 1: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm (Dropbear 2022)
     "legacy_mac": 0,
+    # where ssh -L may reach (ussh.forward), as sshd's PermitOpen: "host:port ..." (* for any),
+    # "any" or "none"; by default the board itself
+    "permit_open": "localhost:* 127.0.0.1:* [::1]:*",
     # the folder of the app `make push` updates ("": none; see ussh.app)
     "app_dir": "app",
     # a new app version is healthy after this many seconds without an unhandled exception
@@ -195,6 +198,7 @@ def start(config="ussh.cfg", log=print):
             cert_ignore_clock=bool(cfg["cert_ignore_clock"]),
             password_hash=cfg["password_hash"] or None,
             legacy_mac=bool(cfg["legacy_mac"]),
+            permit_open=cfg["permit_open"],
             log=log,
         )
     )

@@ -201,6 +201,8 @@ def _check(conn, user, c, blob):
             return "unknown critical option %s" % printable(name)
     if "permit-pty" not in c.extensions:
         opts.append(("no-pty", None))
+    if "permit-port-forwarding" not in c.extensions:  # PROTOCOL.certkeys: what ssh -L needs
+        opts.append(("no-port-forwarding", None))
     if "no-touch-required" in c.extensions and ("no-touch-required", None) in entry.options:
         opts.append(("no-touch-required", None))
     from ussh.authkeys import AuthorizedKey

@@ -50,6 +50,7 @@ class ChannelClosed(Exception):
 
 
 class Channel:
+    wake = None  # a driver's task serving the channel (ussh.forward): called on its input, window, EOF, CLOSE
     def __init__(self, conn, local_id, remote_id, window, max_packet):
         self.conn = conn
         self.id = local_id
@@ -223,22 +224,42 @@ def channel_open(conn, p):
     remote_id = r.u32()
     window = r.u32()
     max_packet = r.u32()
-    if kind != b"session":
+    other = conn.cfg.reg.channel_types.get(kind)  # ussh.plugins: forward's direct-tcpip
+    if kind != b"session" and other is None:
         reason, text = _OPEN_UNKNOWN_CHANNEL_TYPE, "unknown channel type"
     elif len(conn.channels) >= conn.cfg.max_channels:
         reason, text = _OPEN_RESOURCE_SHORTAGE, "too many channels"
-    else:
+    elif other is None:
         r.done()
-        local_id = 0
-        while local_id in conn.channels:
-            local_id += 1
-        # our packets are no larger than those we take (the connection's budget, Config): a
-        # board's heap holds a few of them, whatever the client would accept
-        cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
-        ch = Channel(conn, local_id, remote_id, window, max(1, cap))
-        conn.channels[local_id] = ch
-        conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, remote_id, local_id, ch.window, conn.cfg.channel_max_packet))
+        confirm(add(conn, Channel, remote_id, window, max_packet))
         return
+    else:
+        refused = __import__(other, None, None, ("request",)).request(conn, r, remote_id, window, max_packet)
+        if refused is None:
+            return
+        reason, text = refused
+    refuse(conn, remote_id, reason, text)
+
+
+def add(conn, cls, remote_id, window, max_packet):
+    """A new channel of class cls in conn.channels, not yet confirmed."""
+    local_id = 0
+    while local_id in conn.channels:
+        local_id += 1
+    # our packets are no larger than those we take (the connection's budget, Config): a
+    # board's heap holds a few of them, whatever the client would accept
+    cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
+    ch = conn.channels[local_id] = cls(conn, local_id, remote_id, window, max(1, cap))
+    return ch
+
+
+def confirm(ch):
+    ch.conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, ch.remote_id, ch.id, ch.window,
+                             ch.conn.cfg.channel_max_packet))
+
+
+def refuse(conn, remote_id, reason, text):
+    # RFC 4254 §5.1
     conn.send(struct.pack(">BII", _MSG_CHANNEL_OPEN_FAILURE, remote_id, reason) + wire.string(text) + wire.string(b""))
 
 
@@ -248,6 +269,8 @@ def window_adjust(conn, p):
     n = r.u32()
     r.done()
     ch.remote_window = min(ch.remote_window + n, 0xFFFFFFFF)
+    if ch.wake:
+        ch.wake()
 
 
 def channel_data(conn, p):
@@ -268,6 +291,8 @@ def channel_data(conn, p):
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
+    if ch.wake:
+        ch.wake()
     conn.sched.settle()
 
 
@@ -276,6 +301,8 @@ def channel_eof(conn, p):
     ch = _channel(conn, r)
     r.done()
     ch.eof_in = True
+    if ch.wake:
+        ch.wake()
     conn.sched.settle()
 
 
@@ -284,6 +311,8 @@ def channel_close(conn, p):
     ch = _channel(conn, r)
     r.done()
     ch.closed_in = True
+    if ch.wake:
+        ch.wake()
     if ch.closed_out:
         conn.channels.pop(ch.id, None)
     elif not ch.started:

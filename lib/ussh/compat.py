@@ -52,6 +52,20 @@ except ImportError:
         asyncio = None
 
 
+async def open_tcp(host, port):
+    """asyncio.open_connection(host, port) that raises OSError when nothing
+    accepts: MicroPython's returns its stream either way, the refusal then
+    pending on the socket (a send of nothing reports it)."""
+    r, w = await asyncio.open_connection(host, port)
+    if MICROPYTHON:
+        try:
+            w.s.send(b"")
+        except OSError:
+            await w.wait_closed()
+            raise
+    return r, w
+
+
 def urandom(n):
     """n bytes from the operating system's random source; raises OSError
     when the port has none (callers then need a board entropy source)."""

@@ -47,6 +47,9 @@ class Config:
     cert_ignore_clock = False  # accept certificates when the clock is not set
     password_hash = None  # "pbkdf2-sha256$..." (ussh.passwd) enables passwords
     host_cert = None  # a host certificate (path or its line) presented beside host_key
+    # ssh -L destinations (ussh.forward), as sshd's PermitOpen: host:port words (* for any
+    # host or port, [v6]:port), "any" or "none"; by default the board itself
+    permit_open = "localhost:* 127.0.0.1:* [::1]:*"
 
     def __init__(self, **kw):
         for k in kw:
@@ -124,6 +127,9 @@ class Connection:
         self.none_seen = False
         self.forced = None  # the command of a command= key (keyopts)
         self.no_pty = False  # the key's options refuse a pty
+        self.no_forward = False  # the key's restrict or no-port-forwarding
+        self.permitopen = None  # the key's permitopen="host:port" options, a list
+        self.open_tcp = None  # the driver's: open_tcp(ch, host, port) (ussh.server); None: no TCP here
         self.channels = {}
         self.sched = scheduler.Scheduler(self)  # where user code runs
         self.stall = 0  # ms user code has waited for this client since the driver last had control

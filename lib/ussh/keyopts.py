@@ -141,14 +141,23 @@ def refusal(conn, user, entry):
 
 def apply(conn, entry):
     """Sets the session restrictions of a login with entry: the forced
-    command, no pty (restrict implies no-pty unless pty follows)."""
+    command, no pty, no forwarding (restrict implies both unless pty or
+    port-forwarding follows), the permitopen destinations."""
     for name, value in entry.options:
         if name == "command":
             conn.forced = value
-        elif name == "no-pty" or name == "restrict":
+        elif name == "no-pty":
             conn.no_pty = True
+        elif name == "restrict":
+            conn.no_pty = conn.no_forward = True
         elif name == "pty":
             conn.no_pty = False
+        elif name == "no-port-forwarding":
+            conn.no_forward = True
+        elif name == "port-forwarding":
+            conn.no_forward = False
+        elif name == "permitopen":  # each one adds a destination, as with sshd
+            conn.permitopen = (conn.permitopen or []) + [value]
 
 
 def run_forced(conn, ch, kind, arg):

@@ -25,6 +25,7 @@ class Registry:
         self.kex = []  # (name, server side of the exchange), preferred first
         self.subsystems = {}  # name -> module (imported when a client asks)
         self.execs = []  # (command prefix, module with run(conn, ch, cmd) -> status)
+        self.channel_types = {}  # channel type beyond "session" -> module with request(conn, r, id, window, max)
         self.loaded = []  # the optional modules registered, by name
 
     # -- the registration calls, one per slot
@@ -42,6 +43,9 @@ class Registry:
 
     def exec_handler(self, prefix, module):
         self.execs.append((prefix, module))
+
+    def channel_type(self, name, module):
+        self.channel_types[name] = module
 
     def use(self, name):
         """Imports optional module ussh.<name> and has it register; False
@@ -83,6 +87,8 @@ def load(cfg):
         reg.kex_method(*row)
     reg.subsystem(b"sftp", "ussh.sftp")
     reg.exec_handler("scp ", "ussh.scp")  # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
+    if cfg.permit_open != "none":
+        reg.channel_type(b"direct-tcpip", "ussh.forward")  # ssh -L (imported at the first request)
     cas = bool(cfg.trusted_cas)
     for e in cfg.authorized_keys:
         if e.algorithm in KEY_MODULES:

@@ -81,6 +81,13 @@ async def _send(sock, conn):
             return _stalled(conn)
 
 
+def _forward(conn, sock, ch, host, port):
+    # conn.open_tcp for ssh -L (ussh.forward, imported by its own request)
+    from ussh import forward
+
+    asyncio.create_task(forward.run(conn, ch, host, port, lambda: _send(sock, conn)))
+
+
 def _limit(cfg, conn, t0):
     # (seconds to wait for the client's next bytes, None: no limit; the
     # DISCONNECT reason) before login: login_grace from the connect (t0);
@@ -169,6 +176,7 @@ class Server:
         self.slots.append(slot)
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
+        conn.open_tcp = lambda ch, host, port: _forward(conn, sock, ch, host, port)
         if can_interrupt():  # Ctrl-C for code that never prints
             try:
                 from ussh.interrupt import attach
@@ -246,6 +254,9 @@ class Server:
             except Exception:
                 pass
         finally:
+            for ch in list(conn.channels.values()):
+                if ch.wake:  # a forwarding task (ussh.forward): it sees the end and closes its socket
+                    ch.wake()
             sock.close()
 
     async def serve(self, host, port):
