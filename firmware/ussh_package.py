@@ -26,6 +26,7 @@ package(
         "compat.py",
         "complete.py",
         "connection.py",
+        "forward.py",
         "fs.py",
         "gate.py",
         "hostcert.py",

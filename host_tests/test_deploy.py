@@ -37,12 +37,19 @@ def manifest_files(name):
     """Runs firmware/<name> as MicroPython's makemanifest would, with recording stand-ins."""
     files, includes = [], []
 
-    def include(path):
+    class Options:  # makemanifest's IncludeOptions: include()'s keyword arguments, None when absent
+        def __init__(self, **kw):
+            self.__dict__.update(kw)
+
+        def __getattr__(self, name):
+            return None
+
+    def include(path, **kw):
         if path.startswith("$("):
             includes.append(path)  # the port's or board's own manifest: MicroPython's source
             return
         with open(os.path.join(ROOT, "firmware", path)) as f:
-            exec(f.read(), glob)
+            exec(f.read(), dict(glob, options=Options(**kw)))
 
     def package(pkg, files=None, base_path=".", opt=None):
         base = os.path.normpath(os.path.join(ROOT, "firmware", base_path))
