@@ -359,6 +359,9 @@ def test_good_update_commits_and_an_unchanged_push_sends_nothing(board, tmp_path
 @pytest.mark.parametrize("bad,reason", [
     ("raise ValueError('sensor not found')\n", r"raised at import: ValueError: sensor not found"),
     ("def main(:\n", r"raised at import: SyntaxError"),
+    ("import sys\nsys.exit(3)\n", r"raised at import: SystemExit: 3"),
+    ("import asyncio\nasync def main():\n    await asyncio.sleep(0.1)\n    raise SystemExit\n",
+     r"crashed: SystemExit"),
     ("import asyncio\nasync def main():\n    await asyncio.sleep(0.2)\n    raise OSError('bus fault')\n",
      r"crashed: OSError: bus fault"),
     ("import asyncio\nasync def t():\n    raise KeyError('k')\nasyncio.create_task(t())\n",
