@@ -8,13 +8,15 @@ collections included. Milliseconds assume one
 instruction per cycle at 240 MHz (ESP32-S3) and 133 MHz (RP2040): a floor, not a promise (real
 cores stall on flash, and Xtensa/Cortex-M0+ need more instructions for the same code).
 
-Rows: X25519 key generation (the first call after boot shown apart, as for others), X25519
+Rows: the server's start-up (imports and make_config on a fresh board, and the heap it keeps),
+X25519 key generation (the first call after boot shown apart, as for others), X25519
 shared secret, Ed25519 sign (a 32-byte exchange hash) and verify (a 150-byte userauth blob),
 SHA-512, AES-256-CTR (viper and pure backends: no cryptolib here) and HMAC-SHA256,
 Keccak-f[1600] and ML-KEM-768 encapsulation on the viper and the portable Keccak path, the
 server's side of each key exchange (kex.py's curve25519_sha256, pqkex's
 mlkem768x25519_sha256: the client's share in, reply and K out) and their difference, the PQ
-extra; the lowest free heap seen during the PQ exchange (gc.collect() then gc.mem_free() at
+extra; the idle work of the next exchange's X25519 key pair (kex.prepare_ephemeral, which the
+stream driver runs while it waits for a client) and both exchanges with that pair made; the lowest free heap seen during the PQ exchange (gc.collect() then gc.mem_free() at
 every Keccak permutation and X25519 inside it, in a run apart from the counted one); the .mpy
 sizes of the PQ modules (armv7m, as frozen); `arm-none-eabi-size` of the firmware with and
 without ussh.
@@ -102,8 +104,14 @@ m("keccak_f1600", sha3.keccak_f1600, state)
 m("mlkem768_encaps_first", mlkem.encaps, ek, k1)
 m("mlkem768_encaps", mlkem.encaps, ek, k2)
 share = ek + pub
+kex._eph[:] = []  # no pair made ahead: the exchange makes its own
 m("kex_curve25519_server", classical, pub)
 m("kex_mlkem768x25519_server", pqkex.mlkem768x25519_sha256, share)
+# the ephemeral pair made while idle (stream.serve_stream waits for a client), then the exchange
+m("idle_ephemeral", kex.prepare_ephemeral)
+m("kex_curve25519_server_idle", classical, pub)
+kex.prepare_ephemeral()
+m("kex_mlkem768x25519_server_idle", pqkex.mlkem768x25519_sha256, share)
 
 # heap: the lowest free heap (after a collection) at every Keccak permutation and X25519
 # inside one PQ exchange; not counted (the collections would be)
@@ -182,6 +190,10 @@ def section(args=None):
         rows["ML-KEM-768 encaps, %s, first call" % tag] = instr_row(cc["mlkem768_encaps_first"])
         rows["ML-KEM-768 encaps, %s" % tag] = instr_row(cc["mlkem768_encaps"])
     rows["kex curve25519-sha256, server side"] = instr_row(c["kex_curve25519_server"])
+    rows["idle work: the next exchange's X25519 key pair (kex.prepare_ephemeral)"] = instr_row(c["idle_ephemeral"])
+    rows["kex curve25519-sha256, server side, key pair made while idle"] = instr_row(c["kex_curve25519_server_idle"])
+    rows["kex mlkem768x25519-sha256, server side, viper, key pair made while idle"] = instr_row(
+        c["kex_mlkem768x25519_server_idle"])
     for tag, cc, r in (("viper", c, v), ("portable", cp, p)):
         rows["kex mlkem768x25519-sha256, server side, %s" % tag] = instr_row(cc["kex_mlkem768x25519_server"])
         rows["PQ extra (mlkem768x25519 - curve25519), %s" % tag] = instr_row(
@@ -273,6 +285,60 @@ def uart_login(args=None, runs=3):
 
 
 HOOKS.append(uart_login)
+
+
+# -- the server's start-up: imports (frozen: bytecode and machine code in flash) and make_config
+STARTUP = """
+import gc
+gc.collect()
+f0 = gc.mem_free()
+tstart()
+from ussh.connection import make_config
+from ussh.stream import serve_stream
+from ussh.crypto import curve25519, ed25519, rand
+rand.set_source(lambda n: bytes(n))  # (main.py gives the host's entropy)
+cfg = make_config(HK, AK, log=lambda m: None)
+n = tstop()
+gc.collect()
+print("COUNT startup", n)
+print("HEAP startup_retained", f0 - gc.mem_free())
+print("PATHS", sorted(curve25519.fast_paths().items()))
+"""
+
+
+def startup(args=None, elf=None):
+    """Rows for the server's start-up on a fresh board: guest instructions from nothing imported
+    to a Config (boards/qemu/main.py's serve() before it serves: ussh's imports, the host key and
+    authorized_keys parsed) and the heap that stays taken; which fast paths loaded."""
+    import tempfile as tf
+
+    from peers import keygen
+
+    with tf.TemporaryDirectory() as d:
+        hk = keygen(os.path.join(d, "host"))
+        with open(hk, "rb") as f:
+            hkb = f.read()
+        with open(hk + ".pub", "rb") as f:
+            akb = f.read()
+    with qemu.Board(elf=elf or qemu.FIRMWARE, icount=True, timeout=300) as b:
+        b.exec(qemu.COUNTER)
+        out = b.exec("HK = %r\nAK = %r\n" % (hkb, akb) + STARTUP)
+    r = {}
+    paths = ""
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) == 3 and p[0] in ("COUNT", "HEAP"):
+            r[p[1]] = int(p[2])
+        elif line.startswith("PATHS"):
+            paths = line[6:]
+    rows = {"server start-up (imports, make_config), fresh board": instr_row(r["startup"]),
+            "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"])}
+    notes = ["start-up: fast paths %s; the viper modules are frozen machine code (mpy-cross "
+             "-march=armv7m): nothing is compiled at start" % paths]
+    return {"rows": rows, "notes": notes}
+
+
+HOOKS.append(startup)
 
 
 if __name__ == "__main__":

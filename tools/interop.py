@@ -124,7 +124,9 @@ def start_vboard(folder, size, jobs):
     port = peers.free_port()
     with open(os.path.join(board, "ussh.cfg"), "w") as f:
         f.write("# written by tools/interop.py\nbind = 127.0.0.1\nport = %d\nhost_key = ssh_host_ed25519_key\n"
-                "authorized_keys = authorized_keys\nmax_connections = %d\nroot = %s\n" % (port, 8 + 2 * jobs, board))
+                "authorized_keys = authorized_keys\nmax_connections = %d\nroot = %s\n"
+                "# for dbclient (Dropbear 2022: no encrypt-then-MAC); the report says so\nlegacy_mac = 1\n"
+                % (port, 8 + 2 * jobs, board))
     t = Target("vboard", "127.0.0.1", port, "board", key, folder, size, jobs)
     t.log_path = os.path.join(folder, "vboard.log")
     with open(t.log_path, "wb") as log:
@@ -242,7 +244,14 @@ def _run_cell(t, client, op, folder, settle=0):
         _clear_ramfs(t, cell)
     res.update(algs=dict(cell.algs), login_ms=cell.login_ms, login_note=cell.login_note, mbps=dict(cell.mbps),
                notes=list(cell.notes), output="".join(cell.out))
+    if client == "dbclient":
+        res["notes"].append(DBCLIENT_NOTE)
     return res
+
+
+# Dropbear 2022's dbclient has no encrypt-then-MAC: it needs the target's opt-in (issue 17)
+DBCLIENT_NOTE = ("needs the target's legacy_mac = 1 (--legacy-mac): hmac-sha2-256, encrypt-and-MAC; "
+                 "the virtual board runs with it, a board without it refuses dbclient")
 
 
 def _clear_ramfs(t, cell):

@@ -44,6 +44,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -315,25 +316,49 @@ class SSHTarget:
         self.ub = ub
         self.host = "127.0.0.1"
         self.port = ub.port
-        self.log_path = log_path  # the board's console (UART0), written by stop()
+        self.log_path = log_path  # the board's console (UART0), complete once stop() returned
         # the host key as a known_hosts line: ssh-keyscan waits for the server's version line
         # before it sends its own, and a board on a UART, which cannot see a client connect,
         # sends its version only after the client's
         with open(ub.host_key + ".pub") as f:
             self.known_hosts_line = "[%s]:%d %s" % (self.host, self.port, " ".join(f.read().split()[:2]))
+        # the console is read all along: unread, qemu's pipe fills (64 KB, some 500 sessions of
+        # log lines) and the board stops at its next print
+        self.console = bytearray(ub.board._buf)
+        ub.board._buf = b""
+        self._lock = threading.Lock()
+        self._drain = threading.Thread(target=self._read_console, daemon=True)
+        self._drain.start()
+
+    def _read_console(self):
+        p = self.ub.board.proc
+        fd = p.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self.console += chunk
+
+    def console_text(self):
+        """The board's console so far (str)."""
+        with self._lock:
+            return bytes(self.console).decode(errors="replace").replace("\r\n", "\n")
 
     def stop(self):
         b = self.ub.board
-        if self.log_path and b.proc is not None:
-            out = bytes(b._buf)
-            fd = b.proc.stdout.fileno()
-            while select.select([fd], [], [], 0.2)[0]:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                out += chunk
-            with open(self.log_path, "wb") as f:
-                f.write(out.replace(b"\r\n", b"\n"))
+        if b.proc is not None:
+            try:
+                os.killpg(b.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self._drain.join(10)
+        if self.log_path:
+            with open(self.log_path, "w") as f:
+                f.write(self.console_text())
         self.ub.__exit__()
 
 

@@ -115,11 +115,11 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     if entropy:
         rand.set_source(_Pool(entropy))
     try:
-        # packets of at most 1 KB of channel data, 16 KB in flight: each packet takes a few
-        # buffers of its size, and after a while a 138 KB heap, though mostly free, has few free
-        # runs of 4 KB (let alone the default 16 KB) between the small objects that stay
+        # packets and window from the free heap (ussh.budget: 2 KB packets, 8 KB in flight on
+        # this 138 KB heap): each packet takes a few buffers of its size, and after a while a
+        # heap, though mostly free, has few long free runs between the small objects that stay
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=1024, window=16384, **more)
+        cfg = make_config(host_key, authorized_keys, log=_log, **more)  # packets and window: ussh.budget
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return
@@ -150,6 +150,9 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         os.chdir(root)
     _uart_init()
     print("ussh: serving SSH on UART1, host key %s" % cfg.host_key.fingerprint())
+    from ussh import budget
+
+    print("ussh: %s" % budget.describe(cfg))
     pending = b""
     conn = None
     while True:  # serve_forever's loop, with the measurements between connections

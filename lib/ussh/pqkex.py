@@ -1,12 +1,12 @@
 # Post-quantum hybrid key exchange mlkem768x25519-sha256
 # (draft-ietf-sshm-mlkem-hybrid-kex; OpenSSH 9.9+): ML-KEM-768 (FIPS 203)
 # and X25519 (RFC 7748) side by side, the shared secret hashed with SHA-256.
-# An optional module: kex.py loads it if it is there and it puts its row in
-# front of kex.KEX_METHODS; a build without it (and without crypto/mlkem.py
+# An optional module: ussh.plugins loads it when it is there and it
+# registers its row first; a build without it (and without crypto/mlkem.py
 # and crypto/sha3.py) offers curve25519-sha256 only.
-from ussh import kex, wire
+from ussh import wire
 from ussh.compat import const, sha256
-from ussh.crypto import x25519, x25519_base, random_bytes
+from ussh.crypto import x25519, random_bytes
 from ussh.wire import SSHError, DISCONNECT_KEY_EXCHANGE_FAILED
 
 NAME = b"mlkem768x25519-sha256"
@@ -30,16 +30,17 @@ def mlkem768x25519_sha256(q_c):
         k_pq, ct = encaps(q_c[:_EK_LEN], random_bytes(32))
     except ValueError:
         raise SSHError("ML-KEM-768 key share fails the modulus check", DISCONNECT_KEY_EXCHANGE_FAILED)
-    d = bytearray(random_bytes(32))
+    d, q_x = kex.ephemeral_pair()
     k_cl = x25519(d, q_c[_EK_LEN:])
     if k_cl == bytes(32):  # RFC 8731 §3 for the X25519 half: MUST abort on all zero
         raise SSHError("all-zero X25519 shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)
     # the draft's S_REPLY: ML-KEM ciphertext (1088 bytes) || X25519 public
     # key (32); K = SHA-256(K_PQ || K_CL), encoded as a string (not mpint)
-    q_s = ct + x25519_base(d)
+    q_s = ct + q_x
     wire.wipe(d)
     return q_s, bytearray(wire.string(sha256(k_pq + k_cl).digest()))  # kex.exchange wipes it
 
 
-if kex.KEX_METHODS[0][0] != NAME:
-    kex.KEX_METHODS.insert(0, (NAME, mlkem768x25519_sha256))
+def register(reg):
+    """ussh.plugins: preferred to curve25519-sha256."""
+    reg.kex_method(NAME, mlkem768x25519_sha256, first=True)

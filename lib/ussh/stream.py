@@ -7,6 +7,7 @@ import gc
 import sys
 
 from ussh.compat import print_exception
+from ussh import kex
 from ussh.connection import Connection, pump
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION
@@ -66,6 +67,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
 
     conn.pump = lambda block: pump(conn, send, recv, block)
     try:
+        kex.prepare_ephemeral()  # idle until the client's first byte (kex.py)
         m = 0
         while m < 4:
             if pending:
@@ -81,6 +83,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         conn.feed(_SSH + pending)
         opened = False
         while not conn.closed:
+            conn.stall = 0  # send_timeout counts per turn, as the asyncio server's
             pump(conn, send, recv, True)
             if one_session:
                 chans = conn.channels
@@ -96,6 +99,9 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         q[:] = []
         try:
             gc.collect()
+            from ussh import budget
+
+            conn.log("out of memory: over the %s" % budget.describe(cfg))
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:
                 write(q.pop(0))

@@ -13,10 +13,8 @@ from ussh.crypto import aes_pure
 
 _T = None  # Te0..Te3 (1 KB each) then the S-box (256 bytes), built on first use
 
-# Compiled on the board at import, as keccak_viper.py is: the .mpy holds
-# bytecode for any arch and the port's own emitter makes the machine code.
-exec(
-    """
+# Machine code in the .mpy (make mpy, a frozen firmware: mpy-cross -march),
+# compiled at import from the .py elsewhere, as keccak_viper.py.
 @micropython.viper
 def _encrypt(b: ptr8, n: int, rk: ptr32, nr: int, te: ptr32, sb: ptr8):
     # FIPS 197 section 5.1 Cipher of the n 16-byte blocks of b, in place
@@ -61,8 +59,6 @@ def _encrypt(b: ptr8, n: int, rk: ptr32, nr: int, te: ptr32, sb: ptr8):
         b[o + 14] = t3 >> 8
         b[o + 15] = t3
         o += 16
-"""
-)
 
 
 def _tables():

@@ -131,26 +131,41 @@ def x25519(k, u):
     return x25519_pure(k, u)
 
 
-def _viper():
-    # x25519_viper.py (optional) where the port compiles viper code (53% of
-    # the int ladder's instructions on a Cortex-M3), compiled here, at the
-    # server's start, as sha512.py's and sha3.py's fast paths are. Its
-    # machine code needs 13 KB of heap that a small one may not have, and a
-    # port's emitter may refuse a function that long (armv6m's "native
-    # method too big"): then the ints
+# Which fast paths loaded, and why not where one did not: {name: module
+# or "portable: <reason>"}, for logs and the bench (fast_paths()).
+_paths = {}
+
+
+def load_fast(name, module):
+    """The optional viper module `module` (fe_viper.py's field arithmetic
+    underneath) where this port runs viper code, else False, the choice
+    recorded under name. Machine code frozen or in a .mpy (make mpy, a
+    firmware) loads without a compiler; a .py is compiled here, at import:
+    its machine code then needs heap that a small board may not have
+    (fe_viper: about 30 KB while compiling), and an emitter may refuse a
+    function (before the field code was split up, armv6m's "native method
+    too big"): then the ints, and the reason is kept."""
     from ussh.compat import have_viper
 
+    why = "no native emitter here"
     if have_viper():
         try:
-            from ussh.crypto.x25519_viper import x25519 as f
-
-            return f
-        except Exception:
-            pass
+            m = __import__(module, None, None, ["x"])
+            _paths[name] = "viper"
+            return m
+        except Exception as e:  # MemoryError, NotImplementedError, ...
+            why = "%s: %s" % (type(e).__name__, e)
+    _paths[name] = "portable: " + why
     return False
 
 
-_fast = _viper()  # x25519_viper.x25519, or False
+def fast_paths():
+    """{primitive: "viper" or "portable: <reason>"} for X25519 and Ed25519."""
+    return dict(_paths)
+
+
+_fast = load_fast("x25519", "ussh.crypto.x25519_viper")
+_fast = _fast and _fast.x25519  # x25519_viper.x25519, or False
 
 
 def x25519_pure(k, u):
@@ -166,9 +181,7 @@ def x25519_base(k):
     key k."""
     # u = 9 is the Ed25519 base point B on the birationally equivalent
     # Edwards curve (RFC 7748 §4.1), where ed25519.py has a fixed-base comb
-    # that beats the ladder; then u = (1 + y) / (1 - y) = (Z + Y) / (Z - Y).
-    # (Imported here: ed25519 imports this module.)
-    from ussh.crypto.ed25519 import L, _base_mul
+    # that beats the ladder. (Imported here: ed25519 imports this module.)
+    from ussh.crypto.ed25519 import L, base_u
 
-    _, Y, Z = _base_mul(int.from_bytes(_clamp(k), "little") % L)
-    return ((Z + Y) * inverse(Z - Y) % p).to_bytes(32, "little")
+    return base_u(int.from_bytes(_clamp(k), "little") % L)

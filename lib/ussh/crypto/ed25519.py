@@ -218,14 +218,14 @@ def _sum(terms, top):
     return X, Y, Z
 
 
-def _base_mul(k):
-    # (X, Y, Z) of [k]B for 0 <= k < L with the comb. An odd k is written
-    # with 260 digits s_i = +-1, k = sum s_i 2^i, where s_i = 2*c_i - 1 for
-    # the bits c_i of (k + 2^260 - 1) / 2. Column i (0..25) of the comb is
-    # digits i + 26*j, j = 0..9: digits i..i+104 are s_i times entry u of
-    # table 0, digits i+130..i+234 are s_(i+130) times entry u' of table 1
-    # (u from the signs of the other four, flipped when s_i = -1). An even
-    # k is done as -[L - k]B. Every k takes the same steps.
+def _comb_digits(k):
+    # (neg, digits) of _base_mul: an odd k is written with 260 digits
+    # s_i = +-1, k = sum s_i 2^i, where s_i = 2*c_i - 1 for the bits c_i of
+    # (k + 2^260 - 1) / 2. Column i (0..25) of the comb is digits
+    # i + 26*j, j = 0..9: digits i..i+104 are s_i times entry u of table 0,
+    # digits i+130..i+234 are s_(i+130) times entry u' of table 1 (u from
+    # the signs of the other four, flipped when s_i = -1). An even k is
+    # done as -[L - k]B. Every k takes the same steps.
     neg = 1 - (k & 1)
     k += neg * (L - k - k)
     c = ((k + pow(2, 260) - 1) >> 1).to_bytes(33, "little")
@@ -238,9 +238,40 @@ def _base_mul(k):
             m += 26
             u |= (c[m >> 3] >> (m & 7) & 1) << j
         e[i] = 32 + (2 * (u ^ (15 - 15 * s)) + 1) * (s + s - 1)
+    return neg, e
+
+
+def _base_mul(k):
+    # (X, Y, Z) of [k]B for 0 <= k < L with the comb (_comb_digits)
+    neg, e = _comb_digits(k)
     T = _table()
     X, Y, Z = _sum(((e[:26], T[1]), (e[26:], T[3])), 25)
     return (1 - neg - neg) * X, Y, Z
+
+
+def _base_sum(k):
+    # [k]B as ed25519_viper's sum (in its slots); returns neg
+    neg, e = _comb_digits(k)
+    T = _table()
+    _fast.sum_terms(((e[:26], T[1]), (e[26:], T[3])), 25)
+    return neg
+
+
+def _base_encode(k):
+    # the encoding of [k]B, 0 <= k < L
+    if _fast:
+        return _fast.encode_sum(_base_sum(k))
+    return _encode(*_base_mul(k))
+
+
+def base_u(k):
+    """The Montgomery u-coordinate of [k]B (RFC 7748 section 4.1: u = (1 +
+    y) / (1 - y) = (Z + Y) / (Z - Y)), 32 bytes, for curve25519.x25519_base."""
+    if _fast:
+        _base_sum(k)
+        return _fast.u_of_sum()
+    _, Y, Z = _base_mul(k)
+    return ((Z + Y) * inverse(Z - Y) % p).to_bytes(32, "little")
 
 
 def _wnaf(k, w):
@@ -307,11 +338,14 @@ def _decode(s):
     y &= _MASK
     if y >= p:
         return None
-    u = (y * y - 1) % p
-    v = (d * y * y + 1) % p
-    v3 = v * v % p * v % p
-    x = u * v3 % p * pow_2_252_3(u * v3 % p * v3 % p * v % p) % p
-    vxx = v * x % p * x % p
+    if _fast:
+        u, vxx, x = _fast.decode_parts(y)
+    else:
+        u = (y * y - 1) % p
+        v = (d * y * y + 1) % p
+        v3 = v * v % p * v % p
+        x = u * v3 % p * pow_2_252_3(u * v3 % p * v3 % p * v % p) % p
+        vxx = v * x % p * x % p
     if vxx != u:
         if vxx != p - u:
             return None
@@ -336,7 +370,7 @@ def _expand(seed):
         a[0] &= 248
         a[31] = (a[31] & 63) | 64
         s = int.from_bytes(a, "little")
-        _key = (seed, s, h[32:], _encode(*_base_mul(s % L)))
+        _key = (seed, s, h[32:], _base_encode(s % L))
     return _key
 
 
@@ -352,7 +386,7 @@ def ed25519_sign(seed, msg):
     _, s, prefix, A = _expand(seed)
     msg = bytes(msg)
     r = int.from_bytes(sha512(prefix + msg), "little") % L
-    R = _encode(*_base_mul(r))
+    R = _base_encode(r)
     k = int.from_bytes(sha512(R + A + msg), "little") % L
     return R + ((r + k * s) % L).to_bytes(32, "little")
 
@@ -391,15 +425,28 @@ def ed25519_verify(pub, msg, sig):
         if v > 0:
             R = (-R[0], R[1], R[2], -R[3])
         T = _table()
-        X, Y, Z = _sum(
-            (
-                (_wnaf(8 * (w - (S << 128)), 5), T[0]),
-                (_wnaf(8 * S, 5), T[2]),
-                (_wnaf(8 * abs(u), 4), _odd_multiples(A)),
-                (_wnaf(8 * abs(v), 4), _odd_multiples(R)),
-            ),
-            131,
-        )
+        e = ((_wnaf(8 * (w - (S << 128)), 5), T[0]), (_wnaf(8 * S, 5), T[2]))
+        if _fast:
+            _fast.odd_multiples(A[0] % p, A[1], 18)
+            _fast.odd_multiples(R[0] % p, R[1], 34)
+            _fast.sum_terms(e + ((_wnaf(8 * abs(u), 4), 18), (_wnaf(8 * abs(v), 4), 34)), 131)
+            return _fast.sum_is_identity()
+        X, Y, Z = _sum(e + ((_wnaf(8 * abs(u), 4), _odd_multiples(A)), (_wnaf(8 * abs(v), 4), _odd_multiples(R))), 131)
         return X == 0 and Y == Z
     except Exception:
         return False
+
+
+def _viper():
+    # ed25519_viper.py (optional): the point arithmetic on fe_viper.py's
+    # field where the port runs viper code (chosen as curve25519 chooses its
+    # X25519: see curve25519.fast_paths); else the ints above
+    from ussh.crypto import curve25519
+
+    m = curve25519.load_fast("ed25519", "ussh.crypto.ed25519_viper")
+    if m:
+        m.setup(d, d2)
+    return m
+
+
+_fast = _viper()  # the module ed25519_viper, or False

@@ -34,12 +34,12 @@ _TAB = (
 _T = bytearray(240)  # scratch: B of rho and pi in words 0..49, C of theta in 50..59
 
 
-# The viper function is compiled on the board when this module is first
-# imported, not by mpy-cross: its .mpy then holds plain bytecode that loads on
-# any port and in a bytecode-only build, and the port's own native emitter
-# (Thumb, Xtensa, x64) makes the machine code.
-exec(
-    """
+# The viper function is in the source, so mpy-cross -march=... (make mpy
+# BOARD=..., a frozen firmware) writes its machine code into the .mpy: a
+# board compiles nothing at import. From the .py the port's own emitter
+# compiles it at import (time and heap at the server's start); a .mpy for
+# another arch, or a port without native code, fails to import, and
+# sha3.py uses its portable permutation.
 @micropython.viper
 def _perm(s: ptr32, t: ptr32, rc: ptr32, tab: ptr8):
     for r in range(24):
@@ -94,8 +94,6 @@ def _perm(s: ptr32, t: ptr32, rc: ptr32, tab: ptr8):
         s[0] = s[0] ^ rc[2 * r]
         s[1] = s[1] ^ rc[2 * r + 1]
 
-"""
-)
 
 def keccak_f1600(s):
     """Keccak-f[1600] in place on s, the 200-byte state (lane i in bytes

@@ -36,11 +36,8 @@ _K = bytearray(
 )
 _W = bytearray(640)  # the message schedule, 80 words of 64 bits
 
-# Compiled on the board when this module is first imported, as keccak_viper.py:
-# the .mpy holds bytecode that loads on any port, the port's emitter makes the
-# machine code.
-exec(
-    """
+# Machine code in the .mpy (make mpy, a frozen firmware: mpy-cross -march),
+# compiled at import from the .py elsewhere, as keccak_viper.py.
 @micropython.viper
 def _compress(H: ptr32, blk: ptr8, W: ptr32, K: ptr32):
     M = uint(0xFFFFFFFF)
@@ -203,8 +200,6 @@ def _compress(H: ptr32, blk: ptr8, W: ptr32, K: ptr32):
     xl = l
     H[14] = xh
     H[15] = xl
-"""
-)
 
 
 def sha512(data):
@@ -218,5 +213,5 @@ def sha512(data):
     H = bytearray(memoryview(_K)[640:704])
     mv = memoryview(buf)
     for off in range(0, len(buf), 128):
-        _compress(H, mv[off:], _W, _K)  # noqa: F821 (defined by the exec above)
+        _compress(H, mv[off:], _W, _K)
     return struct.pack(">16I", *struct.unpack("<16I", H))

@@ -1,0 +1,49 @@
+"""The server's ephemeral X25519 key pair, made ahead while the driver waits for a client
+(kex.prepare_ephemeral, called by stream.serve_stream before the version line): the next key
+exchange uses it, no two exchanges use the same one (the post-quantum one included), and a
+connection that ends before its key exchange leaves it for the next client."""
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from runtimes import run
+
+CODE = """
+from ussh import kex, stream
+from ussh.crypto import rand, x25519_base
+rand.set_source(lambda n: bytes((7 * i + n + len(kex._eph)) & 255 for i in range(n)))
+kex.prepare_ephemeral()
+d, q = kex._eph[0]
+kex.prepare_ephemeral()  # one is waiting: no second
+print("waiting", len(kex._eph), x25519_base(d) == q)
+q_c = bytes.fromhex(%r)
+a = kex.curve25519_sha256(q_c)
+b = kex.curve25519_sha256(q_c)
+print("first", a[0] == q, "second", b[0] != q and b[0] != a[0], "left", len(kex._eph))
+print("secret", bytes(a[1]).hex())
+print("dwiped", d == bytearray(32))
+# a connection that ends before its version line: the pair made while waiting stays
+from ussh.connection import make_config
+from ussh.keys import HostKey
+cfg = make_config(HostKey(bytes(range(32))), b"", log=lambda m: None)
+stream.serve_stream(lambda n: b"", lambda b: None, cfg)
+d2, q2 = kex._eph[0]
+stream.serve_stream(lambda n: b"", lambda b: None, cfg)
+print("kept", len(kex._eph), kex._eph[0][1] == q2)
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "unix"])
+def test_pair_made_ahead_is_used_once(runtime):
+    peer = X25519PrivateKey.generate()
+    q_c = peer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    out = run(runtime, CODE % q_c.hex()).split("\n")
+    assert out[0] == "waiting 1 True"
+    assert out[1] == "first True second True left 0"
+    assert out[3] == "dwiped True"  # the secret was wiped after its one use
+    assert out[4] == "kept 1 True"
+    # K is X25519(d, Q_C) as an mpint: check it against the peer's side with our Q_S
+    secret = bytes.fromhex(out[2].split()[1])
+    k = int.from_bytes(secret[4:], "big").to_bytes(32, "big")
+    assert k == peer.exchange(X25519PublicKey.from_public_bytes(
+        bytes.fromhex(run(runtime, CODE % q_c.hex() + "print(a[0].hex())\n").split("\n")[5])))

@@ -1,0 +1,167 @@
+"""fe_viper.py, the viper field arithmetic under x25519_viper.py and ed25519_viper.py: the file is
+what tools/gen_fe_viper.py writes; it compiles to machine code for every arch our boards have
+(armv6m included: no "native method too big"); and, run by CPython with the viper pointers
+emulated, every intermediate value of every operation stays in [0, 2^31) (a 32-bit board's
+viper int) even on the largest limbs a stored value can have, while the results agree with
+Python ints. The 64-bit unix port could not show an overflow: its viper ints are wider."""
+import os
+import random
+import re
+import subprocess
+import sys
+import types
+
+import pytest
+
+from runtimes import LIB, MPY_CROSS, ROOT
+
+P = 2**255 - 19
+TOP = [8192] * 19 + [255]  # the largest stored limbs
+
+
+def test_generated_file_is_current():
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_fe_viper.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin", "x64"])
+@pytest.mark.parametrize("mod", ["fe_viper", "sha512_viper", "keccak_viper", "aes_viper"])
+def test_machine_code_for_every_arch(tmp_path, march, mod):
+    # the viper functions are in the source (not exec'd at import), so mpy-cross emits machine
+    # code for them: a board that loads the .mpy or has it frozen compiles nothing
+    src = os.path.join(LIB, "ussh", "crypto", mod + ".py")
+    out = str(tmp_path / (mod + ".mpy"))
+    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, src], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    # without -march the same source is refused: the viper code is really there
+    p = subprocess.run([MPY_CROSS, "-o", out, src], capture_output=True, text=True)
+    assert p.returncode != 0
+
+
+# --- the viper source under CPython, every intermediate checked against 32-bit limits
+
+class Mem:
+    def __init__(self):
+        self.b = bytearray()
+
+
+class Ptr:
+    def __init__(self, mem, addr, width):
+        self.mem, self.addr, self.w = mem, addr, width
+
+    def __getitem__(self, i):
+        o = self.addr + self.w * i
+        assert 0 <= o and o + self.w <= len(self.mem.b), o
+        return int.from_bytes(self.mem.b[o:o + self.w], "little")
+
+    def __setitem__(self, i, v):
+        assert 0 <= v < 256**self.w, v  # viper would truncate or store a negative value
+        o = self.addr + self.w * i
+        assert 0 <= o and o + self.w <= len(self.mem.b), o
+        self.mem.b[o:o + self.w] = v.to_bytes(self.w, "little")
+
+
+MAX = [0]
+
+
+def checked(v):
+    assert 0 <= v < 2**31, v
+    MAX[0] = max(MAX[0], v)
+    return v
+
+
+def emulated():
+    """fe_viper.py run by CPython: the viper functions as plain ones, every assignment to the
+    sums x, y, h (and x -= ..) checked, every store checked by Ptr."""
+    mem = Mem()
+    src = open(os.path.join(LIB, "ussh", "crypto", "fe_viper.py")).read()
+    src = src.replace("import micropython", "").replace("@micropython.viper\n", "")
+    # the viper functions come before the Python helpers (run, put, get: big ints)
+    i = src.index("\ndef run(")
+    v = re.sub(r"(?m)^(\s+)([xyh]) = (.*?)(\s+#.*)?$", r"\1\2 = _checked(\3)", src[:i])
+    src = re.sub(r"(?m)^(\s+)([xyh]) -= (.*)$", r"\1\2 = _checked(\2 - (\3))", v) + src[i:]
+    assert src.count("_checked(") > 100
+
+    def alloc(n):
+        mem.b = bytearray(n)
+        return mem.b
+
+    def ptr(w):
+        return lambda v: Ptr(mem, v.addr if isinstance(v, Ptr) else (0 if v is mem.b else v), w)
+
+    ns = {"__name__": "fe_viper_emulated", "bytearray": alloc, "ptr8": ptr(1), "ptr16": ptr(2),
+          "ptr32": ptr(4), "_checked": checked}
+    src = src.replace("BASE = _addr(F)", "BASE = 0")
+    exec(compile(src, "fe_viper.py", "exec"), ns)
+    m = types.SimpleNamespace(**ns)
+    m.mem = mem
+    return m
+
+
+def limbs(m, s):
+    h = Ptr(m.mem, 48 * s, 2)
+    return [h[i] for i in range(20)]
+
+
+def set_limbs(m, s, v):
+    h = Ptr(m.mem, 48 * s, 2)
+    for i, x in enumerate(v):
+        h[i] = x
+
+
+def value(v):
+    return sum(x << (13 * i) for i, x in enumerate(v))
+
+
+def expect(op, a, b, n=1):
+    return {0: ((a + b) % P, (a - b) % P), 1: ((a - b) % P, (a + 121665 * (a - b)) % P),
+            2: (a * b % P, None), 3: (pow(a, 2**n, P), None), 4: ((a + b) % P, None),
+            5: ((a - b) % P, None)}[op]
+
+
+def run_op(m, op, a, b, n=1):
+    # slot 1 = a, slot 2 = b (limb lists); one instruction into slots 3 and 4
+    set_limbs(m, 1, a)
+    set_limbs(m, 2, b)
+    m.run(bytes((op, 1, 2 if op != m.SQN else 1, 3, n if op == m.SQN else 4, m.END)))
+    d, e = limbs(m, 3), limbs(m, 4)
+    for v in (d,) + ((e,) if op in (0, 1) else ()):
+        assert max(v[:19]) <= 8192 and v[19] <= 255, (op, v)  # a stored value again
+    return value(d) % P, (value(e) % P if op in (0, 1) else None)
+
+
+def test_largest_limbs_stay_below_2_31():
+    # stored limbs are at most 2^13 (limb 19: 255); with all operands there (and b = 0 for the
+    # subtractions' largest a + 2p - b) no intermediate reaches 2^31 and the results are
+    # stored limbs again, so by induction none does in any sequence of operations
+    m = emulated()
+    a = value(TOP)
+    for op, near in ((m.MUL, 2**30), (m.SQN, 2**30), (m.ADDSUB, 2**14), (m.E24, 2**29),
+                     (m.ADD, 2**14), (m.SUB, 2**14)):
+        MAX[0] = 0
+        for b in (TOP, [0] * 20, [8191] * 19 + [255]):
+            got = run_op(m, op, TOP, b)
+            assert got == expect(op, a, value(b) if op != m.SQN else a)
+        assert MAX[0] > near, (op, MAX[0])  # the largest values were seen (and checked)
+
+
+def test_random_operations_agree_with_ints():
+    m = emulated()
+    rng = random.Random(2551)
+    for _ in range(60):
+        a = [rng.choice((0, 8191, 8192, rng.randrange(8193))) for _ in range(19)] + [rng.randrange(256)]
+        b = [rng.randrange(8193) for _ in range(19)] + [rng.randrange(256)]
+        for op in (m.ADDSUB, m.E24, m.MUL, m.SQN, m.ADD, m.SUB):
+            n = rng.randrange(1, 4)
+            want = expect(op, value(a), value(b) if op != m.SQN else value(a), n)
+            assert run_op(m, op, a, b, n) == want, op
+
+
+def test_unpack_and_get_roundtrip():
+    m = emulated()
+    rng = random.Random(7)
+    for x in [0, 1, P - 1, P, 2**255 - 1] + [rng.getrandbits(255) for _ in range(20)]:
+        y = rng.getrandbits(255)
+        m.put(5, x, 6, y)
+        assert (m.get(5), m.get(6)) == (x % P, y % P)
