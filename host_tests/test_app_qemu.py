@@ -6,6 +6,7 @@ healthy once its import returned (app_healthy_after = 1), or must call ussh.app.
 (app_healthy_after = 0)."""
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -95,8 +96,21 @@ class QBoard:
     def push(self, folder, ok=True):
         r = subprocess.run(self.push_argv(folder), capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, HOME=str(self.tmp)))
-        assert (r.returncode == 0) == ok, r.stdout + r.stderr
+        assert (r.returncode == 0) == ok, r.stdout + r.stderr + "\n--- the board's console:\n" + self.console()
         return r.stdout
+
+    def console(self):
+        """What the board printed since the last exec (its log lines)."""
+        b = self.ub.board
+        out = bytes(b._buf)
+        b._buf = b""
+        fd = b.proc.stdout.fileno()
+        while select.select([fd], [], [], 0.5)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
 
     def ssh(self, cmd):
         r = self.ub.ssh(cmd, timeout=300)
