@@ -5,4 +5,6 @@
 # so this one names what is there. mpy-cross compiles the frozen modules with -march=armv6m.
 freeze("$(PORT_DIR)/modules")
 include("$(MPY_DIR)/extmod/asyncio")
-include("ussh_package.py")
+# crypto/aes_viper.py is left out: the mpy-cross of Debian's MicroPython 1.25 cannot place its
+# loop in armv6m code ("native method too big"; 1.29's can), and the rp2 port has cryptolib's AES
+include("ussh_package.py", exclude=("crypto/aes_viper.py",))

@@ -1,9 +1,10 @@
 # The ussh modules to freeze (included by manifest.py and manifest_board.py): every module
 # of lib/ussh but ussh/_compat_cpython.py. Written by tools/packages.py: run it after
 # adding or removing a module (make test checks this file is current).
+# include("ussh_package.py", exclude=(...)) leaves out the modules named (paths under ussh/).
 package(
     "ussh",
-    files=(
+    files=tuple(f for f in (
         "__init__.py",
         "__main__.py",
         "_interrupt_mp.py",
@@ -69,7 +70,7 @@ package(
         "crypto/sha512.py",
         "crypto/sha512_viper.py",
         "crypto/x25519_viper.py",
-    ),
+    ) if f not in (options.exclude or ())),
     base_path="../lib",
     opt=3,
 )

@@ -2,6 +2,7 @@
 dials OpenSSH's sshd as a bastion (started here on a free port, logging in the usshpeer user) and
 asks it to forward a port; stock `ssh` with ProxyJump reaches the board's REPL and runs a command
 through it; the bastion is restarted and the board calls home again by itself."""
+import asyncio
 import os
 import re
 import shutil
@@ -12,6 +13,8 @@ import pytest
 
 from sshd_fixtures import Lab, free_port, keygen
 from test_deploy import ROOT
+
+from ussh import client  # noqa: E402 (test_deploy put lib/ on sys.path)
 
 pytestmark = pytest.mark.timeout(240)
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -38,7 +41,8 @@ def board_folder(lab, bastion_port, remote_port, ssh_port):
     shutil.copy(os.path.join(ROOT, "boards", "unix", "main.py"), d)
     key = keygen(os.path.join(d, "callhome_key"), "board-callhome")
     with open(key + ".pub") as f, open(lab.authorized_keys, "a") as g:
-        g.write(f.read())  # the bastion lets the board in
+        # the bastion lets the board in for that one forward only (README "Reach a board behind NAT")
+        g.write('restrict,port-forwarding,permitlisten="localhost:%d" %s' % (remote_port, f.read()))
     with open(os.path.join(d, "authorized_keys"), "w") as f:
         f.write(lab.client_pub)  # the person's key, for the board itself
     with open(os.path.join(d, "known_hosts"), "w") as f, open(os.path.join(lab.dir, "sshd_host_ed25519.pub")) as g:
@@ -108,6 +112,17 @@ def test_board_calls_home_and_stock_ssh_jumps_to_it():
             assert r.returncode == 0 and r.stdout == "micropython\n", (r.stderr, open(log).read())
             with open(log) as f:
                 print(f.read())  # the transcript (pytest -s)
+
+            async def other_port():  # the board's key may ask for its own port only
+                c = await client.connect("127.0.0.1", bastion.port, "usshpeer", os.path.join(folder, "callhome_key"),
+                                         os.path.join(folder, "known_hosts"), log=lambda m: None)
+                try:
+                    with pytest.raises(client.ClientError, match="refused to forward"):
+                        await c.forward_remote(remote_port + 1, lambda ch, o: None)
+                finally:
+                    await c.close()
+
+            asyncio.run(other_port())
         finally:
             board.kill()
             board.wait(10)

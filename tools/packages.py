@@ -53,7 +53,9 @@ def _manifest(files):
         "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
         "# of lib/ussh but %s. Written by tools/packages.py: run it after\n"
         "# adding or removing a module (make test checks this file is current).\n"
-        'package(\n    "ussh",\n    files=(\n%s    ),\n    base_path="../lib",\n    opt=3,\n)\n'
+        "# include(\"ussh_package.py\", exclude=(...)) leaves out the modules named (paths under ussh/).\n"
+        'package(\n    "ussh",\n    files=tuple(f for f in (\n%s    ) if f not in (options.exclude or ())),\n'
+        '    base_path="../lib",\n    opt=3,\n)\n'
     ) % (", ".join(HOST_ONLY), rows)
 
 

@@ -31,20 +31,27 @@ class Attempt:
         self.notes = ""
 
 
-def verify_ed25519(att, data, sig):
-    # RFC 8709 §4 key blob, §6 signature blob: None when good, else why not
-    if data is None:  # a query: the key blob was checked when it was loaded
-        return None
-    r = Reader(att.blob)
+def ed25519_signed(blob, data, sig):
+    """Whether sig (RFC 8709 §6 signature blob) is the signature of data by
+    the key of blob (RFC 8709 §4); also the client's host key check."""
+    r = Reader(blob)
     r.string()
     pub = r.string()
     r.done()
     r = Reader(sig)
     if r.string() != b"ssh-ed25519":
-        return "bad signature"
+        return False
     s = r.string()
     r.done()
-    return None if ed25519_verify(pub, data, s) else "bad signature"
+    return ed25519_verify(pub, data, s)
+
+
+def verify_ed25519(att, data, sig):
+    # the registry's verifier: None when good, else why not; data None is a
+    # query (the key blob was checked when it was loaded)
+    if data is None or ed25519_signed(att.blob, data, sig):
+        return None
+    return "bad signature"
 
 
 def publickey_request(r, verifiers):

@@ -75,7 +75,9 @@ def parse(blob):
     return c
 
 
-def _ca_signature(reg, c, blob):
+def ca_signature(reg, c, blob):
+    """None when the CA's signature over certificate c (parsed from blob) is
+    good under registry reg's verifiers, else why not."""
     # PROTOCOL.certkeys: the CA key is a plain key, signed with one of the
     # accepted algorithms (never ssh-rsa SHA-1)
     try:
@@ -122,7 +124,7 @@ def _trusted(cfg, c, blob):
         return "signed by an untrusted CA"
     if not [1 for row in cfg.reg.verifiers.values() if row[0] == c.base]:
         return "key type %s not supported" % printable(c.base)
-    why = _ca_signature(cfg.reg, c, blob)
+    why = ca_signature(cfg.reg, c, blob)
     if why:
         return "CA signature: " + why
     return lines

@@ -181,9 +181,9 @@ class ClientConnection(Connection):
         # called by client_kex with the exchange hash; a refusal ends the connection
         try:
             blob, note = knownhosts.check(self.known, self.host, self.port, alg, k_s)
-            from ussh.auth import _verify_ed25519
+            from ussh.auth import ed25519_signed
 
-            if Reader(blob).string() != b"ssh-ed25519" or not _verify_ed25519(blob, h, sig):
+            if Reader(blob).string() != b"ssh-ed25519" or not ed25519_signed(blob, h, sig):
                 raise knownhosts.HostKeyError("bad host key signature from %s" % self.peer)
         except SSHError as e:
             self.failure = e

@@ -103,7 +103,7 @@ def algorithms(entries, host, port):
 
 
 def _check_cert(entries, host, name, k_s):
-    from ussh import cert, keytypes
+    from ussh import cert, plugins
 
     try:
         c = cert.parse(k_s)
@@ -123,12 +123,9 @@ def _check_cert(entries, host, name, k_s):
         raise HostKeyError("%s: outside its validity period" % what)
     if c.critical:
         raise HostKeyError("%s: critical options in a host certificate" % what)
-    ca_type = Reader(c.ca).string()
-    alg = Reader(c.signature).string()
-    keytypes.need(ca_type)
-    row = keytypes.VERIFIERS.get(alg)
-    if row is None or row[0] != ca_type or len(row) > 2 or row[1](c.ca, k_s[: c.signed], c.signature, None):
-        raise HostKeyError("%s: bad CA signature" % what)
+    why = cert.ca_signature(plugins.key_registry(), c, k_s)
+    if why:
+        raise HostKeyError("%s: bad CA signature (%s)" % (what, why))
     return c.key, "certificate signed by CA %s (known_hosts line %d)" % (fingerprint(c.ca), cas[0].line)
 
 

@@ -63,6 +63,16 @@ def load_key_rows(reg):
         reg.use(name)
 
 
+def key_registry():
+    """A registry of every user key type installed, ed25519 included: what
+    checks a CA's signature outside a server's configuration (the client's
+    @cert-authority host certificates)."""
+    reg = Registry()
+    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", auth.verify_ed25519)
+    load_key_rows(reg)
+    return reg
+
+
 def load(cfg):
     """The registry for cfg: the core's rows, then the optional modules its
     keys, CAs and settings need (each only if installed)."""

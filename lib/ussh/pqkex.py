@@ -4,7 +4,7 @@
 # An optional module: ussh.plugins loads it when it is there and it
 # registers its row first; a build without it (and without crypto/mlkem.py
 # and crypto/sha3.py) offers curve25519-sha256 only.
-from ussh import wire
+from ussh import kex, wire
 from ussh.compat import const, sha256
 from ussh.crypto import x25519, random_bytes
 from ussh.wire import SSHError, DISCONNECT_KEY_EXCHANGE_FAILED

@@ -68,7 +68,8 @@ class Scheduler:
         conn = self.conn
         self.running = ch
         try:
-            conn.poll()  # replies queued so far (the request's) go out before the code runs
+            if fn is _launch:
+                conn.poll()  # the request's reply goes out before the code runs
             if self.hook is not None:
                 self.hook.enter(ch)
             fn(arg)
