@@ -30,8 +30,6 @@ def mlkem768x25519_sha256(q_c):
         k_pq, ct = encaps(q_c[:_EK_LEN], random_bytes(32))
     except ValueError:
         raise SSHError("ML-KEM-768 key share fails the modulus check", DISCONNECT_KEY_EXCHANGE_FAILED)
-    from ussh import kex  # here, not at the top: kex loads this module through ussh.plugins
-
     d, q_x = kex.ephemeral_pair()
     k_cl = x25519(d, q_c[_EK_LEN:])
     if k_cl == bytes(32):  # RFC 8731 §3 for the X25519 half: MUST abort on all zero
