@@ -359,6 +359,9 @@ def test_good_update_commits_and_an_unchanged_push_sends_nothing(board, tmp_path
 @pytest.mark.parametrize("bad,reason", [
     ("raise ValueError('sensor not found')\n", r"raised at import: ValueError: sensor not found"),
     ("def main(:\n", r"raised at import: SyntaxError"),
+    ("import sys\nsys.exit(3)\n", r"raised at import: SystemExit: 3"),
+    ("import asyncio\nasync def main():\n    await asyncio.sleep(0.1)\n    raise SystemExit\n",
+     r"crashed: SystemExit"),
     ("import asyncio\nasync def main():\n    await asyncio.sleep(0.2)\n    raise OSError('bus fault')\n",
      r"crashed: OSError: bus fault"),
     ("import asyncio\nasync def t():\n    raise KeyError('k')\nasyncio.create_task(t())\n",
@@ -486,3 +489,42 @@ def test_ssh_stays_up_while_the_app_hogs_and_fails(board, tmp_path):
     assert board.ssh("print(6*7)").strip() == "42"
     st = board.status()
     assert st["active"] == "version 1 in app/a" and "failed: crashed: RuntimeError: late" in st["running"]
+
+
+def test_first_version_that_never_confirms_leaves_no_app(tmp_path):
+    d = str(tmp_path / "app")
+    cfg = dict(CFG, app_dir=d, root=str(tmp_path))
+    assert push_in_process(d, V1, cfg) == 1
+    logs = []
+    assert app.boot(cfg, logs.append) == d + "/a"  # on probation: one boot
+    assert appslot.read_state(d)["boots"] == 1
+    assert app.boot(cfg, logs.append) is None  # reset before it confirmed: nothing to go back to
+    st = appslot.read_state(d)
+    assert (st["active"], st["failed"], st["failed_version"]) == ("", "a", 1)
+    assert logs[-1] == "ussh: app version 1 -> no app: reset before it confirmed"
+    assert content(d + "/a") == V1  # kept for inspection
+    assert push_in_process(d, V2, cfg) == 2  # the next push reuses that slot
+    st = appslot.read_state(d)
+    assert (st["active"], st["previous"], st["failed"]) == ("a", "", "")
+
+
+def test_make_push_with_a_host_of_ssh_config(board, tmp_path):
+    # `make push APP=... TARGET=board`: HostName, Port and IdentityFile from ~/.ssh/config,
+    # the host key from ~/.ssh/known_hosts (strict)
+    home = tmp_path / "home"
+    os.makedirs(home / ".ssh")
+    with open(home / ".ssh" / "config", "w") as f:
+        f.write("Host myboard\n    HostName 127.0.0.1\n    Port %d\n    IdentityFile %s\n" % (board.port, board.key))
+    with open(board.known) as f, open(home / ".ssh" / "known_hosts", "w") as g:
+        g.write(f.read())
+    board.boot()
+    v1 = write_app(str(tmp_path / "v1"), V1)
+    r = subprocess.run(["make", "-s", "push", "APP=" + v1, "TARGET=myboard"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, HOME=str(home)))
+    assert r.returncode == 0 and "committed version 1" in r.stdout, r.stdout + r.stderr
+    os.remove(home / ".ssh" / "known_hosts")  # an unknown host key: refused, nothing pushed
+    r = subprocess.run(["make", "-s", "push", "APP=" + v1, "TARGET=myboard"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, HOME=str(home)))
+    assert r.returncode != 0 and "not found in known_hosts" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(["make", "-s", "push", "TARGET=myboard"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "APP=folder" in r.stdout

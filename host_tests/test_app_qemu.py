@@ -6,6 +6,7 @@ healthy once its import returned (app_healthy_after = 1), or must call ussh.app.
 (app_healthy_after = 0)."""
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -58,7 +59,11 @@ class QBoard:
         self.ub = None
         self.boots = 0
 
-    def boot(self):
+    def boot(self, healthy_after=None):
+        """A reset; healthy_after: a new app_healthy_after in ussh.cfg first."""
+        if healthy_after is not None:
+            self.healthy_after = healthy_after
+            self.boots = 0  # the config is written again
         self.kill()
         self.ub = ub = qemu_login.UartBoard(icount=False, timeout=300, flash=self.flash)
         ub.__enter__()
@@ -85,14 +90,27 @@ class QBoard:
         ub.__exit__()
 
     def push_argv(self, folder):
-        return [sys.executable, PUSH, "-v", folder, "qemu-board", "-i", self.client_key, "--known-hosts", self.known,
+        return [sys.executable, PUSH, "-v", "--classic-kex", folder, "qemu-board", "-i", self.client_key, "--known-hosts", self.known,
                 "--proxy-command", "socat - TCP:127.0.0.1:%d" % self.ub.port]
 
     def push(self, folder, ok=True):
         r = subprocess.run(self.push_argv(folder), capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, HOME=str(self.tmp)))
-        assert (r.returncode == 0) == ok, r.stdout + r.stderr
+        assert (r.returncode == 0) == ok, r.stdout + r.stderr + "\n--- the board's console:\n" + self.console()
         return r.stdout
+
+    def console(self):
+        """What the board printed since the last exec (its log lines)."""
+        b = self.ub.board
+        out = bytes(b._buf)
+        b._buf = b""
+        fd = b.proc.stdout.fileno()
+        while select.select([fd], [], [], 0.5)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
 
     def ssh(self, cmd):
         r = self.ub.ssh(cmd, timeout=300)
@@ -134,19 +152,16 @@ def test_update_rollback_and_unchanged_push_on_the_emulated_board(qb, tmp_path):
     assert "app v2 2" in out and "v3" not in out
 
 
-def test_never_confirming_version_rolls_back_on_the_emulated_board(tmp_path):
-    qb = QBoard(tmp_path, healthy_after=0)  # a version must call ussh.app.confirm()
-    try:
-        qb.boot()
-        qb.push(write_app(str(tmp_path / "v1"), dict(V1, **{"main.py": V1["main.py"] + "import ussh.app\n"
-                                                                                      "ussh.app.confirm()\n"})))
-        assert "app version 1 confirmed" in qb.boot()
-        qb.push(write_app(str(tmp_path / "v2"), V2))  # runs, never confirms
-        assert "app v2 2" in qb.boot() and "confirmed" not in qb.app_out
-        out = qb.boot()
-        assert "app version 2 -> version 1: reset before it confirmed" in out and "app v1 1" in out, out
-    finally:
-        qb.kill()
+def test_never_confirming_version_rolls_back_on_the_emulated_board(qb, tmp_path):
+    qb.boot()
+    qb.push(write_app(str(tmp_path / "v1"), V1))
+    assert "app version 1 confirmed" in qb.boot()  # healthy once its import returned
+    qb.push(write_app(str(tmp_path / "v2"), V2))
+    # from now on a version must call ussh.app.confirm(); version 2 runs but never does
+    out = qb.boot(healthy_after=0)
+    assert "app v2 2" in out and "confirmed" not in out, out
+    out = qb.boot()
+    assert "app version 2 -> version 1: reset before it confirmed" in out and "app v1 1" in out, out
 
 
 def test_emulator_killed_in_the_middle_of_a_push_runs_the_old_version(qb, tmp_path):

@@ -94,8 +94,9 @@ def connect(a):
             c.load_host_keys(k)
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy() if a.accept_new else paramiko.RejectPolicy())
     sock = proxy(t["proxy"]) if t["proxy"] else None
+    off = {"kex": ["mlkem768x25519-sha256"]} if a.classic_kex else None
     c.connect(t["host"], t["port"], username=t["user"], key_filename=t["keys"] or None, sock=sock, timeout=30,
-              banner_timeout=60, auth_timeout=60, look_for_keys=not t["keys"])
+              banner_timeout=60, auth_timeout=60, look_for_keys=not t["keys"], disabled_algorithms=off)
     return c, t
 
 
@@ -157,6 +158,8 @@ def push(a, out=_say):
 
 
 def _push(a, c, t, files, out):
+    # one channel at a time: each takes a buffer a window long, and a board of 140 KB (the
+    # emulated Cortex-M3) has no room for two of them beside a session's other buffers
     where = "%s:%d" % (t["host"], t["port"])
     r = board_call(c, "from ussh import apppush\napppush.stage(%r)" % (files,))
     if "error" in r:
@@ -191,7 +194,7 @@ def _push(a, c, t, files, out):
             upload(s, os.path.join(a.dir, p), r["slot"] + "/" + p, a.chunk,
                    (lambda n, p=p, size=size: out("push: %s %d of %d bytes" % (p, n, size))) if a.verbose else None)
             sent += size
-        s.close()
+        s.close()  # its buffers go before the commit's channel comes
     out("push: sent %d file(s), %d bytes; %d already on the board" % (len(need), sent, len(files) - len(need)))
     r = board_call(c, "from ussh import apppush\napppush.commit(%r, %d)" % (files, r["version"]))
     if "error" in r:
@@ -222,6 +225,8 @@ def main(argv):
     ap.add_argument("--accept-new", action="store_true", help="accept and remember an unknown host key")
     ap.add_argument("--chunk", type=int, default=1024, help="bytes per SFTP write (default 1024)")
     ap.add_argument("-v", "--verbose", action="store_true", help="show each file's upload progress")
+    ap.add_argument("--classic-kex", action="store_true",
+                    help="no post-quantum key exchange (curve25519-sha256): less heap on a small board")
     ap.add_argument("--reset", action="store_true", help="reset the board after the commit (machine.reset())")
     a = ap.parse_args(argv)
     if not os.path.isdir(a.dir):

@@ -184,7 +184,12 @@ def run_app(config="/ussh.cfg"):
     except board.ConfigError as e:
         print("ussh: app not started: %s" % e)
         return None
-    return app.run_blocking(cfg)
+    mod = app.run_blocking(cfg)
+    # the push's board half, loaded now rather than inside the first push's connection: its
+    # objects then sit below the session buffers instead of between them (a 140 KB heap)
+    from ussh import apppush  # noqa: F401
+
+    return mod
 
 
 _state = [None]  # the _State of the running serve(), for _log

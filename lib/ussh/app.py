@@ -16,6 +16,8 @@ import sys
 from ussh import appslot
 from ussh.appslot import AppError, say
 
+# what an app may raise without taking the server down (asyncio's CancelledError goes through)
+_APP_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
 _run = {"dir": None, "slot": None, "version": 0, "ok": False, "done": False, "log": print, "why": ""}
 
 
@@ -135,7 +137,7 @@ async def _task(path, healthy_after, timeout):
     loop.set_exception_handler(_crashed)
     try:
         mod = load(path)
-    except Exception as e:  # noqa: anything the app raises, SyntaxError included
+    except _APP_ERRORS as e:  # anything the app raises, SyntaxError and sys.exit() included
         _trace(e)
         return fail("raised at import: " + _why(e))
     main = getattr(mod, "main", None)
@@ -163,7 +165,7 @@ def _trace(e):
 async def _guard(main):
     try:
         await main()
-    except Exception as e:  # noqa: the app's crash, recorded instead of ending the loop
+    except _APP_ERRORS as e:  # the app's crash, recorded instead of ending the loop (and SSH)
         _trace(e)
         fail("crashed: " + _why(e))
 
@@ -184,7 +186,7 @@ def run_blocking(cfg, log=print):
         if path is None:
             return None
         mod = load(path)
-    except Exception as e:  # noqa
+    except _APP_ERRORS as e:
         if _run["slot"]:
             _trace(e)
             fail("raised at import: " + _why(e))
