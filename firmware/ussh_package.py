@@ -1,6 +1,7 @@
 # The ussh modules to freeze (included by manifest.py and manifest_board.py): every module
-# of lib/ussh but ussh/_compat_cpython.py. Written by tools/packages.py: run it after
-# adding or removing a module (make test checks this file is current).
+# of lib/ussh but ussh/_compat_cpython.py and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).
+# Written by tools/packages.py: run it after adding or removing a module (make test
+# checks this file is current).
 package(
     "ussh",
     files=(

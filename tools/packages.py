@@ -18,6 +18,10 @@ LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
 SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
+# Thumb assembler: ARM boards only (mpy-cross refuses it for other arches), frozen by
+# firmware/ussh_thumb.py (manifest_qemu.py, manifest_rp2.py), in `make mpy BOARD=rp2|qemu`; mip
+# leaves it out (a board would compile its 3,000 lines at import)
+ARM_ONLY = ("ussh/crypto/fe_thumb.py",)
 
 
 def modules():
@@ -37,15 +41,16 @@ def _manifest(files):
     rows = "".join('        "%s",\n' % m[len("ussh/") :] for m in files)
     return (
         "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
-        "# of lib/ussh but %s. Written by tools/packages.py: run it after\n"
-        "# adding or removing a module (make test checks this file is current).\n"
+        "# of lib/ussh but %s and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).\n"
+        "# Written by tools/packages.py: run it after adding or removing a module (make test\n"
+        "# checks this file is current).\n"
         'package(\n    "ussh",\n    files=(\n%s    ),\n    base_path="../lib",\n    opt=3,\n)\n'
     ) % (", ".join(HOST_ONLY), rows)
 
 
 def outputs():
     """{path relative to the checkout: text} for the three files."""
-    board = [m for m in modules() if m not in HOST_ONLY]
+    board = [m for m in modules() if m not in HOST_ONLY + ARM_ONLY]
     core = [m for m in board if m not in SFTP]
     return {
         "package.json": _package_json(core),

@@ -542,6 +542,18 @@ def _addsub(a: int, b: int):
     ptr16(e)[2] = ptr16(e)[2] + (y >> 13)
 
 
+# On ARM ports the products in Thumb assembler (fe_thumb.py: 4 instructions a
+# product, not 10), where that module is there and compiles; _run calls
+# whichever _mul and _sqr are the module's globals.
+PRODUCTS = "viper"
+try:
+    from ussh.crypto.fe_thumb import _mul, _sqr  # noqa: F811
+
+    PRODUCTS = "thumb"
+except Exception:  # not an ARM port, or not installed: the viper ones above
+    pass
+
+
 @micropython.viper
 def _run(base: int, prog: ptr8, src: ptr8):
     # the program prog on the slots at base (slot 0 the scratch); src: the
