@@ -37,6 +37,7 @@ package(
         "crypto/__init__.py",
         "crypto/aes.py",
         "crypto/aes_pure.py",
+        "crypto/aes_tab.py",
         "crypto/aes_viper.py",
         "crypto/curve25519.py",
         "crypto/drbg.py",
