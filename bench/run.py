@@ -84,6 +84,12 @@ def login_section(args):
     return login.section(runs=args.runs)
 
 
+def client_login_section(args):
+    import client_login
+
+    return client_login.section(runs=args.runs)
+
+
 def footprint_section(args):
     import footprint
 
@@ -113,6 +119,7 @@ SECTIONS = [
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
     ("crypto_pq", script_section("crypto_pq.py", "crypto: ML-KEM-768 / mlkem768x25519-sha256 (server side)")),
     ("login", login_section),
+    ("client_login", client_login_section),
     ("footprint", footprint_section),
     ("transfer", transfer_section),
     ("userkeys", userkeys_section),

@@ -182,6 +182,8 @@ def seeds(lab, corpus):
                 P(channel_data(b"\x00")), P(channel_data(b"T1 0 1 0\n")), P(b"\x60" + u32(0))] + [
                     P(channel_data(p)) for p in corpus.get("scp", [])],
     }
+    # the other key types, certificates and the password (fuzz/userkeys.py)
+    out["userauth"] += [P(b) if who is None else ("signed", b, None, who) for b, who in lab.uk.requests()]
     out["rekey"] = [P(lab.kexinit()), P(lab.kexinit(True))] + [P(p) for p in by.get(20, [])]
     # encrypt-and-MAC packets: the service state's inputs and the user auth ones
     out["eam"] = out["service"] + out["userauth"][:3]

@@ -249,9 +249,15 @@ class Lab:
 
         self.logged = collections.deque(maxlen=200)  # the server's last log lines
         line = "ssh-ed25519 " + keys.b64encode(self.blob).decode() + " fuzz"
-        ak = authkeys.parse(line + "\n", self.logged.append)
-        self.cfg = Config(host_key=self.host_key, authorized_keys=ak, root=self.root,
-                          log=log or self.logged.append)
+        # RSA, ECDSA, FIDO keys with options, CAs and a password (fuzz/userkeys.py)
+        from userkeys import UserKeys, password_hash
+
+        self.uk = UserKeys()
+        ak = authkeys.parse("\n".join([line] + self.uk.authorized_lines()) + "\n", self.logged.append)
+        cas = authkeys.parse("\n".join(self.uk.ca_lines()) + "\n", self.logged.append)
+        self.cfg = Config(host_key=self.host_key, authorized_keys=ak, root=self.root, trusted_cas=cas,
+                          password_hash=password_hash(), log=log or self.logged.append,
+                          legacy_mac=True)  # the "eam" state
         self._snap = {}
 
     def reset_root(self):
@@ -271,7 +277,7 @@ class Lab:
         return s(b"ssh-ed25519") + s(pub)
 
     def new_conn(self):
-        conn = Connection(self.cfg, "fuzz")
+        conn = Connection(self.cfg, "127.0.0.1:2222")  # an address: from= and source-address apply
         conn.pump = _pump(conn)
         return conn, Client()
 
@@ -288,6 +294,14 @@ class Lab:
         key = key or self.ckey
         return (b"\x32" + s(user) + s(b"ssh-connection") + s(b"publickey") + (b"\x00" if query else b"\x01")
                 + s(b"ssh-ed25519") + s(self._blob(key)))
+
+    def sign_as(self, conn, body, name):
+        """body signed for conn by the signer `name` (userkeys.SIGNERS); "password": as is."""
+        if name in ("ours", "other", None):
+            return self.sign(conn, body, self.other if name == "other" else None)
+        if name == "password":
+            return body
+        return body + s(self.uk.sign(name, s(conn.session_id) + body))
 
     def sign(self, conn, body, key=None):
         sig = (key or self.ckey).sign(s(conn.session_id) + body)
@@ -406,7 +420,7 @@ def encode(lab, conn, c, items):
             continue
         payload = it[1]
         if kind == "signed":  # a body signed for this connection (the key: it[3] "other" or ours)
-            payload = lab.sign(conn, payload, lab.other if it[3] == "other" else None)
+            payload = lab.sign_as(conn, payload, it[3])
         out.append(_pack(c.t, payload, **(it[2] or {})))
     return b"".join(out)
 

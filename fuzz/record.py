@@ -8,7 +8,9 @@ client sent is written as a line "msg HEX"; the data of an sftp channel is cut i
 ("sftp HEX") and the data of an scp channel is written as it came ("scp HEX"). Payloads over 4 KB
 are left out (the corpus is seeds, not bulk data). Sessions: exec with OpenSSH 9.2 and with OpenSSH
 10 (mlkem768x25519-sha256), a shell on a pty, an sftp batch (put, get, ls, mkdir, rename,
-chmod, rm), scp over SFTP and legacy scp (-O) both ways.
+chmod, rm), scp over SFTP and legacy scp (-O) both ways, and "userkeys": logins with RSA and
+ECDSA keys with options, a certificate, the password and the legacy MAC (issue 17).
+`python fuzz/record.py userkeys` records that one session only.
 """
 import os
 import subprocess
@@ -54,7 +56,7 @@ def serve(out, args):
     runpy.run_module("ussh", run_name="__main__")
 
 
-def main():
+def main(only=()):
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     from peers import Lab, Server, free_port
 
@@ -67,7 +69,9 @@ def main():
         with open(local, "wb") as f:
             f.write(b"".join(b"line %d of the upload\n" % i for i in range(60)))
 
-        def session(name, runs):
+        def session(name, runs, extra=()):
+            if only and name not in only:
+                return
             out = os.path.join(corpus, name + ".txt")
             tmp = out + ".new"
             with open(tmp, "w") as f:
@@ -75,7 +79,7 @@ def main():
             port = free_port()
             argv = [sys.executable, os.path.abspath(__file__), "serve", tmp, "--bind", "127.0.0.1",
                     "--port", str(port), "--host-key", os.path.join(lab.dir, "hk"),
-                    "--authorized-keys", lab.authorized_keys, "--root", files]
+                    "--authorized-keys", lab.authorized_keys, "--root", files] + list(extra)
             env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "lib"))
             srv = lab._server("record", argv, port, env=env)
             srv.start()
@@ -113,10 +117,64 @@ def main():
                                "chmod 600 d/u.txt\nls d\nrm d/u.txt\nrmdir d\ndf\n")])
         session("scp", [scp("-O", "local.txt", "REMOTE:a.txt"), scp("-O", "REMOTE:a.txt", os.path.join(lab.dir, "b.txt")),
                         scp("local.txt", "REMOTE:c.txt")])
+        session("userkeys", userkeys(lab), ["--trusted-ca", os.path.join(lab.dir, "cas"), "--password-hash",
+                                            _password_hash(), "--legacy-mac"])
+
+
+_PASSWORD = "record-password"
+
+
+def _password_hash():
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+    from ussh import passwd
+
+    return passwd.make(_PASSWORD, 2)
+
+
+def userkeys(lab):
+    """Logins with an RSA key (from= and no-pty on its line), an ECDSA key (command=), a
+    certificate (a CA from --trusted-ca, source-address) and the password; a cert-authority line."""
+    def kg(name, kind):
+        path = os.path.join(lab.dir, name)
+        subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", name, "-f", path], check=True,
+                       stdin=subprocess.DEVNULL)
+        return path
+
+    def pub(path):
+        return open(path + ".pub").read().strip()
+
+    rsa, ecd, ca, cu, ca2 = kg("rsa", "rsa"), kg("ecdsa", "ecdsa"), kg("ca", "ed25519"), kg("cu", "ed25519"), kg("ca2", "ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-s", ca, "-I", "recorded", "-n", "tester", "-O", "source-address=127.0.0.0/8",
+                    cu + ".pub"], check=True, stdin=subprocess.DEVNULL)
+    with open(lab.authorized_keys, "a") as f:
+        f.write('from="127.0.0.1,!10.*",no-pty %s\ncommand="print(2)" %s\ncert-authority,principals="ops" %s\n'
+                % (pub(rsa), pub(ecd), pub(ca2)))
+    with open(os.path.join(lab.dir, "cas"), "w") as f:
+        f.write(pub(ca) + "\n")
+    askpass = os.path.join(lab.dir, "askpass")
+    with open(askpass, "w") as f:
+        f.write("#!/bin/sh\necho %s\n" % _PASSWORD)
+    os.chmod(askpass, 0o700)
+
+    def login(key, *opts, env=None):
+        def run(srv):
+            argv = ["ssh", "-F", "/dev/null", "-p", str(srv.port), "-o", "UserKnownHostsFile=" + srv.known_hosts,
+                    "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=10", "-l", "tester"]
+            argv += (["-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"] if key else [])
+            for o in opts:
+                argv += ["-o", o]
+            return subprocess.run(argv + ["127.0.0.1", "print(6*7)"], capture_output=True, text=True, timeout=60,
+                                  stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
+        return run
+
+    return [login(rsa), login(ecd, "PubkeyAcceptedAlgorithms=ecdsa-sha2-nistp256"), login(cu),
+            login(None, "PubkeyAuthentication=no", "PreferredAuthentications=password", "NumberOfPasswordPrompts=1",
+                  env={"SSH_ASKPASS": askpass, "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}),
+            login(rsa, "MACs=hmac-sha2-256")]
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2], sys.argv[3:])
     else:
-        main()
+        main(sys.argv[1:])  # names of sessions to record again (default: all)

@@ -27,6 +27,8 @@ WEIGHTS = {"banner": 6, "kexinit": 10, "kex_ecdh": 1.5, "kex_pq": 0.4, "newkeys"
 
 # the modules a case goes through (the rest: sockets, boards, key files, optional key types)
 CORE = ("wire", "transport", "kex", "pqkex", "auth", "channel", "connection", "sftp", "scp", "fs", "repl")
+# the optional login modules the configuration enables (fuzz/userkeys.py), reported one by one
+LOGIN = ("auth", "cert", "keyopts", "passwd", "key_rsa", "key_ecdsa", "key_sk", "gate")
 
 
 def _where(detail):
@@ -163,6 +165,13 @@ def main(argv=None):
         pct_core = cov.report(file=io.StringIO(), include=core)
         print("coverage of the modules it drives (%s): %.1f%% of lines" % (", ".join(CORE), pct_core))
         res["coverage_pct"], res["coverage_core_pct"] = pct, pct_core
+        res["coverage_login"] = {}
+        for m in LOGIN:
+            try:
+                res["coverage_login"][m] = round(cov.report(file=io.StringIO(), include=[os.path.join(lib, m + ".py")]), 1)
+            except Exception:  # coverage.misc.NoDataError: the module never ran
+                res["coverage_login"][m] = 0.0
+        print("coverage of the login modules: " + ", ".join("%s %.1f%%" % kv for kv in res["coverage_login"].items()))
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:

@@ -20,7 +20,7 @@ from ussh import board  # noqa: E402
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 HOST_ONLY = {"ussh/_compat_cpython.py"}  # CPython's half of compat: never on a board
 ARM_ONLY = {"ussh/crypto/fe_thumb.py"}  # Thumb assembler: frozen by ussh_thumb.py, not in mip
-PACKAGES = ("package.json", "package-sftp.json")
+PACKAGES = ("package.json", "package-pq.json", "package-keys.json", "package-sftp.json", "package-client.json")
 
 
 def lib_modules():
@@ -99,7 +99,28 @@ def test_mip_packages_cover_every_module_once():
     with open(os.path.join(ROOT, "package.json")) as f:
         core = {d for d, _ in json.load(f)["urls"]}
     # the server imports ussh.interrupt on ports that can interrupt: it belongs to the core
-    assert {"ussh/server.py", "ussh/interrupt.py"} <= core and "ussh/sftp.py" not in core
+    assert {"ussh/server.py", "ussh/interrupt.py", "ussh/plugins.py"} <= core and "ussh/sftp.py" not in core
+    assert not core & {"ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/key_rsa.py", "ussh/cert.py"}
+    assert "ussh/client.py" not in core and "ussh/knownhosts.py" not in core
+
+
+def test_core_package_alone_serves_and_logs_in(tmp_path):
+    # the core package without any optional one, on the unix port: it imports, offers
+    # curve25519 only, and an ed25519 key logs in (host_tests/sshpair.py: an in-memory client)
+    import shutil
+
+    with open(os.path.join(ROOT, "package.json")) as f:
+        core = [d for d, _ in json.load(f)["urls"]]
+    for m in core:
+        os.makedirs(os.path.dirname(str(tmp_path / m)), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, "lib", m), str(tmp_path / m))
+    code = ("import sys\nfrom sshpair import Pair\np = Pair()\n"
+            "print([n for n, _ in p.conn.cfg.reg.kex], p.conn.user, 'ussh.pqkex' in sys.modules)\n")
+    env = dict(os.environ, MICROPYPATH="%s:%s" % (tmp_path, os.path.join(ROOT, "host_tests")))
+    r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "micropython"), "-c", code], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split() == ["[b'curve25519-sha256',", "b'curve25519-sha256@libssh.org']", "pair", "False"], r.stdout
 
 
 # --- the config file ---

@@ -101,24 +101,21 @@ def assert_clean_log(srv):
 def test_twenty_concurrent_connections_against_a_limit_of_two(server):
     srv = server(max_connections=2)
     # opened one after the other (a burst would overflow the listen backlog of 4 and wait out
-    # SYN retransmits), all held open together
+    # SYN retransmits), all held open together; none has logged in, so each newcomer takes
+    # the place of the oldest (issue 17: idle connections cannot lock the owner out)
     clients = []
-    served, refused = [], []
     try:
         for _ in range(20):
             c = rawssh.RawClient(srv.port)
-            clients.append(c)
             c.read_version()
             t, p = c.recv_packet()
-            if t == rawssh.KEXINIT:
-                served.append((c, p))
-                continue
-            r = rawssh.Reader(p, 1)
-            assert t == rawssh.DISCONNECT, t
-            assert (r.u32(), r.string()) == (TOO_MANY_CONNECTIONS, b"too many connections")
+            assert t == rawssh.KEXINIT, t
+            clients.append((c, p))
+        for c, _ in clients[:18]:
+            code, reason = c.expect_disconnect(5)
+            assert (code, reason) == (TOO_MANY_CONNECTIONS, "too many connections: an unauthenticated one gave way")
             assert c.wait_closed() == b""  # and then the server closes it
-            refused.append(c)
-        assert (len(served), len(refused)) == (2, 18), srv.log()
+        served = clients[18:]
         for c, i_s in served:  # the two places serve whole sessions, side by side
             c.send_version()
             c.kexinit(read=False)
@@ -127,8 +124,12 @@ def test_twenty_concurrent_connections_against_a_limit_of_two(server):
             c.login(srv.key)
         for c, _ in served:
             assert c.exec(c.open_session(), "print(6*7)").stdout == b"42\n"
+        # both places held by logged-in connections: a newcomer is refused
+        with rawssh.RawClient(srv.port) as c:
+            c.read_version()
+            assert c.expect_disconnect(5) == (TOO_MANY_CONNECTIONS, "too many connections")
     finally:
-        for c in clients:
+        for c, _ in clients:
             c.close()
     for _ in range(50):  # bounded: until the server has seen both closes
         try:
@@ -141,7 +142,7 @@ def test_twenty_concurrent_connections_against_a_limit_of_two(server):
         raise AssertionError("no place freed\n" + srv.log())
     p = srv.ssh()
     assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + srv.log()
-    assert srv.log().count("disconnect: too many connections") == 18
+    assert srv.log().count("disconnect: too many connections: an unauthenticated one gave way") == 18
     assert_clean_log(srv)
 
 
@@ -172,7 +173,7 @@ def test_hundred_sequential_connections_do_not_leak_heap(server):
 
 # A stock OpenSSH login + exec needs about 200-230k of heap from source on the 64-bit unix port
 # (the heap fragments: the need varies); 240k holds one session, not five at once.
-TIGHT_HEAP = "240k"
+TIGHT_HEAP = "244k"  # 240k until the scheduler and the plugin registry (about 4 KB of bytecode from .py)
 
 
 def test_tight_heap_parallel_logins_refused_cleanly(server):

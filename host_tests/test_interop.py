@@ -52,6 +52,8 @@ def test_matrix_on_the_virtual_board_is_green(tmp_path):
     assert m["cells"]["openssh9"]["exec"]["algs"]["kex"] == "curve25519-sha256"
     # Dropbear 2022 has no etm MAC: it needs (and gets) plain hmac-sha2-256
     assert m["cells"]["dbclient"]["exec"]["algs"]["mac"] == "hmac-sha2-256"
+    # ... through the virtual board's legacy_mac = 1, which the report names
+    assert "legacy_mac = 1" in m["cells"]["dbclient"]["exec"]["notes"][-1]
     _check_report(tmp_path, m)
 
 
@@ -75,7 +77,7 @@ def test_a_board_by_address_and_a_wrong_key_is_red(tmp_path):
     with Lab(prefix="ussh-interop-test-") as lab:
         root = tmp_path / "root"
         root.mkdir()
-        srv = lab.start("ussh", runtime="cpython", extra_args=("--root", str(root), "--max-connections", "2"))
+        srv = lab.start("ussh", runtime="cpython", extra_args=("--root", str(root), "--max-connections", "2", "--legacy-mac"))
         m = interop.run_matrix("127.0.0.1:%d" % srv.port, identity=lab.client_key, out_dir=str(tmp_path / "ok"))
         assert not interop.red_cells(m), _reds(m) + srv.log()
         assert m["target"]["transfer_bytes"] == 64 * 1024 and m["target"]["jobs"] == 1

@@ -65,7 +65,7 @@ def test_a_changed_byte_fails_the_mac(where):
 
 @pytest.mark.parametrize("runtime", ["unix", "cpython"])
 def test_openssh_with_hmac_sha2_256_and_rekeys(ussh_server, runtime):
-    srv = ussh_server(runtime=runtime)
+    srv = ussh_server(runtime=runtime, extra_args=("--legacy-mac",))
     data = "".join("%06d\n" % i for i in range(30000))
     p = srv.ssh("import sys\nprint(len(sys.stdin.read()))\nfor i in range(3000): print(i)", input=data,
                 options=("MACs=hmac-sha2-256", "RekeyLimit=32K", "LogLevel=DEBUG"), timeout=120)

@@ -87,3 +87,21 @@ def test_refuses_to_start_without_entropy():
     assert first.strip() == ("ussh: not started: no os.urandom on this port: give ussh an entropy source "
                              "(ussh.crypto.rand.set_source) before starting ussh"), first
     assert rest.strip() == ""
+
+
+def test_output_of_other_modules_and_help_reach_the_client():
+    # code whose globals are not the command's (as an imported module's) prints through the
+    # builtin print, which ussh routes to the client while the command runs; help() and
+    # micropython.mem_info() print from C on this port (no os.dupterm): ussh's stand-ins answer
+    with UartBoard() as ub:
+        ub.serve(forever=True)
+        cmd = ("g = {}\nexec(\"def f():\\n    print('from a module')\\n    return input('? ')\", g)\n"
+               "print(g['f']().upper())\nhelp()\nimport micropython\nmicropython.mem_info()")
+        p = subprocess.run(ub.ssh_argv(cmd), input="yes\n", capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert p.stdout.startswith("from a module\n? YES\nWelcome to MicroPython, over ussh.\n"), p.stdout
+        assert "GC: total: " in p.stdout
+        p = ub.ssh("print('console is quiet')")
+        log = ub.board.read_until(b"console is quiet", timeout=60)
+    lines = log.splitlines()  # the console: ussh's log only (which quotes the command)
+    assert "from a module" not in lines and not [l for l in lines if l.startswith(("Welcome", "GC:"))], log

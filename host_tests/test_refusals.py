@@ -240,11 +240,15 @@ def _login_once(srv):
 
 
 def test_connection_over_the_limit_is_refused(srv):
+    # every place held by a logged-in connection: the next one is refused (an unauthenticated
+    # one would have given way instead: test_hardening item 1)
     held = []
+    key = rawssh.load_private_key(srv.client_key)
     try:
         for _ in range(8):
             c = rawssh.RawClient(srv.port)
-            c.read_version()  # its handler runs: it holds one of the 8 places
+            c.handshake()
+            c.login(key)
             held.append(c)
         with rawssh.RawClient(srv.port) as c:
             c.read_version()

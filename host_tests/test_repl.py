@@ -220,8 +220,10 @@ def test_shell_banner_echo_eval(rt):
 
 
 def test_shell_multiline_block(rt):
+    # auto-indent as MicroPython's REPL: the body line is pre-indented, Backspace
+    # takes a level back, and an empty line runs the block
     (out, _, _, _, _) = drive(
-        rt, "sh([b'for i in range(3):\\r', b'    print(i * 10)\\r', b'\\r', b'i\\r'])"
+        rt, "sh([b'for i in range(3):\\r', b'print(i * 10)\\r', b'\\x7f\\r', b'i\\r'])"
     )[0]
     assert screen(out)[-9:-1] == [
         ">>> for i in range(3):",
@@ -283,11 +285,11 @@ def test_shell_history(rt):
 
 def test_shell_ctrl_c_cancels_line_and_block(rt):
     (out, err, _, closed, _) = drive(
-        rt, "sh([b'1/0', b'\\x03', b'5\\r', b'for i in range(2):\\r', b'  print(i)\\x03', b'7\\r'])"
+        rt, "sh([b'1/0', b'\\x03', b'5\\r', b'for i in range(2):\\r', b'print(i)\\x03', b'7\\r'])"
     )[0]
     lines = screen(out)
     assert lines[-10:] == [
-        ">>> 1/0", "KeyboardInterrupt", ">>> 5", "5", ">>> for i in range(2):", "...   print(i)",
+        ">>> 1/0", "KeyboardInterrupt", ">>> 5", "5", ">>> for i in range(2):", "...     print(i)",
         "KeyboardInterrupt", ">>> 7", "7", ">>> "
     ]
     assert b"ZeroDivisionError" not in out and err == b"" and not closed
@@ -299,7 +301,7 @@ n = [0]
 def poll():
     n[0] += 1
     return b"x=5\\r\\x03y" if n[0] == 4 else b""
-sh([b"i = 0\\r", b"while True:\\r  print(i); i += 1\\r\\r", b"=1\\r", b"print(x, y, i)\\r"], poll=poll)
+sh([b"i = 0\\r", b"while True:\\rprint(i); i += 1\\r\\x7f\\r", b"=1\\r", b"print(x, y, i)\\r"], poll=poll)
 print(n[0])
 """
     got = drive(rt, body)
@@ -315,12 +317,14 @@ print(n[0])
 
 
 def test_shell_ctrl_d(rt):
-    got = drive(rt, "sh([b'12\\x04', b'\\r', b'\\x04', b'1\\r'])\nsh([b'for i in (1,):\\r', b' i\\r', b'\\x04'])")
+    got = drive(rt, "sh([b'12\\x04', b'\\r', b'\\x04', b'1\\r'])\nsh([b'for i in (1,):\\r', b'i\\r', b'\\x04', b'\\x7f\\x04'])")
     (out, _, closed, isclosed, status) = got[0]
     assert closed == [False, False, True, True] and isclosed and status == 0
     assert screen(out)[-4:] == [">>> 12", "12", ">>> ", ""]  # nothing ran after Ctrl-D
-    (out, _, closed, _, _) = got[1]  # Ctrl-D in a block ends the block and runs it
-    assert closed == [False, False, False] and screen(out)[-4:] == ["...  i", "... ", "1", ">>> "]
+    # Ctrl-D in a block ends the block and runs it, once the line holds nothing, not even
+    # its auto-indent (as MicroPython's REPL)
+    (out, _, closed, _, _) = got[1]
+    assert closed == [False] * 4 and screen(out)[-4:] == ["...     i", "... ", "1", ">>> "]
 
 
 def test_shell_paste_mode(rt):
@@ -390,7 +394,7 @@ sh([b"import sys; sys.stdout.write('a\\nb\\n'); print('c', file=sys.stderr)\r"])
 def test_shell_exception_and_globals(rt):
     body = r"""
 g = {"preset": 40}
-sh([b"def f():\r", b"  return 1/0\r", b"\r", b"f()\r", b"preset + 2\r"], g=g)
+sh([b"def f():\r", b"return 1/0\r", b"\x7f\r", b"f()\r", b"preset + 2\r"], g=g)
 print(repr(sorted(k for k in g if not k.startswith("__") and k not in ("print", "input", "_"))))
 """
     got = drive(rt, body)
@@ -420,3 +424,80 @@ sh([b"1/0\nprint('next')\n"], pty=False)
     assert got[1][0] == b"at eof\n" and got[1][3]
     out, err = got[2][0], got[2][1]
     assert b"ZeroDivisionError" in err and out.endswith(b"next\n") and b"\r" not in out
+
+
+# MicroPython's REPL behaviour (py/repl.c, lib/mp-readline): auto-indent and Tab completion
+
+
+def test_shell_auto_indent_levels_and_block_end(rt):
+    # deeper after ":", as deep as the line before otherwise; two Enters on lines of only the
+    # indent give an empty line, and a third runs the block
+    (out, _, _, _, _) = drive(
+        rt, "sh([b'if 1:\\r', b'if 2:\\r', b'x = 1\\r', b'\\x7fy = 2\\r', b'\\r', b'\\r', b'\\r', b'(x, y)\\r'])"
+    )[0]
+    assert screen(out)[-10:] == [
+        ">>> if 1:", "...     if 2:", "...         x = 1", "...     y = 2", "...     ", "...     ", "... ",
+        ">>> (x, y)", "(1, 2)", ">>> "]
+
+
+def test_shell_backspace_in_indent_removes_a_level(rt):
+    # Backspace removes 4 spaces while only spaces (4 or more) are left of the cursor, else one
+    (out, _, _, _, _) = drive(
+        rt, "sh([b'if 1:\\r', b'if 1:\\r', b'b = 2\\r', b'\\x7fc = 3\\r', b'\\x7f\\r', b'b + c\\r'])")[0]
+    assert screen(out)[-8:] == [
+        ">>> if 1:", "...     if 1:", "...         b = 2", "...     c = 3", "... ", ">>> b + c", "5", ">>> "]
+    (out, _, _, _, _) = drive(rt, "sh([b'if 1:\\r', b'\\x7f  \\x7fw = 4\\r', b'\\r', b'w\\r'])")[0]
+    assert screen(out)[-6:] == [">>> if 1:", "...  w = 4", "... ", ">>> w", "4", ">>> "]
+
+
+def test_shell_no_auto_indent_without_pty(rt):
+    (out, _, _, _, _) = drive(rt, "sh([b'for i in range(2):\\n', b'    print(i)\\n', b'\\n'], pty=False)")[0]
+    assert out == b"0\n1\n"
+
+
+def test_shell_tab_completes(rt):
+    body = r"""
+g = {"abcdef": 1, "abcdeg": 2, "longname_x": 3, "_hidden": 4}
+sh([b"longn\t + 1\r", b"abc\t\t\x15", b"import sys\r", b"sys.std\t\x15", b"sys.pa\t\r", b"_hi\t\r",
+    b"  \tq = 5\r", b"nosuch.x\t\r"], g=g)
+"""
+    (out, _, _, _, _) = drive(rt, body)[0]
+    lines = screen(out)
+    i = lines.index(">>> longname_x + 1")  # one match: completed
+    assert lines[i + 1] == "4"
+    # several: their common prefix, then (Tab again) the list in 16-column slots, and the line again
+    i = lines.index("abcdef          abcdeg")
+    assert lines[i - 1] == ">>> abcde" and lines[i + 1] == ">>> import sys"
+    i = [n for n, l in enumerate(lines) if l.startswith("stderr          stdin           ")][0]
+    assert lines[i - 1] == ">>> sys.std"  # nothing to add: listed at once
+    assert lines[i].split() == ["stderr", "stdin"] + (["stdlib_module_names"] if rt == "cpython" else ["stdout"])
+    assert lines[lines.index(">>> sys.path") + 1].startswith("[")  # an attribute completed
+    assert lines[lines.index(">>> _hidden") + 1] == "4"  # "_" names once "_" is typed
+    assert ">>>       q = 5" in lines  # Tab in leading space: 4 spaces (then an IndentationError)
+    assert lines[lines.index(">>> nosuch.x") + 1] == "Traceback (most recent call last):"  # nothing to offer
+
+
+def test_shell_tab_listing_and_import_rules():
+    # complete.py alone: the listing layout, "_" names, "import " for a first word matching nothing
+    import builtins
+    import sys
+    from runtimes import LIB
+    sys.path.insert(0, LIB)
+    try:
+        from ussh.complete import complete
+    finally:
+        sys.path.remove(LIB)
+    names = ["argv", "atexit", "byteorder", "exc_info", "executable", "exit", "implementation", "maxsize",
+             "modules", "path", "platform", "print_exception"]
+    obj = type("S", (), dict.fromkeys(names + ["_private"], 0))
+    # MicroPython's REPL lists its sys's attributes exactly so: 16-column slots, rows at most 64 wide
+    assert complete("sys.", {"sys": obj}) == ("", [
+        "argv            atexit          byteorder       exc_info",
+        "executable      exit            implementation  maxsize",
+        "modules         path            platform        print_exception"])
+    assert complete("sys._p", {"sys": obj}) == ("rivate", ())
+    assert complete("", {}) == ("    ", ())
+    assert complete("x = ", {"x": 1})[1]  # an empty word: globals and builtins listed
+    assert complete("imp", {}) == ("ort ", ())
+    assert complete("x = imp", {}) == ("", ())
+    assert complete("le", {}) == ("n", ()) and "len" in dir(builtins)

@@ -90,10 +90,10 @@ def test_shell_with_pty(srv):
         child.expect(">>> ")
         child.send("x\r")
         child.expect("42\r\n>>> ")
-        # a multi-line block ends with an empty line
+        # a multi-line block: auto-indented; Backspace takes the indent back, an empty line runs it
         child.send("for i in range(3):\r")
-        child.expect(r"\.\.\. ")
-        child.send("    print(i*10)\r\r")
+        child.expect(r"\.\.\.     ")
+        child.send("print(i*10)\r\x7f\r")
         child.expect("0\r\n10\r\n20\r\n>>> ")
         # line editing: backspace and left arrow
         child.send("print(12x\x7f3)\r")

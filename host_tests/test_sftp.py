@@ -287,11 +287,17 @@ def test_cut_upload_keeps_the_old_file(ussh_server, tmp_path, runtime):
 @pytest.mark.parametrize("runtime", ("unix", "cpython"))
 def test_subsystem_refused_without_its_module(runtime):
     out = runtimes.run(runtime, textwrap.dedent("""
-        from ussh import connection
-        connection.SUBSYSTEMS[b"gone"] = "ussh.no_such_module"
-        can = connection.Connection.can_start  # uses nothing of the connection
-        print(can(None, b"subsystem", b"gone"), can(None, b"subsystem", b"sftp"),
-              can(None, b"subsystem", b"other"))
+        from ussh import connection, plugins
+
+        class Conn:  # can_start uses the config's registry only
+            class cfg:
+                reg = plugins.Registry()
+
+        Conn.cfg.reg.subsystem(b"sftp", "ussh.sftp")
+        Conn.cfg.reg.subsystem(b"gone", "ussh.no_such_module")
+        can = connection.Connection.can_start
+        print(can(Conn, b"subsystem", b"gone"), can(Conn, b"subsystem", b"sftp"),
+              can(Conn, b"subsystem", b"other"))
     """))
     assert out.split() == ["False", "True", "False"]
 

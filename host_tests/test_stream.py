@@ -139,7 +139,7 @@ def test_serve_forever_next_client_after_one_vanished():
     user = Ed25519PrivateKey.generate()
     line = b"ssh-ed25519 " + base64.b64encode(rawssh.key_blob(user.public_key())) + b" tester\n"
     log = []
-    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append)
+    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append, legacy_mac=True)
     sock = stream.board
     server = threading.Thread(target=serve_forever, args=(sock.recv, sock.sendall, cfg), daemon=True)
     server.start()
@@ -207,7 +207,7 @@ def test_serve_forever_sessions_in_turn_then_new_client_after_non_etm_one_vanish
         line = f.read()
     user = paramiko.Ed25519Key.from_private_key_file(key_path)
     log = []
-    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append)
+    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append, legacy_mac=True)
     sock = stream.board
     server = threading.Thread(target=serve_forever, args=(sock.recv, sock.sendall, cfg, None, "stream", False),
                               daemon=True)

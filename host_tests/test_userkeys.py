@@ -512,7 +512,7 @@ def test_password_login_when_enabled(ussh_server):
             password_request(c, b"nope")
 
 
-NEW_MODULES = {"ussh.keytypes", "ussh.key_rsa", "ussh.key_ecdsa", "ussh.key_sk", "ussh.cert", "ussh.keyopts",
+NEW_MODULES = {"ussh.key_rsa", "ussh.key_ecdsa", "ussh.key_sk", "ussh.cert", "ussh.keyopts",
                "ussh.passwd",
                "ussh.crypto.p256"}
 
@@ -529,7 +529,7 @@ def test_minimal_server_loads_none_of_the_new_modules(ussh_server):
 def test_module_loaded_only_for_the_key_types_present(s):
     p = login(s, "ecdsa", cmd="import sys; print(sorted(m for m in sys.modules if m.startswith('ussh')))")
     mods = set(eval(p.stdout))
-    assert {"ussh.keytypes", "ussh.key_rsa", "ussh.key_ecdsa", "ussh.key_sk", "ussh.cert", "ussh.keyopts"} <= mods, mods
+    assert {"ussh.key_rsa", "ussh.key_ecdsa", "ussh.key_sk", "ussh.cert", "ussh.keyopts"} <= mods, mods
     assert "ussh.passwd" not in mods
 
 
@@ -567,6 +567,7 @@ def test_certificate_refused_while_the_clock_is_not_set(s, monkeypatch):
     if os.path.join(root, "lib") not in sys.path:
         sys.path.insert(0, os.path.join(root, "lib"))
     from ussh import authkeys, cert
+    from ussh.auth import Attempt
     from ussh.connection import Config
 
     monkeypatch.setattr(cert, "unix_time", lambda: None)
@@ -583,7 +584,9 @@ def test_certificate_refused_while_the_clock_is_not_set(s, monkeypatch):
     for ignore in (False, True):
         c = Conn()
         c.cfg = Config(trusted_cas=cas, cert_ignore_clock=ignore)
-        entry, why = cert._lookup(c, "tester", b"ssh-ed25519-cert-v01@openssh.com", blob)
+        att = Attempt(c, "tester", b"ssh-ed25519-cert-v01@openssh.com", blob)
+        why = cert._lookup(att)
+        entry = att.entry
         if ignore:
             assert why is None and entry.blob.startswith(string(b"ssh-ed25519"))
             assert [m for m in logged if "clock not set" in m]

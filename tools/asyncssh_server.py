@@ -1,6 +1,7 @@
 """asyncssh peer for ussh's login benchmark: key auth only, ussh's algorithm set, and exec of
 `echo ARGS` answered in-process (writes ARGS and a newline, exit 0), so no shell start-up is
-counted. Any other command exits 127. Shell sessions are refused.
+counted; for the client tests also `cat` (stdin back to stdout, "err" to stderr), `exit N` and SFTP
+(asyncssh's own server, the real filesystem). Any other command exits 127. Shell sessions are refused.
 
 usage: python tools/asyncssh_server.py --port P --host-key FILE --authorized-keys FILE
 """
@@ -11,13 +12,20 @@ import sys
 import asyncssh
 
 
-def handle(process):
+async def handle(process):
     cmd = process.command
     if cmd is not None and (cmd == "echo" or cmd.startswith("echo ")):
-        process.stdout.write(cmd[5:] + "\n")
+        process.stdout.write((cmd[5:] + "\n").encode())
         process.exit(0)
+    elif cmd == "cat":
+        process.stderr.write(b"err")
+        async for data in process.stdin:
+            process.stdout.write(data)
+        process.exit(0)
+    elif cmd is not None and cmd.startswith("exit "):
+        process.exit(int(cmd[5:]))
     else:
-        process.stderr.write("asyncssh peer: only `echo ...` is supported\n")
+        process.stderr.write(b"asyncssh peer: only `echo ...` is supported\n")
         process.exit(127)
 
 
@@ -35,6 +43,8 @@ async def serve(a):
         compression_algs=["none"],
         signature_algs=["ssh-ed25519"],
         process_factory=handle,
+        encoding=None,
+        sftp_factory=True,
         allow_pty=False,
     )
     print("asyncssh %s listening on 127.0.0.1:%d" % (asyncssh.__version__, a.port), flush=True)

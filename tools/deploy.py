@@ -10,6 +10,10 @@ usage: python tools/deploy.py --board esp32|rp2|unix --port DEVICE [--ssh-port N
 4. writes :authorized_keys from $HOME/.ssh/*.pub (making ~/.ssh/id_ed25519 when there is none);
 5. makes the host key ON THE BOARD (kept when there is one) and prints its fingerprint,
    the known_hosts line and an ~/.ssh/config block; --ssh-name NAME adds both to $HOME/.ssh.
+6. --host-ca CA_KEY: the host key's public half (from the board) is signed here with
+   `ssh-keygen -s CA_KEY -h` (principals: the board's IP and --ssh-name), the certificate is copied
+   to :ssh_host_ed25519_key-cert.pub (host_cert in ussh.cfg), and the `@cert-authority` line that
+   trusts every board signed by that CA is printed. The private host key never leaves the board.
 The Wi-Fi password goes into ussh.cfg only; it is never printed.
 """
 import argparse
@@ -32,6 +36,7 @@ from ussh import keys  # noqa: E402
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 BOARDS = {"esp32": "esp32", "rp2": "rp2", "unix": "host"}  # board -> build_mpy board (arch)
 HOST_KEY = "ssh_host_ed25519_key"
+HOST_CERT = HOST_KEY + "-cert.pub"
 
 _PREPARE = """
 import os
@@ -117,6 +122,10 @@ def config_text(a, old):
     pw = passwd.make(a.password) if a.password else (old or {}).get("password_hash", "")
     if pw:
         lines.append("password_hash = %s" % pw)
+    # HOST_CA=: the certificate deploy signs; without it one of an earlier deploy is kept
+    cert = slash + HOST_CERT if getattr(a, "host_ca", "") else (old or {}).get("host_cert", "")
+    if cert:
+        lines.append("host_cert = %s" % cert)
     return "\n".join(lines) + "\n"
 
 
@@ -155,6 +164,29 @@ def add_to_ssh(home, name, host, port, known_line):
     print("deploy: added `Host %s` to %s: ssh %s" % (name, cfg, name))
 
 
+def sign_host_key(a, tmp, pub, principals, slash):
+    """The board's public host key signed by the CA a.host_ca (ssh-keygen -s -h), copied to the
+    board; prints the @cert-authority line."""
+    pub_path = os.path.join(tmp, "host_key.pub")
+    with open(pub_path, "w") as f:
+        f.write(pub + "\n")
+    argv = ["ssh-keygen", "-q", "-s", a.host_ca, "-h", "-I", "ussh-" + (a.ssh_name or "board")]
+    if principals:
+        argv += ["-n", ",".join(principals)]
+    p = subprocess.run(argv + [pub_path], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if p.returncode != 0:
+        raise SystemExit("deploy: ssh-keygen -s %s failed: %s" % (a.host_ca, p.stderr.strip()))
+    cert = os.path.join(tmp, "host_key-cert.pub")
+    mpremote(a.port, "fs", "cp", cert, ":" + HOST_CERT, capture=True)
+    with open(a.host_ca + ".pub") as f:
+        ca_pub = " ".join(f.read().split()[:2])
+    print("deploy: host certificate signed by %s (principals %s), copied to %s%s"
+          % (a.host_ca, ",".join(principals) or "any host", slash, HOST_CERT))
+    print("@cert-authority line (known_hosts; trusts every board this CA signs):")
+    print("    @cert-authority * %s" % ca_pub)
+    print("USSH-CERT-AUTHORITY @cert-authority * %s" % ca_pub)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="deploy ussh to a board through mpremote")
     ap.add_argument("--board", required=True, choices=sorted(BOARDS))
@@ -167,6 +199,7 @@ def main(argv):
                     help="enables password login; the board stores only its PBKDF2 hash")
     ap.add_argument("--max-connections", type=int, default=2)
     ap.add_argument("--ssh-name", default="", help="add `Host NAME` and the host key to $HOME/.ssh")
+    ap.add_argument("--host-ca", default="", help="sign the board's host key with this CA private key")
     a = ap.parse_args(argv)
     if a.ssh_port is None:
         a.ssh_port = 2222 if a.board == "unix" else 22
@@ -227,6 +260,8 @@ def _deploy(a, home, tmp):
         if host is None:
             print("deploy: the board is not on Wi-Fi (give WIFI_SSID=... WIFI_PASSWORD=...); its main.py prints its IP")
     shown = host or "BOARD_IP"
+    if a.host_ca:
+        sign_host_key(a, tmp, pub, [n for n in (host, a.ssh_name) if n], slash)
     known = (shown if a.ssh_port == 22 else "[%s]:%d" % (shown, a.ssh_port)) + " " + pub
     print("USSH-FINGERPRINT %s" % fp)
     print("known_hosts line:\n    %s" % known)

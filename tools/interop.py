@@ -124,7 +124,9 @@ def start_vboard(folder, size, jobs):
     port = peers.free_port()
     with open(os.path.join(board, "ussh.cfg"), "w") as f:
         f.write("# written by tools/interop.py\nbind = 127.0.0.1\nport = %d\nhost_key = ssh_host_ed25519_key\n"
-                "authorized_keys = authorized_keys\nmax_connections = %d\nroot = %s\n" % (port, 8 + 2 * jobs, board))
+                "authorized_keys = authorized_keys\nmax_connections = %d\nroot = %s\n"
+                "# for dbclient (Dropbear 2022: no encrypt-then-MAC); the report says so\nlegacy_mac = 1\n"
+                % (port, 8 + 2 * jobs, board))
     t = Target("vboard", "127.0.0.1", port, "board", key, folder, size, jobs)
     t.log_path = os.path.join(folder, "vboard.log")
     with open(t.log_path, "wb") as log:
@@ -242,12 +244,19 @@ def _run_cell(t, client, op, folder, settle=0):
         _clear_ramfs(t, cell)
     res.update(algs=dict(cell.algs), login_ms=cell.login_ms, login_note=cell.login_note, mbps=dict(cell.mbps),
                notes=list(cell.notes), output="".join(cell.out))
+    if client == "dbclient":
+        res["notes"].append(DBCLIENT_NOTE)
     return res
 
 
+# Dropbear 2022's dbclient has no encrypt-then-MAC: it needs the target's opt-in (issue 17)
+DBCLIENT_NOTE = ("needs the target's legacy_mac = 1 (--legacy-mac): hmac-sha2-256, encrypt-and-MAC; "
+                 "the virtual board runs with it, a board without it refuses dbclient")
+
+
 def _clear_ramfs(t, cell):
-    """Empties the qemu board's RAM filesystem after a transfer cell: it has room for few files
-    (the system's OpenSSH, bounded; a failure goes into the cell's output)."""
+    """Empties the qemu board's filesystem after a transfer cell, so that each cell starts from the
+    same state (the system's OpenSSH, bounded; a failure goes into the cell's output)."""
     # every file in its "/": the cells' uploads, and the temporary copies and journal of uploads an
     # "out of memory" cut short (ussh removes those only at its start)
     code = "import os\nfor n in os.listdir('/'):\n    os.remove('/' + n)\n"
@@ -262,7 +271,7 @@ def _clear_ramfs(t, cell):
         ic.kill_group(p)
         out = b"no exit within 30 s"
     if p.returncode != 0:
-        cell.log("removing interop-* from the board's RAM filesystem (exit %s)" % p.returncode,
+        cell.log("removing interop-* from the board's filesystem (exit %s)" % p.returncode,
                  out.decode(errors="replace"))
 
 
@@ -300,9 +309,8 @@ def run_matrix(target="vboard", identity=None, user=None, jobs=None, size=None, 
     folder = tempfile.mkdtemp(prefix="ussh-interop-", dir="/tmp")  # OpenSSH 10's chroot sees /tmp only
     os.chmod(folder, 0o755)
     local = target in ("vboard", "qemu")  # started here, thrown away after: nothing to clean up
-    # qemu: 16 KiB, as its RAM filesystem (boards/qemu/ramfs.py, 40 KB on a 138 KB heap) holds an
-    # upload and its temporary copy beside the session's own buffers
-    size = size or (4 << 20 if target == "vboard" else 16 * 1024 if target == "qemu" else 64 * 1024)
+    # qemu: 64 KiB onto the board's flash filesystem (boards/qemu/flash.py, outside its heap)
+    size = size or (4 << 20 if target == "vboard" else 64 * 1024)
     jobs = jobs or 1
     settle = (0 if target == "vboard" else 0.5) if settle is None else settle
     started = time.time()

@@ -58,6 +58,9 @@ def text(m):
                                                          algs.get("cipher", "?"), algs.get("mac", "?")))
         else:
             lines.append("  %-13s not reported" % LABELS.get(c, c))
+    if "dbclient" in m["clients"]:
+        lines.append("dbclient: the target's legacy_mac = 1 (--legacy-mac) lets it in with hmac-sha2-256 "
+                     "(encrypt-and-MAC); ussh's default offers hmac-sha2-256-etm@openssh.com only")
     reds = [(c, o, cell["reason"]) for c, row in m["cells"].items() for o, cell in row.items() if cell["status"] == "fail"]
     if reds and t.get("setup_error"):
         lines.append("every cell is red: %s" % t["setup_error"].splitlines()[0])

@@ -1,13 +1,17 @@
-"""Writes the lists of modules that get onto a board, from lib/ussh:
-    package.json             mip: the server (`mpremote mip install github:OWNER/ussh`)
-    package-sftp.json        mip: file transfer, sftp and scp (optional)
+"""Writes the lists of modules that get onto a board, from lib/ussh, split by feature as
+micropython-lib splits aioble (a core, and a package per optional feature on top of it):
+    package.json             mip: the core server, ed25519 keys (`mpremote mip install github:OWNER/ussh`)
+    package-pq.json          mip: the post-quantum key exchange mlkem768x25519-sha256 (optional)
+    package-keys.json        mip: RSA, ECDSA and security-key user keys, certificates (optional)
+    package-sftp.json        mip: file transfer, sftp and scp, and app updates (optional)
+    package-client.json      mip: the board as an SSH client, call home (optional)
     firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
 
-usage: python tools/packages.py          rewrite the three files
+usage: python tools/packages.py          rewrite the files
        python tools/packages.py --check  exit 1 when one of them is out of date (make test does this)
 
-Every module of lib/ussh goes into the server package except those named below; run this after
-adding or removing a module.
+Every module of lib/ussh goes into the core package except those named below (ussh.plugins loads
+each optional one only when it is installed); run this after adding or removing a module.
 """
 import json
 import os
@@ -17,11 +21,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
-SFTP = ("ussh/sftp.py", "ussh/scp.py", "ussh/fs.py")  # the server runs without them
 # Thumb assembler: ARM boards only (mpy-cross refuses it for other arches), frozen by
 # firmware/ussh_thumb.py (manifest_qemu.py, manifest_rp2.py), in `make mpy BOARD=rp2|qemu`; mip
 # leaves it out (a board would compile its 3,000 lines at import)
 ARM_ONLY = ("ussh/crypto/fe_thumb.py",)
+# optional features: package file -> its modules (the server runs without any of them)
+OPTIONAL = {
+    "package-pq.json": ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/sha3.py", "ussh/crypto/keccak_viper.py"),
+    "package-keys.json": ("ussh/key_rsa.py", "ussh/key_ecdsa.py", "ussh/crypto/p256.py", "ussh/key_sk.py",
+                          "ussh/cert.py", "ussh/hostcert.py"),
+    # app updates (ussh.app, `make push`) arrive over SFTP
+    "package-sftp.json": ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py", "ussh/app.py",
+                          "ussh/appslot.py", "ussh/apppush.py"),
+    "package-client.json": ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
+                            "ussh/client_stream.py", "ussh/knownhosts.py", "ussh/callhome.py"),
+}
 
 
 def modules():
@@ -49,14 +63,14 @@ def _manifest(files):
 
 
 def outputs():
-    """{path relative to the checkout: text} for the three files."""
+    """{path relative to the checkout: text} for each file."""
     board = [m for m in modules() if m not in HOST_ONLY + ARM_ONLY]
-    core = [m for m in board if m not in SFTP]
-    return {
-        "package.json": _package_json(core),
-        "package-sftp.json": _package_json([m for m in board if m in SFTP]),
-        "firmware/ussh_package.py": _manifest(board),
-    }
+    optional = [m for mods in OPTIONAL.values() for m in mods]
+    out = {"package.json": _package_json([m for m in board if m not in optional])}
+    for name, mods in OPTIONAL.items():
+        out[name] = _package_json([m for m in board if m in mods])
+    out["firmware/ussh_package.py"] = _manifest(board)
+    return out
 
 
 def main(argv):

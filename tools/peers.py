@@ -173,11 +173,29 @@ class Server:
                               text=True, timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)
 
+    def descendants(self):
+        """PIDs of the server's child processes, theirs, ... (sshd's per-connection processes
+        start their own sessions: the process group does not hold them)."""
+        out, todo = [], [self.pid] if self.pid else []
+        while todo:
+            r = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True)
+            kids = [int(x) for x in r.stdout.split()]
+            out += kids
+            todo += kids
+        return out
+
     def stop(self):
-        """Stop the server by its PID (SIGTERM, then SIGKILL), and its process group's children."""
+        """Stop the server by its PID (SIGTERM, then SIGKILL), its process group's children and
+        its descendants (an sshd's sessions: a restarted server has none of its old clients)."""
         p = self.proc
         if p is None:
             return
+        kids = self.descendants() if p.poll() is None else []
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if p.poll() is None:
             p.terminate()
             try:
@@ -256,7 +274,8 @@ class Lab:
                 "-P", os.path.join(self.dir, "dropbear-%d.pid" % port)]
         return self._server("dropbear", argv, port, user=user, host_key=host_key)
 
-    def _make_sshd(self, port):
+    def _make_sshd(self, port, extra=()):
+        # extra: sshd_config lines put first (sshd keeps a keyword's first value)
         user = ensure_peer_user()
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
         host_key = os.path.join(self.dir, "sshd_host_ed25519")
@@ -264,7 +283,7 @@ class Lab:
             keygen(host_key, "sshd-peer")
         cfg = os.path.join(self.dir, "sshd_config_%d" % port)
         with open(cfg, "w") as f:
-            f.write("\n".join([
+            f.write("\n".join(list(extra) + [
                 "ListenAddress 127.0.0.1",
                 "Port %d" % port,
                 "HostKey " + host_key,

@@ -9,7 +9,7 @@ module starts it, talks to its REPL and stops it, for tests, benchmarks and the 
         b.exec("import gc\\nx = gc.mem_free()")  # globals stay between exec() calls
         n = b.count("x25519(k, u)", setup="...") # guest instructions the statement took
 
-Board(elf=FIRMWARE, icount=False, uart1_port=None, timeout=120):
+Board(elf=FIRMWARE, icount=False, uart1_port=None, timeout=120, flash=None):
 - icount=True runs qemu with `-icount shift=0,sleep=off`: one guest instruction is one ns of
   virtual time, so the timers count instructions exactly and every run gives the same count.
 - uart1_port=N maps the board's UART1 (CMSDK APB UART at 0x40005000) to a TCP server on
@@ -18,6 +18,10 @@ Board(elf=FIRMWARE, icount=False, uart1_port=None, timeout=120):
   must switch the UART on (CTRL at +8 = 3: TX and RX) before the host sends: once a byte was
   seen to wait in qemu until the next one came when it arrived before that.
   Registers: DATA +0, STATE +4 (bit 0 TX full, bit 1 RX full), CTRL +8.
+- flash=path backs the machine's RAM at 0x21000000 (16 MB, which the firmware leaves alone:
+  the board's flash, boards/qemu/flash.py) with that host file (created sparse when missing),
+  shared: what the board wrote there survives killing the emulator. Without it the region is
+  plain RAM, empty at every start.
 - exec(code, timeout=None) -> what the code printed (str); the code goes in by the raw REPL's
   raw-paste mode (flow-controlled, compiled as it arrives: any length). An exception on the board raises
   BoardError whose message holds the board's traceback. timeout: seconds (default the Board's).
@@ -40,12 +44,15 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "build", "qemu", "firmware.elf")
 FIRMWARE_PLAIN = os.path.join(ROOT, "build", "qemu", "firmware-plain.elf")
 QEMU = "qemu-system-arm"
+FIRMWARE_SMALL = os.path.join(ROOT, "build", "qemu", "firmware-small.elf")  # 110 KB heap, nothing frozen
+FLASH_SIZE = 16 * 1024 * 1024  # the machine's RAM at 0x21000000: the board's flash
 INSTR_PER_TICK = 40  # 1 GHz of instructions (shift=0) / the 25 MHz timer clock
 
 # Guest-side: tstart() then tstop() -> guest instructions between them (the timer is read
@@ -91,8 +98,9 @@ class BoardError(Exception):
 
 
 class Board:
-    def __init__(self, elf=FIRMWARE, icount=False, uart1_port=None, timeout=120):
+    def __init__(self, elf=FIRMWARE, icount=False, uart1_port=None, timeout=120, flash=None):
         self.elf = elf
+        self.flash = flash
         self.icount = icount
         self.uart1_port = uart1_port
         self.timeout = timeout
@@ -106,8 +114,13 @@ class Board:
         return self.proc.pid if self.proc else None
 
     def command(self):
-        cmd = [QEMU, "-machine", "mps2-an385", "-display", "none", "-monitor", "none",
-               "-semihosting", "-kernel", self.elf, "-serial", "stdio"]
+        machine = "mps2-an385"
+        cmd = []
+        if self.flash:
+            machine += ",memory-backend=flash"
+            cmd += ["-object", "memory-backend-file,id=flash,size=%d,mem-path=%s,share=on" % (FLASH_SIZE, self.flash)]
+        cmd = [QEMU, "-machine", machine] + cmd + ["-display", "none", "-monitor", "none",
+                                                   "-semihosting", "-kernel", self.elf, "-serial", "stdio"]
         if self.uart1_port:
             cmd += ["-serial", "tcp:127.0.0.1:%d,server=on,wait=off,nodelay=on" % self.uart1_port]
         if self.icount:
@@ -117,6 +130,9 @@ class Board:
     def start(self):
         if not os.path.exists(self.elf):
             raise BoardError("%s missing: run `make firmware`" % self.elf)
+        if self.flash and not os.path.exists(self.flash):
+            with open(self.flash, "wb") as f:
+                f.truncate(FLASH_SIZE)
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)
         try:
@@ -300,45 +316,70 @@ class SSHTarget:
         self.ub = ub
         self.host = "127.0.0.1"
         self.port = ub.port
-        self.log_path = log_path  # the board's console (UART0), written by stop()
+        self.log_path = log_path  # the board's console (UART0), complete once stop() returned
         # the host key as a known_hosts line: ssh-keyscan waits for the server's version line
         # before it sends its own, and a board on a UART, which cannot see a client connect,
         # sends its version only after the client's
         with open(ub.host_key + ".pub") as f:
             self.known_hosts_line = "[%s]:%d %s" % (self.host, self.port, " ".join(f.read().split()[:2]))
+        # the console is read all along: unread, qemu's pipe fills (64 KB, some 500 sessions of
+        # log lines) and the board stops at its next print
+        self.console = bytearray(ub.board._buf)
+        ub.board._buf = b""
+        self._lock = threading.Lock()
+        self._drain = threading.Thread(target=self._read_console, daemon=True)
+        self._drain.start()
+
+    def _read_console(self):
+        p = self.ub.board.proc
+        fd = p.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self.console += chunk
+
+    def console_text(self):
+        """The board's console so far (str)."""
+        with self._lock:
+            return bytes(self.console).decode(errors="replace").replace("\r\n", "\n")
 
     def stop(self):
         b = self.ub.board
-        if self.log_path and b.proc is not None:
-            out = bytes(b._buf)
-            fd = b.proc.stdout.fileno()
-            while select.select([fd], [], [], 0.2)[0]:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                out += chunk
-            with open(self.log_path, "wb") as f:
-                f.write(out.replace(b"\r\n", b"\n"))
+        if b.proc is not None:
+            try:
+                os.killpg(b.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self._drain.join(10)
+        if self.log_path:
+            with open(self.log_path, "w") as f:
+                f.write(self.console_text())
         self.ub.__exit__()
 
 
-RAMFS = os.path.join(ROOT, "boards", "qemu", "ramfs.py")
+FLASH = os.path.join(ROOT, "boards", "qemu", "flash.py")
 
 
-def ssh_target(folder, authorized_keys, timeout=600, files=40 * 1024):
+def ssh_target(folder, authorized_keys, timeout=600, files=1024 * 1024, flash=None, elf=FIRMWARE):
     """Starts a board that serves SSH on UART1 one connection after another (boards/qemu/main.py
     with forever=True), authorizing the keys of the file authorized_keys; for `make interop
-    TARGET=qemu`. files: bytes of the RAM filesystem (boards/qemu/ramfs.py) mounted at "/" for
-    SFTP and scp (0: none). The board's console goes to folder/qemu.log when it stops."""
+    TARGET=qemu`. files: bytes of the board's flash filesystem (boards/qemu/flash.py: littlefs
+    outside the GC heap) mounted at "/" for SFTP and scp (0: none); flash: a host file backing
+    it (None: emulator RAM, empty at start). The board's console goes to folder/qemu.log when it
+    stops."""
     import qemu_login
 
-    ub = qemu_login.UartBoard(icount=False, timeout=timeout)
+    ub = qemu_login.UartBoard(icount=False, timeout=timeout, flash=flash, elf=elf)
     ub.__enter__()
     try:
         kw = {}
         if files:
-            with open(RAMFS) as f:
-                ub.board.exec(f.read() + "\nmount_ram(%d, '/')\n" % files)
+            mount_flash(ub.board, files)
             kw["root"] = "/"
         # one_session=False: a connection lasts until its client disconnects or the next one
         # starts (an OpenSSH ControlMaster opens its sessions one after another)
@@ -349,6 +390,12 @@ def ssh_target(folder, authorized_keys, timeout=600, files=40 * 1024):
         ub.__exit__()
         raise
     return SSHTarget(ub, os.path.join(folder, "qemu.log"))
+
+
+def mount_flash(board, size, path="/"):
+    """Mounts the board's flash filesystem (boards/qemu/flash.py, formatted when empty) at path."""
+    with open(FLASH) as f:
+        board.exec(f.read() + "\nmount_flash(%d, %r)\n" % (size, path))
 
 
 def run(code, timeout=600, **kw):

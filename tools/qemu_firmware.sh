@@ -3,6 +3,11 @@
 # source package, built twice with Debian's arm-none-eabi toolchain:
 #   build/qemu/firmware.elf        ussh frozen in (firmware/manifest_qemu.py)
 #   build/qemu/firmware-plain.elf  nothing frozen (the size comparison)
+#   build/qemu/firmware-small.elf  nothing frozen, a 110 KB heap: an ESP32 without PSRAM as
+#                                  `make deploy` leaves it (ussh as .mpy on its filesystem)
+# Every build has littlefs (VfsLfs2; no clock on this board: file times are 0): the board's filesystem lives in RAM the firmware does not
+# use (0x21000000, the machine's 16 MB "PSRAM", outside the GC heap as a board's flash is;
+# tools/qemu.py can back it with a host file so that it survives the emulator).
 # The source comes once, by `apt-get source micropython` from Debian $MICROPYTHON_SUITE (default
 # trixie: 1.25.0) through a private apt configuration in build/mpsrc/apt (the machine's own apt
 # sources are not touched), into build/mpsrc/micropython-*; mpy-cross is built there once. The
@@ -39,11 +44,11 @@ fi
 dir="$SRC/$(cat "$SRC/ready")"
 
 mkdir -p build/qemu
-build() {  # build <name> <manifest or empty>
+build() {  # build <name> <manifest or empty> [heap bytes]
   local log="build/qemu/$1.log"
   # BUILD is relative to ports/qemu
   if ! make -j"$JOBS" -C "$dir/ports/qemu" BOARD=MPS2_AN385 BUILD="$ROOT/build/qemu/build-$1" \
-      FROZEN_MANIFEST="$2" >"$log" 2>&1; then
+      FROZEN_MANIFEST="$2" MICROPY_VFS_LFS2=1 LDSCRIPT="$ROOT/firmware/mps2_an385.ld" CFLAGS_EXTRA='-D"mp_hal_time_ns()=0ULL"' ${3:+MICROPY_HEAP_SIZE=$3} >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "firmware build failed; log in $log" >&2
     exit 1
@@ -51,7 +56,9 @@ build() {  # build <name> <manifest or empty>
 }
 build ussh "$ROOT/firmware/manifest_qemu.py"
 build plain ""
+build small "" 112640
 cp build/qemu/build-ussh/firmware.elf build/qemu/firmware.elf.tmp && mv build/qemu/firmware.elf.tmp build/qemu/firmware.elf
 cp build/qemu/build-plain/firmware.elf build/qemu/firmware-plain.elf
+cp build/qemu/build-small/firmware.elf build/qemu/firmware-small.elf
 echo "build/qemu/firmware.elf: MicroPython $(cat "$SRC/ready" | sed 's/^micropython-//') for MPS2-AN385, ussh frozen in"
-arm-none-eabi-size build/qemu/firmware.elf build/qemu/firmware-plain.elf
+arm-none-eabi-size build/qemu/firmware.elf build/qemu/firmware-plain.elf build/qemu/firmware-small.elf

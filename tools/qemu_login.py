@@ -26,9 +26,9 @@ MAIN = os.path.join(ROOT, "boards", "qemu", "main.py")
 
 
 class UartBoard:
-    def __init__(self, icount=True, timeout=300):
+    def __init__(self, icount=True, timeout=300, flash=None, elf=qemu.FIRMWARE):
         self.port = free_port()
-        self.board = qemu.Board(icount=icount, uart1_port=self.port, timeout=timeout)
+        self.board = qemu.Board(elf=elf, icount=icount, uart1_port=self.port, timeout=timeout, flash=flash)
         self.dir = None
         self.started = False
 

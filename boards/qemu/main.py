@@ -115,11 +115,11 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     if entropy:
         rand.set_source(_Pool(entropy))
     try:
-        # packets of at most 1 KB of channel data, 16 KB in flight: each packet takes a few
-        # buffers of its size, and after a while a 138 KB heap, though mostly free, has few free
-        # runs of 4 KB (let alone the default 16 KB) between the small objects that stay
+        # packets and window from the free heap (ussh.budget: 2 KB packets, 8 KB in flight on
+        # this 138 KB heap): each packet takes a few buffers of its size, and after a while a
+        # heap, though mostly free, has few long free runs between the small objects that stay
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=1024, window=16384, **more)
+        cfg = make_config(host_key, authorized_keys, log=_log, **more)  # packets and window: ussh.budget
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return
@@ -150,6 +150,9 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         os.chdir(root)
     _uart_init()
     print("ussh: serving SSH on UART1, host key %s" % cfg.host_key.fingerprint())
+    from ussh import budget
+
+    print("ussh: %s" % budget.describe(cfg))
     pending = b""
     conn = None
     while True:  # serve_forever's loop, with the measurements between connections
@@ -167,6 +170,21 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
             break
     del hold
     _state[0] = None
+
+
+def run_app(config="/ussh.cfg"):
+    """The app `make push` put on the board's flash (ussh.app), before serve(): this port has no
+    asyncio, so the app's main.py is imported first, guarded (an exception there rolls the
+    version back), and the server runs after it. config: app_dir, app_healthy_after (> 0: a
+    version is healthy once its import returned; there is no clock) and root, as in ussh.cfg."""
+    from ussh import app, board
+
+    try:
+        cfg = board.current = board.load(config)
+    except board.ConfigError as e:
+        print("ussh: app not started: %s" % e)
+        return None
+    return app.run_blocking(cfg)
 
 
 _state = [None]  # the _State of the running serve(), for _log

@@ -72,13 +72,17 @@ def format_exc(e, hide=None):
     return "".join(traceback.format_exception(type(e), e, tbs[0] if tbs else None))
 
 
+_STREAMS = ("stdin", "stdout", "stderr", "displayhook")
+
+
 def redirect(d):
-    # CPython's sys streams can be reassigned; print, input and 'single'
-    # mode echo follow them
+    # CPython's sys streams can be reassigned; print, input, help and
+    # 'single' mode echo follow them, in every module
     old = {}
     for k in d:
-        old[k] = getattr(sys, k)
-        setattr(sys, k, d[k])
+        if k in _STREAMS:
+            old[k] = getattr(sys, k)
+            setattr(sys, k, d[k])
     return old
 
 

@@ -1,7 +1,8 @@
-# User authentication, RFC 4252: the ssh-userauth service, "none" and
-# "publickey" against authorized_keys, failure counting. Key types beyond
-# ssh-ed25519, certificates, key options and passwords are ussh.keytypes,
-# loaded by prepare() only for a config that has one of them.
+# User authentication, RFC 4252: the ssh-userauth service, "none",
+# "publickey" against authorized_keys (every key type through the verifiers
+# its server's registry holds: ussh.plugins), key options (ussh.keyopts) and
+# passwords (ussh.passwd, RFC 4252 §8), both loaded only when used;
+# failure counting.
 from ussh import wire
 from ussh.compat import const
 from ussh.crypto import ed25519_verify
@@ -16,8 +17,23 @@ _MSG_USERAUTH_SUCCESS = const(52)
 _MSG_USERAUTH_PK_OK = const(60)
 
 
-def _verify_ed25519(blob, data, sig):
-    # RFC 8709 §4 key blob, §6 signature blob
+class Attempt:
+    """One publickey request, as its verifier sees it: the key blob, the
+    authorized_keys entry it matched (a certificate's: a fresh one), and
+    notes for the log line. Per login: nothing is written to the config."""
+
+    def __init__(self, conn, user, alg, blob):
+        self.conn = conn
+        self.user = user
+        self.alg = alg
+        self.blob = blob
+        self.entry = None
+        self.notes = ""
+
+
+def ed25519_signed(blob, data, sig):
+    """Whether sig (RFC 8709 §6 signature blob) is the signature of data by
+    the key of blob (RFC 8709 §4); also the client's host key check."""
     r = Reader(blob)
     r.string()
     pub = r.string()
@@ -30,27 +46,12 @@ def _verify_ed25519(blob, data, sig):
     return ed25519_verify(pub, data, s)
 
 
-# Signature algorithm -> (key type in the blob, verifier). The other key
-# types are rows of ussh.keytypes.VERIFIERS.
-VERIFIERS = {
-    b"ssh-ed25519": (b"ssh-ed25519", _verify_ed25519),
-}
-EXT = None  # ussh.keytypes, once a config needed it
-
-
-def prepare(cfg):
-    # more than plain ssh-ed25519 keys: the optional modules (ussh.keytypes)
-    global EXT
-    more = [e for e in cfg.authorized_keys if e.options or e.algorithm != b"ssh-ed25519"]
-    if more or cfg.trusted_cas or cfg.password_hash:
-        from ussh import keytypes
-
-        EXT = keytypes
-        keytypes.prepare(cfg)
-
-
-def sig_algs():
-    return list(EXT.VERIFIERS if EXT else VERIFIERS)
+def verify_ed25519(att, data, sig):
+    # the registry's verifier: None when good, else why not; data None is a
+    # query (the key blob was checked when it was loaded)
+    if data is None or ed25519_signed(att.blob, data, sig):
+        return None
+    return "bad signature"
 
 
 def publickey_request(r, verifiers):
@@ -89,6 +90,13 @@ def _fail(conn, counted=True):
     conn.send(wire.byte(_MSG_USERAUTH_FAILURE) + wire.namelist(methods) + wire.boolean(False))
 
 
+def success(conn, user, how):
+    """Logs user in (RFC 4252 §5.1); how is for the log line."""
+    conn.user = user
+    conn.log("auth accepted for %s with %s" % (user, how))
+    conn.send(wire.byte(_MSG_USERAUTH_SUCCESS))
+
+
 def userauth_request(conn, p):
     if not conn.service:
         raise SSHError("userauth before service request")
@@ -105,17 +113,34 @@ def userauth_request(conn, p):
         r.done()
         conn.none_seen, counted = True, conn.none_seen
         return _fail(conn, counted)
-    if EXT:  # key types, certificates, options, passwords
-        return EXT.userauth(conn, user, method, r, p)
+    if method == b"password" and conn.cfg.password_hash:
+        from ussh import passwd
+
+        if passwd.userauth(conn, user, r):
+            return success(conn, user, "password")
+        return _fail(conn)
     if method != b"publickey":
         return _fail(conn)
-    alg, blob, sig, row, key_type = publickey_request(r, VERIFIERS)
-    entry = None
-    if row is not None and key_type == row[0]:
-        entry = conn.cfg.find_key(key_type, blob)
-    fp = fingerprint(blob)
-    if entry is None:
-        conn.log("auth refused for %s: key %s %s not authorized" % (user, wire.printable(alg), fp))
+    alg, blob, sig, row, key_type = publickey_request(r, conn.cfg.reg.verifiers)
+    att = Attempt(conn, user, alg, blob)
+    why = None
+    if row is None:  # RFC 8332 §3 / OpenSSH 8.8: no SHA-1 signatures
+        why = "ssh-rsa (SHA-1) signatures are refused" if alg == b"ssh-rsa" else "signature algorithm not accepted"
+    elif key_type == row[0]:
+        if len(row) > 2:  # a certificate: its CA is looked up (ussh.cert)
+            why = row[2](att)
+        else:
+            att.entry = conn.cfg.find_key(key_type, blob)
+        if att.entry is not None and not why:
+            if att.entry.options:
+                from ussh import keyopts
+
+                why = keyopts.refusal(conn, user, att.entry)
+            why = why or row[1](att, None, None)
+    entry = att.entry
+    fp = fingerprint(blob if entry is None else entry.blob)  # a certificate's: its key's
+    if entry is None or why:
+        conn.log("auth refused for %s: key %s %s %s" % (user, wire.printable(alg), fp, why or "not authorized"))
         return _fail(conn)
     if sig is None:  # a query: would this key be accepted?
         conn.send(wire.byte(_MSG_USERAUTH_PK_OK) + wire.string(alg) + wire.string(blob))
@@ -126,9 +151,12 @@ def userauth_request(conn, p):
             p[: r.pos - 4 - len(sig)],
         )
     )
-    if not row[1](blob, signed, sig):
-        conn.log("auth refused for %s: bad signature from %s %s" % (user, alg.decode(), fp))
+    why = row[1](att, signed, sig)
+    if why:
+        conn.log("auth refused for %s: %s from %s %s" % (user, why, alg.decode(), fp))
         return _fail(conn)
-    conn.user = user
-    conn.log("auth accepted for %s with %s %s" % (user, alg.decode(), fp))
-    conn.send(wire.byte(_MSG_USERAUTH_SUCCESS))
+    if entry.options:
+        from ussh import keyopts
+
+        keyopts.apply(conn, entry)
+    success(conn, user, "%s %s%s" % (alg.decode(), fp, att.notes))

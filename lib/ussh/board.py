@@ -2,8 +2,6 @@
 # Wi-Fi where the port has it, starts the server as an asyncio task beside the
 # user's code and prints how to reach it. Loaded only by ussh.start(); the
 # server itself never imports this module.
-import time
-
 from ussh.compat import ticks_diff, ticks_ms
 
 # name -> default; an int default makes the value an int
@@ -14,6 +12,8 @@ DEFAULTS = {
     "bind": "0.0.0.0",
     "port": 22,
     "host_key": "ssh_host_ed25519_key",
+    # a host certificate of host_key (ssh-keygen -s CA -h; make deploy HOST_CA=...), "": none
+    "host_cert": "",
     "authorized_keys": "authorized_keys",
     "max_connections": 2,
     "root": "/",
@@ -25,8 +25,31 @@ DEFAULTS = {
     "cert_ignore_clock": 0,
     # "pbkdf2-sha256$...": enables password login (python -m ussh.passwd)
     "password_hash": "",
+    # 1: also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm (Dropbear 2022)
+    "legacy_mac": 0,
+    # the folder of the app `make push` updates ("": none; see ussh.app)
+    "app_dir": "app",
+    # a new app version is healthy after this many seconds without an unhandled exception
+    # (0: only when it calls ussh.app.confirm())
+    "app_healthy_after": 10,
+    # with app_healthy_after = 0: seconds to wait for that call, then roll back
+    "app_confirm_timeout": 60,
+    # call home (ussh.callhome, the client package): "bastion:22" keeps an SSH connection there
+    # and has it forward callhome_port (on its localhost) to this board; "": off
+    "callhome": "",
+    "callhome_user": "board",
+    "callhome_port": 2222,
+    # the key the board logs in to the bastion with ("": the host key)
+    "callhome_key": "",
+    # the bastion's host key (a known_hosts line, or @cert-authority)
+    "callhome_known_hosts": "known_hosts",
 }
-_RANGES = {"port": (1, 65535), "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800), "cert_ignore_clock": (0, 1)}
+_RANGES = {"app_healthy_after": (0, 86400), "app_confirm_timeout": (1, 86400), "port": (1, 65535),
+           "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800),
+           "cert_ignore_clock": (0, 1), "legacy_mac": (0, 1), "callhome_port": (0, 65535)}
+
+
+current = None  # the settings ussh.start() read
 
 
 class ConfigError(Exception):
@@ -66,9 +89,23 @@ def parse(text, path="ussh.cfg"):
             if not lo <= value <= hi:
                 raise ConfigError("%s line %d: %s must be %d to %d" % (path, n, name, lo, hi))
         cfg[name] = value
+    if cfg["callhome"] and callhome_address(cfg["callhome"]) is None:
+        raise ConfigError("%s: callhome must be host or host:port" % path)
     if cfg["wifi_password"] and not cfg["wifi_ssid"]:
         raise ConfigError("%s: wifi_password without wifi_ssid" % path)
     return cfg
+
+
+def callhome_address(text):
+    """(host, port) of a callhome setting, or None when it is not host[:port]."""
+    host, _, port = text.rpartition(":")
+    if not host:
+        return text, 22
+    try:
+        port = int(port)
+    except ValueError:
+        return None
+    return (host, port) if 0 < port < 65536 else None
 
 
 def load(path="ussh.cfg"):
@@ -89,6 +126,7 @@ def join(ssid, password="", timeout=20, log=print):
     Without ssid, the address of a connection made before (boot.py), if any."""
     try:
         import network
+        import time
     except ImportError:
         return None
     wlan = network.WLAN(network.STA_IF)
@@ -120,8 +158,9 @@ def start(config="ussh.cfg", log=print):
     board goes on booting). On CPython call it with an event loop running."""
     from ussh import keys
 
+    global current
     try:
-        cfg = load(config)
+        cfg = current = load(config)
     except ConfigError as e:
         log("ussh: not started: %s" % e)
         return None
@@ -131,6 +170,10 @@ def start(config="ussh.cfg", log=print):
     try:
         rand.require()  # a port without os.urandom needs rand.set_source() first
         key = keys.load_or_create(cfg["host_key"], log)
+        if cfg["host_cert"]:  # checked here: a wrong certificate is said at boot
+            from ussh.hostcert import with_cert
+
+            key = with_cert(key, cfg["host_cert"])
         with open(cfg["authorized_keys"]):
             pass
     except (OSError, keys.KeyFileError, rand.NoEntropy) as e:
@@ -151,10 +194,51 @@ def start(config="ussh.cfg", log=print):
             trusted_cas=cfg["trusted_ca"],
             cert_ignore_clock=bool(cfg["cert_ignore_clock"]),
             password_hash=cfg["password_hash"] or None,
+            legacy_mac=bool(cfg["legacy_mac"]),
             log=log,
         )
     )
     host = ip or (cfg["bind"] if cfg["bind"] != "0.0.0.0" else "<this board's IP>")
     log("ussh: ssh -p %d %s   host key %s" % (cfg["port"], host, key.fingerprint()))
     log("ussh: known_hosts: %s" % known_hosts_line(host, cfg["port"], key))
+    if cfg["callhome"]:
+        _callhome(cfg, log)
+    if cfg["host_cert"]:
+        log("ussh: host certificate %s offered (clients trust it with an @cert-authority line)" % cfg["host_cert"])
+    run_app(cfg, log)
     return task
+
+
+def run_app(cfg, log=print):
+    """The app `make push` put into app_dir, as an asyncio task beside the server (ussh.app);
+    None when there is none. ussh.app is imported only when there is one."""
+    import os
+
+    d = cfg["app_dir"].rstrip("/")
+    if not d:
+        return None
+    for name in ("/state", "/state.new"):
+        try:
+            os.stat(d + name)
+            break
+        except OSError:
+            pass
+    else:
+        return None
+    from ussh import app
+
+    return app.start(cfg, log)
+
+
+def _callhome(cfg, log):
+    try:
+        from ussh import callhome
+    except ImportError:
+        return log("ussh: callhome is set, but the client package (package-client.json) is not installed")
+    from ussh.compat import asyncio
+
+    host, port = callhome_address(cfg["callhome"])
+    local = cfg["bind"] if cfg["bind"] != "0.0.0.0" else "127.0.0.1"
+    asyncio.create_task(callhome.run(host, port, cfg["callhome_user"], cfg["callhome_key"] or cfg["host_key"],
+                                     cfg["callhome_known_hosts"], cfg["callhome_port"], local_port=cfg["port"],
+                                     local_host=local, log=log))

@@ -27,6 +27,24 @@ _EXTENDED_DATA_STDERR = const(1)
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
 
 
+def _whole(b, n):
+    # how many bytes b[:n] needs to end on a whole UTF-8 character (n > 0)
+    i = n - 1
+    while i > 0 and n - i < 4 and b[i] & 0xC0 == 0x80:
+        i -= 1
+    c = b[i]
+    return max(n, i + (2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 1))
+
+
+def _text(b):
+    # bytes from the client as text: invalid UTF-8 becomes "?" rather than
+    # an exception in the user's code
+    try:
+        return b.decode()
+    except UnicodeError:
+        return bytes([x if x < 128 else 63 for x in b]).decode()
+
+
 class ChannelClosed(Exception):
     pass
 
@@ -40,7 +58,12 @@ class Channel:
         self.remote_max = max_packet
         self.window = conn.cfg.window  # what the client may still send us
         self.unacked = 0
-        self.inbuf = bytearray()
+        # what the client sent and no program took yet: at most the window we grant, so the
+        # buffer is made that large once and reused (emptied in place, it keeps its room): grown
+        # packet by packet, a board's heap soon had no free run as long as it
+        self.inbuf = bytearray(self.window)
+        self.inbuf[:] = b""
+        self.taken = bytearray(self.window)  # what take_input() hands a program, reused
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -61,10 +84,16 @@ class Channel:
             self.unacked = 0
 
     def take_input(self):
-        data = bytes(self.inbuf)
-        self.inbuf = bytearray()
-        self.consumed(len(data))
-        return data
+        # a view of the channel's own buffer, valid until the next call: programs (the REPL,
+        # SFTP) copy what they keep; no new buffer of up to a window for each batch of input
+        n = len(self.inbuf)
+        t = self.taken
+        if n > len(t):  # interrupt.py replaced inbuf: it may have grown
+            t = self.taken = bytearray(n)
+        t[:n] = self.inbuf
+        self.inbuf[:] = b""
+        self.consumed(n)
+        return memoryview(t)[:n]
 
     def readline(self):
         # Blocks (pumping the connection) until a line or EOF arrives.
@@ -75,22 +104,24 @@ class Channel:
                 line = bytes(self.inbuf[:n])
                 self.inbuf[:n] = b""
                 self.consumed(n)
-                return line.decode()
+                return _text(line)
             self._check()
             self.flush()
             self.conn.wait()
 
     def read(self, n=-1):
-        while not (self.eof_in or self.closed_in) and (n < 0 or len(self.inbuf) < n):
+        # n bytes, more to end a UTF-8 character (a text stream never splits
+        # one: read(1) of "é" is "é", not an undecodable first byte)
+        b = self.inbuf
+        while not (self.eof_in or self.closed_in) and (n < 0 or len(b) < n or n and len(b) < _whole(b, n)):
             self._check()
             self.flush()
             self.conn.wait()
-        if n < 0 or n > len(self.inbuf):
-            n = len(self.inbuf)
-        data = bytes(self.inbuf[:n])
-        self.inbuf[:n] = b""
+        n = len(b) if n < 0 or n > len(b) else min(len(b), _whole(b, n)) if n else 0
+        data = bytes(b[:n])
+        b[:n] = b""
         self.consumed(n)
-        return data.decode()
+        return _text(data)
 
     # -- data to the client
     def _check(self):
@@ -103,22 +134,21 @@ class Channel:
     def _send(self, data, ext):
         mv = memoryview(data)
         pos = 0
-        t0 = None
         while pos < len(data):
             self._check()
             n = min(len(data) - pos, self.remote_window, self.remote_max)
             if n <= 0 or self.conn.rekeying():
                 # RFC 4254 §5.2: wait for WINDOW_ADJUST; RFC 4253 §7.1: and
                 # for a key exchange to end rather than hold data. Bounded:
-                # the running command holds every other connection.
-                if t0 is None:
-                    t0 = ticks_ms()
-                elif ticks_diff(ticks_ms(), t0) >= self.conn.cfg.send_timeout * 1000:
+                # the running command holds every other connection, for
+                # send_timeout in all (a window granted a byte at a time
+                # gains the client nothing)
+                t0 = ticks_ms()
+                self.conn.wait()
+                if self.conn.stalled(t0):
                     self.conn.lost("client opened no window for %d s" % self.conn.cfg.send_timeout)
                     raise ChannelClosed()
-                self.conn.wait()
                 continue
-            t0 = None
             if ext:
                 head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:
@@ -152,7 +182,7 @@ class Channel:
         # For the REPL: bytes typed while a statement runs (Ctrl-C among them)
         self.flush()
         self.conn.poll()
-        return self.take_input()
+        return bytes(self.take_input())
 
     def finish(self, status):
         # RFC 4254 §6.10: exit-status, then EOF and CLOSE
@@ -202,7 +232,10 @@ def channel_open(conn, p):
         local_id = 0
         while local_id in conn.channels:
             local_id += 1
-        ch = Channel(conn, local_id, remote_id, window, max(1, min(max_packet, conn.cfg.max_packet - 64)))
+        # our packets are no larger than those we take (the connection's budget, Config): a
+        # board's heap holds a few of them, whatever the client would accept
+        cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
+        ch = Channel(conn, local_id, remote_id, window, max(1, cap))
         conn.channels[local_id] = ch
         conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, remote_id, local_id, ch.window, conn.cfg.channel_max_packet))
         return
@@ -235,7 +268,7 @@ def channel_data(conn, p):
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_eof(conn, p):
@@ -243,7 +276,7 @@ def channel_eof(conn, p):
     ch = _channel(conn, r)
     r.done()
     ch.eof_in = True
-    conn.wake(ch)
+    conn.sched.settle()
 
 
 def channel_close(conn, p):
@@ -253,8 +286,10 @@ def channel_close(conn, p):
     ch.closed_in = True
     if ch.closed_out:
         conn.channels.pop(ch.id, None)
-    elif not ch.started or not conn.busy:
-        ch.finish(0)
+    elif not ch.started:
+        ch.finish(0)  # nothing runs there: at once
+    else:
+        conn.sched.settle()  # now, or once the code that runs ends
 
 
 def _pty_req(conn, ch, r):
@@ -307,7 +342,7 @@ def channel_request(conn, p):
         _reply(conn, ch, want_reply, ok)  # the reply goes before any output
         if ok:
             ch.started = name
-            conn.start(ch, name, arg)
+            conn.sched.start(ch, name, arg)
         return
     handler = _REQUESTS.get(name)
     ok = handler(conn, ch, r) if handler else False  # env, x11, agent...: refused

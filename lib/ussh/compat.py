@@ -83,12 +83,45 @@ else:
         pass
 
 
+def _ip6_text(b):
+    # 16 address bytes as RFC 5952 text; an IPv4-mapped address
+    # (::ffff:a.b.c.d, an IPv4 client of a socket on "::") as plain IPv4
+    if b[:12] == b"\0" * 10 + b"\xff\xff":
+        return "%d.%d.%d.%d" % (b[12], b[13], b[14], b[15])
+    g = [(b[i] << 8) | b[i + 1] for i in range(0, 16, 2)]
+    best, at, i = 1, -1, 0
+    while i < 8:  # the longest run of zero groups (at least 2) becomes "::"
+        j = i
+        while j < 8 and g[j] == 0:
+            j += 1
+        if j - i > best:
+            best, at = j - i, i
+        i = j + 1
+    h = ["%x" % x for x in g]
+    if at < 0:
+        return ":".join(h)
+    return ":".join(h[:at]) + "::" + ":".join(h[at + best :])
+
+
 def peer_name(addr):
-    # accept() gives (host, port) on CPython, a raw sockaddr on MicroPython
+    """"ip:port" ("[ip6]:port") of what accept() gave: (host, port, ...)
+    on CPython, a raw sockaddr on MicroPython; "?" when unknown."""
     if isinstance(addr, tuple):
-        return "%s:%d" % (addr[0], addr[1])
+        host = addr[0]
+        if ":" in host:
+            try:
+                import socket
+
+                host = _ip6_text(socket.inet_pton(socket.AF_INET6, host.split("%")[0]))
+            except (AttributeError, OSError, ValueError):
+                pass
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, addr[1])
     if len(addr) >= 8 and addr[0] == 2:  # sockaddr_in: family, port, IPv4
         return "%d.%d.%d.%d:%d" % (addr[4], addr[5], addr[6], addr[7], (addr[2] << 8) | addr[3])
+    if len(addr) >= 24 and (addr[0] == 10 or addr[:2] in (b"\x1c\x1c", b"\x1c\x1e")):
+        # sockaddr_in6: AF_INET6 10 (Linux), or sin6_len 28 then 28/30 (BSDs)
+        host = _ip6_text(bytes(addr[8:24]))
+        return ("[%s]:%d" if ":" in host else "%s:%d") % (host, (addr[2] << 8) | addr[3])
     return "?"
 
 
@@ -118,7 +151,18 @@ else:
             return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
     def open_private(path):
-        # no file modes to set: the unix port's file gets the umask's default
+        # MicroPython's os has no chmod: the file is made empty, owner-only
+        # by chmod(1) where the port can run it (the unix port), checked,
+        # and only then written; boards' filesystems keep no modes
+        import os
+
+        open(path, "wb").close()
+        run = getattr(os, "system", None)
+        if run is not None:
+            run("chmod 600 '%s'" % path.replace("'", "'\\''"))
+            if os.stat(path)[0] & 0o077:
+                os.remove(path)
+                raise OSError(1, "cannot make it readable by its owner only (chmod 600 failed)")
         return open(path, "wb")
 
     if asyncio is not None:
@@ -149,14 +193,19 @@ else:
         return t
 
     # redirect(d) routes the sys streams of the user code run next to d (a
-    # dict of stdin, stdout, stderr) and returns what restores the previous
-    # state. sys.stdout cannot be assigned on MicroPython, so `import sys` in
-    # that code is served, through sys.modules, a stand-in answering from d
-    # and from the real sys for everything else. print, input and 'single'
-    # mode echo are not routed by this: the REPL puts its own print, input and
-    # __repl_print__ in the code's globals. Output from C (help(),
-    # micropython.mem_info()) still goes to the board's console.
+    # dict of stdin, stdout, stderr, print, input, help) and returns what
+    # restores the previous state. sys.stdout cannot be assigned on
+    # MicroPython, so `import sys` in that code is served, through
+    # sys.modules, a stand-in answering from d and from the real sys for
+    # everything else. print, input and help are replaced in builtins while
+    # the code runs, so modules it imports print to the client too. What C
+    # code prints (help(), micropython.mem_info(), tracebacks from C) goes
+    # through os.dupterm where the port has it (ESP32, rp2); elsewhere help
+    # and micropython.mem_info are stood in for by ussh.pyhelp, and anything
+    # else C prints stays on the board's console.
     _std = None
+    _real = None  # builtins' (print, input, help) while ussh's are in place
+    _term = None  # (the dupterm stream ussh put in, the one it replaced)
 
     class _Sys:
         def __getattr__(self, n):
@@ -170,14 +219,76 @@ else:
 
     _sys = _Sys()
 
+    class _Term:
+        # an os.dupterm stream: what C prints, to the running code's stdout
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            self.f.write(str(b, "utf-8"))
+            return len(b)
+
+        def readinto(self, b):
+            return None
+
+        def ioctl(self, op, arg):
+            return 0
+
+    def _help(*a):
+        from ussh import pyhelp
+
+        pyhelp.help(*a)
+
+    class _Mp:
+        # micropython for the running code: mem_info from ussh.pyhelp
+        def __init__(self):
+            import micropython
+
+            self.real = micropython
+
+        def __getattr__(self, n):
+            if n == "mem_info":
+                from ussh import pyhelp
+
+                return pyhelp.mem_info
+            return getattr(self.real, n)
+
+    _mp = None
+
     def redirect(d):
         """Route the sys streams of code run next to d; see above."""
-        global _std
+        global _std, _real, _term, _mp
+        import builtins
+        import os
+
         old, _std = _std, d
+        if _real is None:
+            _real = (builtins.print, builtins.input, getattr(builtins, "help", None))
         if d:
             sys.modules["sys"] = _sys
         else:
             sys.modules.pop("sys", None)
+        f = d or {}
+        dup = hasattr(os, "dupterm")
+        try:
+            builtins.print = f.get("print", _real[0])
+            builtins.input = f.get("input", _real[1])
+            if not dup and "print" in f:
+                _mp = _mp or _Mp()
+                builtins.help = _help
+                sys.modules["micropython"] = _mp
+            elif _real[2]:
+                builtins.help = _real[2]
+                sys.modules.pop("micropython", None)
+        except AttributeError:  # builtins that cannot be overridden: print stays on the console
+            pass
+        if dup and bool(d) != bool(_term):
+            if d:
+                t = _Term(d["stdout"])
+                _term = (t, os.dupterm(t))
+            else:
+                os.dupterm(_term[1])
+                _term = None
         return old
 
     # -- interrupting running code (ussh.interrupt, ports with threads)

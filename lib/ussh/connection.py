@@ -3,10 +3,10 @@
 # straight through; after it a table maps message numbers to handlers.
 import struct
 
-from ussh import VERSION, auth, channel, kex, wire
-from ussh.compat import const
+from ussh import VERSION, auth, channel, kex, plugins, scheduler, wire
+from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
-from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST
+from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST, DISCONNECT_PROTOCOL_ERROR
 
 _MSG_DISCONNECT = const(1)
 _MSG_IGNORE = const(2)
@@ -16,6 +16,11 @@ _MSG_KEXINIT = const(20)
 _MSG_NEWKEYS = const(21)
 _MSG_USERAUTH_REQUEST = const(50)
 _MSG_GLOBAL_REQUEST = const(80)
+# while the client owes us its KEXINIT, replies wait (RFC 4253 §7.1): at
+# most this many packets / bytes, then the connection ends
+_HELD_PACKETS = const(32)
+_HELD_BYTES = const(65536)
+_KEX_BEFORE_AUTH = const(2)  # key exchanges a client may run before login
 
 
 class Config:
@@ -30,21 +35,29 @@ class Config:
     window = 65536  # initial channel window we grant
     max_channels = 4  # per connection
     max_auth_tries = 6
-    login_grace = 60  # seconds to authenticate
+    login_grace = 60  # seconds to authenticate (0: no limit)
     idle_timeout = 0  # seconds without input after login, then DISCONNECT (0: none)
-    send_timeout = 30  # seconds a client may take none of our output, then it is dropped
+    send_timeout = 30  # seconds in all a command may wait for a client's window or reading, then it is dropped
     rekey_bytes = 1 << 30  # RFC 4253 §9: rekey after 1 GB
+    kex_timeout = 30  # seconds a client has to complete a key exchange, re-keys included
+    legacy_mac = False  # also offer hmac-sha2-256 (encrypt-and-MAC) for clients without etm
+    throttle = True  # ussh.gate's delays after failed logins and its turning away of silent sources
     root = "/"  # the folder file transfer may reach
     trusted_cas = ()  # authkeys entries: CAs whose user certificates log in
     cert_ignore_clock = False  # accept certificates when the clock is not set
     password_hash = None  # "pbkdf2-sha256$..." (ussh.passwd) enables passwords
+    host_cert = None  # a host certificate (path or its line) presented beside host_key
 
     def __init__(self, **kw):
         for k in kw:
             if not hasattr(self, k):
                 raise TypeError("unknown setting %s" % k)
             setattr(self, k, kw[k])
-        auth.prepare(self)  # the optional key-type modules these keys need
+        if self.host_cert:  # ussh.hostcert: an optional module
+            from ussh.hostcert import with_cert
+
+            self.host_key = with_cert(self.host_key, self.host_cert)
+        self.reg = plugins.load(self)  # key exchanges, key types, subsystems, exec handlers
 
     def find_key(self, key_type, blob):
         for e in self.authorized_keys:
@@ -52,10 +65,6 @@ class Config:
                 return e
 
 
-# Subsystem name -> module with start(conn, channel) returning an object with
-# feed(data), eof() and `closed` (optional features, imported when asked for;
-# refused when the module is not installed)
-SUBSYSTEMS = {b"sftp": "ussh.sftp"}
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
@@ -103,25 +112,31 @@ class Connection:
         self._kex = None  # the running exchange (a generator)
         self._kexinit = None  # our KEXINIT while an exchange is open
         self._held = []  # packets waiting for the exchange to end, §7.1
+        self._held_bytes = 0
+        self._kex_t0 = 0  # when our KEXINIT went out
+        self.kex_count = 0  # exchanges the client started
         self.service = None
         self.user = None
         self.auth_failures = 0
+        # a driver that delays failed logins (ussh.gate) sets 0: feed() then
+        # stops after each new failure until the driver counts it here
+        self.failures_seen = None
         self.none_seen = False
         self.forced = None  # the command of a command= key (keyopts)
         self.no_pty = False  # the key's options refuse a pty
         self.channels = {}
-        self.busy = False  # a command is running
-        # set by a driver that can interrupt running code (Ctrl-C): called
-        # with the channel when user code starts running, None when it stops
-        self.watch = None
-        self._deferred = []
+        self.sched = scheduler.Scheduler(self)  # where user code runs
+        self.stall = 0  # ms user code has waited for this client since the driver last had control
         self._send_kexinit()
 
     def log(self, msg):
-        self.cfg.log("ussh: %s %s" % (self.peer, msg))
+        # messages carry peer text (user names, key ids, commands): one line
+        # of printable ASCII whatever the client sent
+        self.cfg.log("ussh: %s %s" % (self.peer, wire.printable(msg)))
 
     def sig_algs(self):
-        return auth.sig_algs()
+        # RFC 8308 §3.1 server-sig-algs: what this server's keys need
+        return list(self.cfg.reg.verifiers)
 
     # -- output
     def send(self, payload):
@@ -129,7 +144,12 @@ class Connection:
         if self._kexinit is None and t.bytes_in + t.bytes_out > self.cfg.rekey_bytes:
             self.rekey()  # RFC 4253 §9
         if self._kexinit is not None:
+            if self.closed:
+                return
             self._held.append(bytes(payload))
+            self._held_bytes += len(payload)
+            if len(self._held) > _HELD_PACKETS or self._held_bytes > _HELD_BYTES:
+                self.disconnect(DISCONNECT_PROTOCOL_ERROR, "too many replies held for a key exchange the client does not answer")
         else:
             self._out(payload)
 
@@ -148,8 +168,17 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        self._kexinit = kex.kexinit_payload(self.first_kex)
+        self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac, self.cfg.reg.kex,
+                                            getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))
+        self._kex_t0 = ticks_ms()
         self._out(self._kexinit)
+
+    def kex_left(self, now):
+        """Seconds the client has left to complete the key exchange under
+        way (cfg.kex_timeout from our KEXINIT), None when there is none."""
+        if self._kexinit is None:
+            return None
+        return self.cfg.kex_timeout - ticks_diff(now, self._kex_t0) / 1000
 
     def disconnect(self, code, reason):
         # RFC 4253 §11.1
@@ -178,6 +207,8 @@ class Connection:
                     return 0
                 self.log("client %s" % wire.printable(self.peer_version))
             while not self.closed:
+                if self.failures_seen is not None and self.auth_failures > self.failures_seen:
+                    break  # the driver's delay first
                 p = t.read_packet()
                 if p is None:
                     break
@@ -194,12 +225,15 @@ class Connection:
         if n == _MSG_DISCONNECT:
             r = wire.Reader(p, 1)
             r.u32()
-            return self.lost("by client: %s" % r.text())
+            return self.lost("by client: %s" % wire.printable(r.string()))
         if self._kex is not None and 20 <= n <= 49:
             return self._kex_step(p)
         if 21 <= n <= 49:  # RFC 4253 §7: kex messages outside an exchange
             raise SSHError("unexpected message %d outside key exchange" % n)
         if n == _MSG_KEXINIT:
+            self.kex_count += 1
+            if self.user is None and self.kex_count > _KEX_BEFORE_AUTH:
+                raise SSHError("too many key exchanges before authentication")
             if self._kexinit is None:
                 self._send_kexinit()
             self._kex = kex.exchange(self, p, self._kexinit)
@@ -230,6 +264,7 @@ class Connection:
             t = self.transport
             t.bytes_in = t.bytes_out = 0
             held, self._held = self._held, []
+            self._held_bytes = 0
             for payload in held:
                 self._out(payload)
 
@@ -238,91 +273,24 @@ class Connection:
         if self._kexinit is None and not self.closed:
             self._send_kexinit()
 
-    # -- running programs on channels
+    # -- running programs on channels (ussh.scheduler)
     def can_start(self, kind, arg):
         if kind == b"subsystem":
-            if arg not in SUBSYSTEMS:
+            mod = self.cfg.reg.subsystems.get(arg)
+            if mod is None:
                 return False
             try:
-                __import__(SUBSYSTEMS[arg])
-            except ImportError:
+                __import__(mod)
+            except ImportError:  # an install without it
                 return False
         return True
 
-    def start(self, ch, kind, arg):
-        if self.busy:
-            self._deferred.append((ch, kind, arg))
-            return
-        self._run(ch, kind, arg)
-        while self._deferred and not self.busy:
-            self._run(*self._deferred.pop(0))
-
-    def _busy(self, ch):
-        # ch: the channel whose code starts running, None when it stops
-        self.busy = ch is not None
-        if self.watch is not None:
-            self.watch(ch)
-
-    def _run(self, ch, kind, arg):
-        from ussh import repl
-
-        self.poll()  # the request's reply goes out before the code runs
-        self._busy(ch)
-        try:
-            if self.forced is not None:  # sshd(8) command="...": runs instead
-                from ussh import keyopts
-
-                return keyopts.run_forced(self, ch, kind, arg)
-            if kind == b"exec":
-                try:
-                    cmd = arg.decode()
-                except UnicodeError:
-                    ch.err(b"ussh: the command is not UTF-8 text\n")
-                    return ch.finish(1)
-                self.log("exec %r" % cmd)
-                if cmd.startswith("scp "):
-                    # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
-                    try:
-                        from ussh import scp
-                    except ImportError:  # a server without file transfer
-                        scp = None
-                    if scp:
-                        return ch.finish(scp.run(self, ch, cmd))
-                ch.finish(repl.run_command(cmd, ch.out, ch.err, ch))
-            elif kind == b"shell":
-                ch.repl = repl.Repl(ch.out, ch.err, ch, pty=ch.pty is not None, poll=ch.poll)
-                ch.flush()
-            else:
-                # a subsystem is fed the channel's data like the shell
-                mod = __import__(SUBSYSTEMS[arg], None, None, ("start",))
-                ch.repl = mod.start(self, ch)
-                ch.flush()
-        except (channel.ChannelClosed, KeyboardInterrupt):
-            # a "signal" request that lands in ussh's own output (scp, an
-            # error message) ends that channel's program, not the connection
-            ch.finish(1)
-        finally:
-            self._busy(None)
-        self.wake(ch)
-
-    def wake(self, ch):
-        # New input for a shell runs there once no command is running.
-        r = ch.repl
-        while r is not None and not self.busy and not ch.closed_out and (ch.inbuf or ch.eof_in):
-            self._busy(ch)
-            try:
-                data = ch.take_input()
-                if data:
-                    r.feed(data)
-                if ch.eof_in and not ch.inbuf:
-                    r.eof()
-                ch.flush()
-                if r.closed or ch.eof_in:
-                    ch.finish(0)
-            except (channel.ChannelClosed, KeyboardInterrupt):
-                ch.finish(1)
-            finally:
-                self._busy(None)
+    def stalled(self, t0):
+        """Counts the time since t0 (ticks_ms) as spent waiting for this
+        client (its window, its reading) while a command holds the
+        interpreter; True once that is send_timeout in all."""
+        self.stall += ticks_diff(ticks_ms(), t0)
+        return self.stall >= self.cfg.send_timeout * 1000
 
     def poll(self):
         if self.pump is not None:
@@ -367,6 +335,13 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
         authorized_keys = authkeys.load(authorized_keys, log)
     elif isinstance(authorized_keys, (bytes, bytearray)):
         authorized_keys = authkeys.parse(authorized_keys, log)
+    if "channel_max_packet" not in settings and "window" not in settings:
+        # a board's heap: packets and window from the free heap (ussh.budget)
+        from ussh import budget
+
+        free = budget.free_heap()
+        if free is not None:
+            settings.update(budget.defaults(free))
     cas = settings.get("trusted_cas")
     if isinstance(cas, str):  # a file of CA keys, in authorized_keys format
         settings["trusted_cas"] = authkeys.load(cas, log) if cas else ()

@@ -42,6 +42,17 @@ def text(e):
     return _TEXTS.get(n, "error %s" % (n,))
 
 
+def reserved(name):
+    """Whether a file name is ussh's own: the upload journal or an upload's
+    temporary name (".NAME.usshN~"); no client may reach those."""
+    if name == _JOURNAL:
+        return True
+    if name[:1] == "." and name[-1:] == "~":
+        i = name.rfind(".ussh")
+        return i > 0 and name[i + 5 : -1].isdigit()
+    return False
+
+
 def is_dir(mode):
     return mode & _S_IFMT == _S_IFDIR
 
@@ -62,10 +73,11 @@ def cleanup(root):
         for line in f:
             p = line.strip()
             name = p[p.rfind("/") + 1 :]
-            if not (name.startswith(".") and ".ussh" in name and name.endswith("~")):
+            parts = [x for x in p.split("/") if x and x != "."]
+            if not reserved(name) or name == _JOURNAL or ".." in parts or "\0" in p:
                 continue  # only our temporary names, whatever the journal says
             try:
-                os.remove(Root(root).host(p))
+                os.remove(Root(root).host(parts))  # (parts() refuses reserved names)
             except (OSError, Refused):
                 pass
     try:
@@ -107,8 +119,18 @@ class Root:
                     raise Refused("path leaves the root folder")
                 out.pop()
             elif p and p != ".":
+                if reserved(p):
+                    raise Refused("name reserved by ussh: " + p)
                 out.append(p)
         return out
+
+    def entry(self, path):
+        """The host path of a client path to remove or rename: anything
+        inside the root folder, never the root folder itself."""
+        parts = self.parts(path)
+        if not parts:
+            raise Refused("the root folder itself cannot be removed or renamed")
+        return self.host(parts)
 
     def host(self, path):
         """The host path of a client path (str, bytes or parts)."""

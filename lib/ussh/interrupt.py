@@ -1,12 +1,12 @@
 # Ctrl-C for running code that never prints. While user code runs (between
-# conn.watch(True) and conn.watch(False)) one thread, shared by the whole
+# the scheduler's hook.enter(ch) and hook.leave()) one thread, shared by the whole
 # server, polls the connection's socket; it never reads it. When bytes wait
 # it has the main thread look (compat.main_call): if the main thread is in
 # the user's code, not in ussh's own, it reads them as ch.poll() would, and a
 # Ctrl-C (0x03 typed into a shell, or an exec's ch.interrupt: 0x03 with a pty
 # or a "signal" request) or a lost connection raises KeyboardInterrupt in
 # that code (compat.kbd_interrupt). Optional: the server imports it only when
-# compat.can_interrupt().
+# compat.can_interrupt(), and plugs it in as the connection's scheduler hook.
 import select
 import time
 import _thread
@@ -29,7 +29,7 @@ class _Watcher:
         self.go.acquire()
         self.sock = self.conn = self.ch = self.poke = None
         self.asked = 0  # ticks of the request the main thread has not answered, 0: none
-        self.inside = 0  # main thread: >0 while ussh's own code runs (conn.send, conn.pump)
+        self.inside = 0  # main thread: >0 while ussh's own code runs (called from user code, or here)
         self.started = False
 
     def guard(self, f):
@@ -99,7 +99,11 @@ class _Watcher:
         if conn is None or self.inside or not _port.user_code(frame):
             self.asked = 0
             return
-        conn.pump(False)
+        self.inside += 1
+        try:
+            conn.pump(False)
+        finally:
+            self.inside -= 1
         hit = conn.closed
         for ch in (self.ch,) if self.ch else list(conn.channels.values()):
             if ch.interrupt or ch.closed_in:
@@ -118,12 +122,22 @@ class _Watcher:
         _port.kbd_interrupt()  # last: on some ports it raises once this returns
 
 
+class _Hook:
+    # one connection's side of the watcher: the scheduler's hook
+    def __init__(self, w, sock, conn):
+        self.w, self.sock, self.conn = w, sock, conn
+        self.guard = w.guard
+
+    def enter(self, ch):
+        self.w.watch(self.sock, self.conn, ch)
+
+    def leave(self):
+        self.w.watch(self.sock, self.conn, None)
+
+
 def attach(sock, conn):
     """Let Ctrl-C interrupt the code that conn runs; sock is its socket."""
     global _w
     if _w is None:
         _w = _Watcher()
-    w = _w
-    conn.pump = w.guard(conn.pump)
-    conn.send = w.guard(conn.send)
-    conn.watch = lambda on: w.watch(sock, conn, on)
+    conn.sched.hook = _Hook(_w, sock, conn)

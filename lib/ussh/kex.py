@@ -54,8 +54,8 @@ def curve25519_sha256(q_c):
 
 # Algorithm tables, in the server's order of preference. A kex method maps
 # the client's public value to (server public value, encoded secret K); the
-# exchange hash is SHA-256 for all of them. Optional modules (post-quantum)
-# put a row in front of KEX_METHODS.
+# exchange hash is SHA-256 for all of them. A server offers its registry's
+# methods (ussh.plugins): these, after the post-quantum one when installed.
 KEX_METHODS = [
     (b"curve25519-sha256", curve25519_sha256),
     (b"curve25519-sha256@libssh.org", curve25519_sha256),
@@ -67,30 +67,35 @@ CIPHERS = (  # name, key length; IV 16 bytes, AES block 16
 )
 MACS = (  # name, key length, tag length; *-etm@openssh.com: encrypt-then-MAC
     (b"hmac-sha2-256-etm@openssh.com", 32, 32),
-    (b"hmac-sha2-256", 32, 32),  # RFC 6668, encrypt-and-MAC: Dropbear before 2024 has no etm
+    # RFC 6668, encrypt-and-MAC: only with Config.legacy_mac (Dropbear before
+    # 2024 has no etm); it is decrypted before its MAC is checked
+    (b"hmac-sha2-256", 32, 32),
 )
 
-# The post-quantum method, when the build has it (pqkex.py, crypto/mlkem.py,
-# crypto/sha3.py): ussh.pqkex puts mlkem768x25519-sha256 first in KEX_METHODS.
-try:
-    import ussh.pqkex  # noqa: F401
-except ImportError:
-    pass
+
+def _macs(legacy):
+    return [row[0] for row in MACS if legacy or row[0].endswith(b"-etm@openssh.com")]
 
 
-def kexinit_payload(first):
-    # RFC 4253 §7.1
-    kex = [name for name, _ in KEX_METHODS] + [_KEXGUESS2]
-    if first:
-        kex.append(_STRICT_S)
+def kexinit_payload(first, legacy_mac=False, methods=KEX_METHODS, hk_algs=HOST_KEY_ALGORITHMS, extra=None):
+    # RFC 4253 §7.1; methods: the key exchanges offered (the server's
+    # registry's); extra: the pseudo-algorithms after them (the server's by
+    # default; the client role passes its own)
+    kex = [name for name, _ in methods]
+    if extra is None:
+        kex.append(_KEXGUESS2)
+        if first:
+            kex.append(_STRICT_S)
+    else:
+        kex += extra
     ciphers = [name for name, _ in CIPHERS]
-    macs = [name for name, _, _ in MACS]
+    macs = _macs(legacy_mac)
     return b"".join(
         (
             wire.byte(_MSG_KEXINIT),
             random_bytes(16),
             wire.namelist(kex),
-            wire.namelist(HOST_KEY_ALGORITHMS),
+            wire.namelist(hk_algs),
             wire.namelist(ciphers),
             wire.namelist(ciphers),
             wire.namelist(macs),
@@ -166,12 +171,15 @@ def exchange(conn, i_c, i_s):
         # PROTOCOL §1.10: with strict KEX the client's KEXINIT is its first packet
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
-    kex_name = _choose(kex_c, [name for name, _ in KEX_METHODS], "key exchange")
-    hk_name = _choose(hk_c, HOST_KEY_ALGORITHMS, "host key")
+    methods = conn.cfg.reg.kex
+    kex_name = _choose(kex_c, [name for name, _ in methods], "key exchange")
+    # a host key with a certificate (ussh.hostcert) offers both algorithms
+    hk_algs = getattr(conn.host_key, "algorithms", HOST_KEY_ALGORITHMS)
+    hk_name = _choose(hk_c, hk_algs, "host key")
     names = [name for name, _ in CIPHERS]
     enc_cs = _choose(lists[2], names, "client-to-server cipher")
     enc_sc = _choose(lists[3], names, "server-to-client cipher")
-    names = [name for name, _, _ in MACS]
+    names = _macs(getattr(conn.cfg, "legacy_mac", False))
     mac_cs = _choose(lists[4], names, "client-to-server MAC")
     mac_sc = _choose(lists[5], names, "server-to-client MAC")
     _choose(lists[6], (b"none",), "compression")
@@ -186,7 +194,7 @@ def exchange(conn, i_c, i_s):
     if _KEXGUESS2 in kex_c:
         right = kex_c[0] == kex_name and hk_c[0] == hk_name
     else:
-        right = kex_c[0] == KEX_METHODS[0][0] and hk_c[0] == HOST_KEY_ALGORITHMS[0]
+        right = kex_c[0] == methods[0][0] and hk_c[0] == hk_algs[0]
     if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
@@ -194,11 +202,11 @@ def exchange(conn, i_c, i_s):
     r = Reader(p, 1)
     q_c = r.string()
     r.done()
-    q_s, k = _row(KEX_METHODS, kex_name)[1](q_c)
+    q_s, k = _row(methods, kex_name)[1](q_c)
 
     try:
         # RFC 8731 §3 / RFC 5656 §4: the exchange hash
-        k_s = conn.host_key.blob
+        k_s = conn.host_key.blob if hk_name == b"ssh-ed25519" else conn.host_key.cert
         h = sha256()
         for x in (conn.peer_version, conn.version, i_c, i_s, k_s, q_c, q_s):
             h.update(wire.string(x))

@@ -1,7 +1,6 @@
 # ecdsa-sha2-nistp256 user keys, RFC 5656 (an optional module:
-# ussh.keytypes imports it when an authorized key or CA needs it); the curve arithmetic
+# ussh.plugins loads it when an authorized key or CA needs it); the curve arithmetic
 # is ussh.crypto.p256.
-from ussh import keytypes
 from ussh.compat import sha256
 from ussh.crypto import p256
 from ussh.wire import Reader, SSHError
@@ -42,8 +41,8 @@ def check(Q, digest, sig):
     return None if p256.verify(Q, digest, er, es) else "bad signature"
 
 
-def _verify(blob, data, sig, entry):
-    Q = point(blob)
+def _verify(att, data, sig):
+    Q = point(att.blob)
     if isinstance(Q, str) or data is None:
         return Q if isinstance(Q, str) else None
     try:
@@ -59,4 +58,6 @@ def _verify(blob, data, sig, entry):
     return check(Q, sha256(data).digest(), inner)
 
 
-keytypes.VERIFIERS[ALG] = (ALG, _verify)
+def register(reg):
+    """ussh.plugins: the ecdsa-sha2-nistp256 row."""
+    reg.key_type(ALG, ALG, _verify)

@@ -1,8 +1,7 @@
 # RSA user keys with SHA-2 signatures, RFC 8332 (an optional module:
-# ussh.keytypes imports it when an authorized key or CA needs it). The signature is
+# ussh.plugins loads it when an authorized key or CA needs it). The signature is
 # RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2): the whole expected encoding EM is
 # built and compared with s^e mod n, never parsed.
-from ussh import keytypes
 from ussh.compat import const, sha256
 from ussh.wire import Reader, SSHError
 
@@ -82,14 +81,16 @@ def verify(alg, blob, data, sig):
     return None
 
 
-def _v256(blob, data, sig, entry):
-    return verify(b"rsa-sha2-256", blob, data, sig)
+def _v256(att, data, sig):
+    return verify(b"rsa-sha2-256", att.blob, data, sig)
 
 
-def _v512(blob, data, sig, entry):
-    return verify(b"rsa-sha2-512", blob, data, sig)
+def _v512(att, data, sig):
+    return verify(b"rsa-sha2-512", att.blob, data, sig)
 
 
-# "ssh-rsa" (SHA-1) is not a row: refused, as by OpenSSH since 8.8
-keytypes.VERIFIERS[b"rsa-sha2-512"] = (b"ssh-rsa", _v512)
-keytypes.VERIFIERS[b"rsa-sha2-256"] = (b"ssh-rsa", _v256)
+def register(reg):
+    """ussh.plugins: the RSA rows. "ssh-rsa" (SHA-1) is not one: refused,
+    as by OpenSSH since 8.8."""
+    reg.key_type(b"rsa-sha2-512", b"ssh-rsa", _v512)
+    reg.key_type(b"rsa-sha2-256", b"ssh-rsa", _v256)

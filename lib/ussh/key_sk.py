@@ -1,12 +1,11 @@
 # FIDO security-key user keys, OpenSSH PROTOCOL.u2f (an optional module:
-# ussh.keytypes imports it when an authorized key or CA needs it): sk-ssh-ed25519@openssh.com
+# ussh.plugins loads it when an authorized key or CA needs it): sk-ssh-ed25519@openssh.com
 # and sk-ecdsa-sha2-nistp256@openssh.com. The authenticator signs
 # SHA256(application) || flags || counter || SHA256(message); user presence
 # (flag 0x01) is required unless the key's line says no-touch-required, user
 # verification (0x04) when it says verify-required.
-from ussh import keytypes
 from ussh.compat import const, sha256
-from ussh.wire import Reader, SSHError
+from ussh.wire import Reader, SSHError, printable
 
 ED = b"sk-ssh-ed25519@openssh.com"
 EC = b"sk-ecdsa-sha2-nistp256@openssh.com"
@@ -36,7 +35,8 @@ def _key(blob):
     return pub, app
 
 
-def _verify(blob, data, sig, entry):
+def _verify(att, data, sig):
+    blob, entry = att.blob, att.entry
     k = _key(blob)
     if isinstance(k, str) or data is None:
         return k if isinstance(k, str) else None
@@ -51,7 +51,7 @@ def _verify(blob, data, sig, entry):
     except SSHError:
         return "malformed signature"
     if kind != Reader(blob).string():
-        return "signature is %s" % kind.decode()
+        return "signature is %s" % printable(kind)
     opts = entry.options if entry is not None else ()
     if not flags & _UP and ("no-touch-required", None) not in opts:
         return "security key not touched (user presence flag missing)"
@@ -67,10 +67,12 @@ def _verify(blob, data, sig, entry):
         from ussh.key_ecdsa import check
 
         why = check(pub, sha256(signed).digest(), inner)
-    if why is None and entry is not None:
-        entry.sk = ", security key flags 0x%02x counter %d" % (flags, counter)
+    if why is None:  # for the log line: this login's, never the shared entry's
+        att.notes += ", security key flags 0x%02x counter %d" % (flags, counter)
     return why
 
 
-keytypes.VERIFIERS[ED] = (ED, _verify)
-keytypes.VERIFIERS[EC] = (EC, _verify)
+def register(reg):
+    """ussh.plugins: the two security key rows."""
+    reg.key_type(ED, ED, _verify)
+    reg.key_type(EC, EC, _verify)

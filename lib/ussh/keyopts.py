@@ -5,8 +5,18 @@
 
 
 def client_ip(conn):
-    """The client's address without its port."""
-    return conn.peer.rsplit(":", 1)[0]
+    """The client's address without its port ("[v6]:port" gives v6), or
+    None when the driver could not tell it (every address rule then
+    refuses: fail closed)."""
+    p = conn.peer
+    ip = p[1 : p.find("]")] if p[:1] == "[" else p.rsplit(":", 1)[0]
+    a = _ip(ip)
+    if a is None:
+        return None
+    if a[0] == 32 and ":" in ip:  # IPv4-mapped: the IPv4 address it is
+        v = a[1]
+        return "%d.%d.%d.%d" % (v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255)
+    return ip
 
 
 def _glob(p, s):
@@ -38,23 +48,68 @@ def _ip4(s):
         return None
     n = 0
     for x in b:
-        if not x.isdigit() or int(x) > 255:
+        if not x.isdigit() or len(x) > 3 or int(x) > 255:
             return None
         n = n << 8 | int(x)
     return n
 
 
+def _ip6(s):
+    # RFC 4291 §2.2 text (with "::" and a dotted IPv4 tail) as an integer
+    halves = s.split("::")
+    if len(halves) > 2:
+        return None
+    groups = []
+    for h in halves:
+        g = h.split(":") if h else []
+        if g and "." in g[-1]:
+            v4 = _ip4(g.pop())
+            if v4 is None:
+                return None
+            g += ["%x" % (v4 >> 16), "%x" % (v4 & 0xFFFF)]
+        groups.append(g)
+    n = len(groups[0]) + (len(groups[1]) if len(groups) > 1 else 0)
+    if n > 8 or (len(groups) == 1 and n != 8) or (len(groups) == 2 and n == 8):
+        return None
+    out = groups[0] + ["0"] * (8 - n) + (groups[1] if len(groups) > 1 else [])
+    v = 0
+    for x in out:
+        if not 0 < len(x) <= 4:
+            return None
+        try:
+            v = v << 16 | int(x, 16)
+        except ValueError:
+            return None
+    return v
+
+
+def _ip(s):
+    # (bits, value) of an IPv4 or IPv6 address, None for anything else;
+    # an IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 address
+    if ":" not in s:
+        v = _ip4(s)
+        return None if v is None else (32, v)
+    v = _ip6(s)
+    if v is None:
+        return None
+    if v >> 32 == 0xFFFF:
+        return (32, v & 0xFFFFFFFF)
+    return (128, v)
+
+
 def in_cidr(cidr, ip):
-    """Whether ip (IPv4 text) is in cidr (a.b.c.d/n, or one address)."""
+    """Whether ip (IPv4 or IPv6 text) is in cidr (an address, or
+    address/bits); anything unparsable matches nothing."""
     a = cidr.split("/", 1)
-    bits = a[1] if len(a) > 1 else "32"
-    a = a[0]
-    net, addr = _ip4(a), _ip4(ip)
-    if net is None or addr is None:
-        return a == ip  # IPv6 and others: the same text only
-    bits = int(bits) if bits.isdigit() and int(bits) <= 32 else 32
-    mask = (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF
-    return net & mask == addr & mask
+    net, addr = _ip(a[0]), _ip(ip)
+    if net is None or addr is None or net[0] != addr[0]:
+        return False
+    width = net[0]
+    bits = a[1] if len(a) > 1 else str(width)
+    if not bits.isdigit() or int(bits) > width:
+        return False
+    shift = width - int(bits)
+    return net[1] >> shift == addr[1] >> shift
 
 
 def match_list(patterns, ip):
@@ -75,6 +130,8 @@ def match_list(patterns, ip):
 def refusal(conn, user, entry):
     """Why entry's options refuse this login, or None."""
     for name, value in entry.options:
+        if name == "from" and client_ip(conn) is None:
+            return 'from="%s": the client\'s address is unknown' % value
         if name == "from" and not match_list(value, client_ip(conn)):
             return 'from="%s" does not match %s' % (value, client_ip(conn))
         if name == "cert-authority":
@@ -105,4 +162,5 @@ def run_forced(conn, ch, kind, arg):
     except UnicodeError:
         orig = None
     conn.log("forced command %r (client asked for %r)" % (conn.forced, orig))
-    ch.finish(repl.run_command(conn.forced, ch.out, ch.err, ch, {"SSH_ORIGINAL_COMMAND": orig}))
+    out, err, stdin, _ = conn.sched.streams(ch)
+    ch.finish(repl.run_command(conn.forced, out, err, stdin, {"SSH_ORIGINAL_COMMAND": orig}))

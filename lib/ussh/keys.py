@@ -160,7 +160,10 @@ def load_or_create(path, log=None):
         from ussh.keygen import generate, save  # a rare path: loaded only here
 
         key = generate()
-        save(key, path)
+        try:
+            save(key, path)
+        except OSError as e:  # no key is better than one others can read
+            _fail(path, "cannot create: %s" % e)
         (log or print)("created a new host key %s: %s" % (path, key.fingerprint()))
         return key
     return load(path)

@@ -1,8 +1,8 @@
 # Post-quantum hybrid key exchange mlkem768x25519-sha256
 # (draft-ietf-sshm-mlkem-hybrid-kex; OpenSSH 9.9+): ML-KEM-768 (FIPS 203)
 # and X25519 (RFC 7748) side by side, the shared secret hashed with SHA-256.
-# An optional module: kex.py loads it if it is there and it puts its row in
-# front of kex.KEX_METHODS; a build without it (and without crypto/mlkem.py
+# An optional module: ussh.plugins loads it when it is there and it
+# registers its row first; a build without it (and without crypto/mlkem.py
 # and crypto/sha3.py) offers curve25519-sha256 only.
 from ussh import kex, wire
 from ussh.compat import const, sha256
@@ -41,5 +41,6 @@ def mlkem768x25519_sha256(q_c):
     return q_s, bytearray(wire.string(sha256(k_pq + k_cl).digest()))  # kex.exchange wipes it
 
 
-if kex.KEX_METHODS[0][0] != NAME:
-    kex.KEX_METHODS.insert(0, (NAME, mlkem768x25519_sha256))
+def register(reg):
+    """ussh.plugins: preferred to curve25519-sha256."""
+    reg.kex_method(NAME, mlkem768x25519_sha256, first=True)

@@ -204,7 +204,8 @@ class Repl:
     def _run(self, src, mode):
         # mode: "single", "exec", or "": eval showing the value, else exec
         self._flush()
-        old = redirect({"stdin": self._in, "stdout": self._o, "stderr": self._e, "displayhook": self._show})
+        old = redirect({"stdin": self._in, "stdout": self._o, "stderr": self._e, "displayhook": self._show,
+                        "print": self._print, "input": self._input})
         self._busy = True
         e = c = None
         try:
@@ -272,6 +273,35 @@ class Repl:
     def _prompt(self):
         if self._pty and not self.closed:
             self._eb += b"... " if self._src else b">>> "
+            if self._src:
+                self._indent()
+
+    def _indent(self):
+        # auto-indent a continuation line as MicroPython's REPL does: as deep
+        # as the line before, one level (4 spaces) deeper after a ":"; none
+        # after two lines of only spaces, so a third Enter ends the block
+        ls = self._src.split("\n")
+        a = ls[-2]
+        if len(ls) > 2 and not a.strip(" ") and not ls[-3].strip(" "):
+            return
+        n = len(a) - len(a.lstrip(" ")) & ~3
+        self._b[:] = b" " * (n + 4 * a.endswith(":"))
+        self._p = len(self._b)
+        self._eb += self._b
+
+    def _tab(self):
+        from ussh.complete import complete
+
+        b, p = self._b, self._p
+        add, rows = complete(_dec(b[:p]), self.globals)
+        if rows:  # list them, then the prompt and the line again
+            self._eb += b"\r\n" + "\r\n".join(rows).encode() + (b"\r\n... " if self._src else b"\r\n>>> ") + b
+            self._p = len(b)
+            self._to(p)
+        if add:
+            b[p:p] = add.encode()
+            self._p = p + len(add.encode())
+            self._redraw(p)
 
     def _go(self, src, mode):
         self._src = ""
@@ -375,10 +405,14 @@ class Repl:
         elif c == 8 or c == 127 or c == 11 or c == 21 or c == _DEL:
             # delete _b[q:z]: Backspace, Ctrl-K to the end, Ctrl-U to the start
             q = self._step(p, -1) if c == 8 or c == 127 else 0 if c == 21 else p
+            if (c == 8 or c == 127) and p >= 4 and b[:p] == b" " * p:
+                q = p - 4  # in the indentation: one level back, as MicroPython's REPL
             z = n if c == 11 else self._step(p, 1) if c == _DEL else p
             self._to(q)
             b[q:z] = b""
             self._redraw(q)
+        elif c == 9:
+            self._tab()
         elif c == 16 or c == 14:  # Ctrl-P up, Ctrl-N down: history
             i = self._hi + (1 if c == 14 else -1)
             if 0 <= i <= len(self._h):

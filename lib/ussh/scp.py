@@ -230,11 +230,12 @@ class _Scp:
                 return
             left = st[6]
             err = None
+            step = min(_CHUNK, self.ch.remote_max)  # one packet at a time: the budget's size
             while left:
-                data = f.read(min(left, _CHUNK)) if err is None else b""
+                data = f.read(min(left, step)) if err is None else b""
                 if not data:  # the file shrank or failed: pad to the size announced
                     err = err or "read error"
-                    data = bytes(min(left, _CHUNK))
+                    data = bytes(min(left, step))
                 self.ch.out(data)
                 left -= len(data)
         if err:

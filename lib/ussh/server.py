@@ -6,6 +6,7 @@ import select
 import sys
 import socket
 
+from ussh import gate
 from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
@@ -34,35 +35,25 @@ def _drain(sock, conn):
     return True
 
 
-def _queued(conn):
-    n = 0
-    for x in conn.outq:
-        n += len(x)
-    return n
-
-
 def _stalled(conn):
-    # the client took none of our output for send_timeout seconds: drop it
-    # (a DISCONNECT could not reach a client that does not read)
+    # the client kept us waiting send_timeout seconds: drop it (a
+    # DISCONNECT could not reach a client that does not read)
     conn.outq[:] = []
     conn.lost("client took no output for %d s" % conn.cfg.send_timeout)
 
 
 def _send_blocking(sock, conn):
     # Used while a command runs inside the event loop: plain blocking I/O,
-    # which holds every other connection, so bounded: no progress for
-    # send_timeout seconds ends this connection (and its command).
-    t0 = ticks_ms()
-    left = _queued(conn)
+    # which holds every other connection, so bounded: the time spent waiting
+    # for this client counts towards send_timeout in total (conn.stalled),
+    # progress or not: a client taking a byte now and then gains nothing.
     while not _drain(sock, conn):
-        n = _queued(conn)
-        if n < left:
-            left, t0 = n, ticks_ms()
-        elif ticks_diff(ticks_ms(), t0) >= conn.cfg.send_timeout * 1000:
-            return _stalled(conn)
+        t0 = ticks_ms()
         p = select.poll()
         p.register(sock, select.POLLOUT)
         p.poll(1000)
+        if conn.stalled(t0):
+            return _stalled(conn)
 
 
 def _recv(sock, block):
@@ -90,6 +81,17 @@ async def _send(sock, conn):
             return _stalled(conn)
 
 
+def _limit(cfg, conn, t0):
+    # (seconds to wait for the client's next bytes, None: no limit; the
+    # DISCONNECT reason) before login: login_grace from the connect (t0);
+    # after: idle_timeout. 0 is no limit for both, as in sshd_config.
+    if conn.user is None:  # the grace time counts from the connect
+        if not cfg.login_grace:
+            return None, None
+        return max(cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, 0), "login grace time exceeded"
+    return (cfg.idle_timeout or None), "idle timeout"
+
+
 def _refuse(sock, peer, log, reason, code):
     # Turns a connection away without a Connection (no memory to spare):
     # our version line and a DISCONNECT in a plain packet, RFC 4253 §11.1
@@ -113,19 +115,58 @@ class Server:
         self.cfg = cfg
         self.max_connections = max_connections
         self.active = 0
+        self.slots = []  # gate.Slot of each connection
+        self.sources = gate.Sources()  # failed logins per source address
+
+    def _evict(self, slot):
+        # gate.victim's choice gives way: DISCONNECT (what fits in the
+        # socket now), its task cancelled, its slot free at once
+        slot.evicted = True
+        self.active -= 1
+        conn = slot.conn
+        conn.disconnect(DISCONNECT_TOO_MANY_CONNECTIONS, "too many connections: an unauthenticated one gave way")
+        try:
+            _drain(slot.sock, conn)
+        except OSError:
+            pass
+        slot.task.cancel()
+
+    async def _throttle(self, conn, src):
+        # gate's growing delay after each failed attempt: Connection.feed
+        # stops after a failure (failures_seen); the reply and the next
+        # request wait here
+        if conn.failures_seen is None:
+            return
+        while conn.auth_failures > conn.failures_seen and not conn.closed:
+            conn.failures_seen += 1
+            await asyncio.sleep(self.sources.failed(src, conn.failures_seen, ticks_ms()) / 1000)
+            conn.feed(b"")
+        if conn.user is not None:
+            conn.failures_seen = None  # logged in: the source's failures are forgotten
+            self.sources.succeeded(src)
 
     async def connection(self, sock, addr):
         cfg = self.cfg
         peer = peer_name(addr)
-        if self.active >= self.max_connections:
-            _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+        src = gate.source(peer)
+        if cfg.throttle and self.sources.refuse(src, ticks_ms()):  # too many connections that said nothing
             return sock.close()
+        if self.active >= self.max_connections:
+            v = gate.victim(self.slots, src)
+            if v is None:
+                _refuse(sock, peer, cfg.log, "too many connections", DISCONNECT_TOO_MANY_CONNECTIONS)
+                return sock.close()
+            self._evict(v)
         try:
             conn = Connection(cfg, peer)
         except MemoryError:
             gc.collect()
             _refuse(sock, peer, cfg.log, "out of memory", DISCONNECT_BY_APPLICATION)
             return sock.close()
+        if cfg.throttle:
+            conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
+        slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
+        self.slots.append(slot)
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
         if can_interrupt():  # Ctrl-C for code that never prints
@@ -135,7 +176,7 @@ class Server:
                 attach = None
             if attach:
                 attach(sock, conn)
-        t0 = ticks_ms()
+        t0 = slot.t0
         try:
             self.active += 1
             try:
@@ -143,11 +184,11 @@ class Server:
                     await _send(sock, conn)
                     if conn.closed:
                         break
-                    if conn.user is None:  # the grace time counts from the connect
-                        wait, why = cfg.login_grace - ticks_diff(ticks_ms(), t0) / 1000, "login grace time exceeded"
-                    else:
-                        wait, why = cfg.idle_timeout, "idle timeout"
-                    if wait or conn.user is None:
+                    wait, why = _limit(cfg, conn, t0)
+                    k = conn.kex_left(ticks_ms())  # a key exchange the client owes us
+                    if k is not None and (wait is None or k < wait):
+                        wait, why = k, "key exchange not completed within %d s" % cfg.kex_timeout
+                    if wait is not None:
                         try:
                             await asyncio.wait_for(wait_readable(sock), max(wait, 0))
                         except asyncio.TimeoutError:
@@ -163,11 +204,17 @@ class Server:
                             continue
                         raise
                     if not data:
+                        if cfg.throttle and conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
+                            conn.log("closed without a word: this address's next connections wait")
                         conn.lost("closed by client")
                         break
+                    conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
+                    await self._throttle(conn, src)
             finally:
-                self.active -= 1
+                if not slot.evicted:
+                    self.active -= 1
+                self.slots.remove(slot)
         except MemoryError:
             # this connection's channels and input go, the server goes on; a
             # DISCONNECT follows what is queued unless a packet was torn
@@ -175,6 +222,9 @@ class Server:
             conn.transport.rbuf = bytearray()
             gc.collect()
             try:
+                from ussh import budget
+
+                conn.log("out of memory: over the %s" % budget.describe(conn.cfg))
                 if not conn.torn:
                     conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
                 await _send(sock, conn)

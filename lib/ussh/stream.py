@@ -83,6 +83,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         conn.feed(_SSH + pending)
         opened = False
         while not conn.closed:
+            conn.stall = 0  # send_timeout counts per turn, as the asyncio server's
             pump(conn, send, recv, True)
             if one_session:
                 chans = conn.channels
@@ -98,6 +99,9 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         q[:] = []
         try:
             gc.collect()
+            from ussh import budget
+
+            conn.log("out of memory: over the %s" % budget.describe(cfg))
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:
                 write(q.pop(0))

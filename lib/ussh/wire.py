@@ -99,7 +99,10 @@ def wipe(b):
 
 def printable(b):
     # Peer text for a log line: bytes outside printable ASCII become "?" (a
-    # version line's comment may be anything, RFC 4253 §4.2)
+    # version line's comment may be anything, RFC 4253 §4.2); str is taken
+    # as its UTF-8 bytes: no line breaks or terminal escapes reach a log
+    if isinstance(b, str):
+        b = b.encode()
     return "".join([chr(c) if 32 <= c < 127 else "?" for c in b])
 
 
@@ -129,8 +132,10 @@ def mpint(n):
     # RFC 4251 §5: two's complement, big-endian, no unnecessary leading bytes
     if n == 0:
         return b"\x00\x00\x00\x00"
-    b = n.to_bytes((n.bit_length() + 8) // 8, "big")  # n >= 0 here
-    return string(b)
+    k = 1  # n >= 0 here; no int.bit_length on MicroPython
+    while n >> (8 * k):
+        k += 1
+    return mpint_bytes(n.to_bytes(k, "big"))
 
 
 def mpint_bytes(b):

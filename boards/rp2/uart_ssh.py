@@ -1,0 +1,149 @@
+# SSH over a UART on a Raspberry Pi Pico: no Wi-Fi needed (a plain Pico, or a Pico W with its
+# radio off). Copied beside main.py by `make deploy BOARD=rp2`; to serve on UART1 instead of
+# Wi-Fi, main.py becomes
+#     import uart_ssh
+#     uart_ssh.serve()
+# and the host reaches the board through a USB-serial adapter on GP4 (TX) / GP5 (RX):
+#     ssh -o ProxyCommand="socat - /dev/ttyUSB0,rawer,b115200" root@pico
+# ussh's blocking stream driver (ussh.stream) serves one connection after another; the host key
+# and authorized_keys are the files `make deploy` put on the board (the host key is made on the
+# board at the first start), entropy comes from the board's os.urandom (the ring oscillator).
+# Log lines go to the console (USB CDC). The emulated Pico (tools/pico.py) runs this file too.
+import gc
+
+import machine
+
+# The emulator's count of executed core cycles (tools/pico/run.mjs; no such register on a real
+# Pico): measure=True only there.
+_CYCLES = 0x40068000
+
+
+def _cycles():
+    return machine.mem32[_CYCLES + 4] << 32 | machine.mem32[_CYCLES]
+
+
+def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
+          root=None, forever=True, one_session=False, window=8192, max_packet=1024, measure=False, heap=False):
+    """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
+    connection). window: the bytes a client may send ahead (the UART's receive buffer holds
+    that much and 4 KB more: nothing is lost while ussh computes); max_packet: channel data per
+    packet. measure=True (the emulator only) prints `ussh-bench cycles N` (core cycles from the
+    client's first byte to the exec output written, sleep left out) and `ussh-bench uart_bytes N`
+    (bytes both ways meanwhile); heap=True prints `ussh-bench heap N`, the lowest gc.mem_free()
+    after a collection at every read, write and log line (slow: not with measure)."""
+    import select
+
+    from ussh.connection import make_config
+    from ussh.stream import serve_stream
+
+    st = _State(measure, heap)
+    _state[0] = st
+    try:
+        more = {"root": root} if root else {}
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window, **more)
+    except Exception as e:  # rand.NoEntropy, keys.KeyFileError, OSError
+        print("ussh: not started: %s" % e)
+        return
+    u = machine.UART(uart, baudrate=baudrate, tx=machine.Pin(tx), rx=machine.Pin(rx), rxbuf=window + 4096,
+                     txbuf=1024, timeout=0)
+    while u.any():  # what came before the server listened
+        u.read()
+    poller = select.poll()
+    poller.register(u, select.POLLIN)
+    buf = bytearray(2048)
+
+    def read(n):
+        st.point()
+        while not u.any():
+            poller.poll(1000)
+        k = min(n, u.any())
+        b = buf if k <= len(buf) else bytearray(k)
+        mv = memoryview(b)[:k]
+        got = u.readinto(mv)
+        st.moved(got)
+        return mv[:got]
+
+    def write(b):
+        st.point()
+        u.write(b)
+        st.moved(len(b))
+        st.wrote()
+
+    def ready():
+        return u.any() > 0
+
+    if root:
+        import os
+
+        os.chdir(root)
+    print("ussh: serving SSH on UART%d (%d baud), host key %s" % (uart, baudrate, cfg.host_key.fingerprint()))
+    pending = b""
+    while True:
+        st.reset()
+        conn = None
+        gc.collect()
+        try:
+            conn = serve_stream(read, write, cfg, ready, "uart%d" % uart, one_session, pending)
+            pending = bytes(conn.transport.rbuf)
+        except MemoryError:
+            conn, pending = None, b""
+            print("ussh: out of memory starting a connection")
+        st.report()
+        if not forever:
+            break
+    _state[0] = None
+
+
+_state = [None]
+
+
+class _State:
+    # the login's cycles and UART bytes (measure) or lowest free heap (heap) at the I/O points
+    def __init__(self, measure, heap):
+        self.measure, self.heap = measure, heap
+        self.reset()
+
+    def reset(self):
+        self.c0 = None
+        self.n = None
+        self.bytes = 0
+        self.exec_seen = False
+        self.low = None
+
+    def point(self):
+        if self.heap:
+            gc.collect()
+            f = gc.mem_free()
+            if self.low is None or f < self.low:
+                self.low = f
+
+    def moved(self, n):
+        if self.c0 is not None and self.n is None:
+            self.bytes += n
+
+    def started(self):
+        if self.measure:
+            self.c0 = _cycles()
+
+    def wrote(self):
+        if self.exec_seen and self.n is None and self.c0 is not None:
+            self.n = _cycles() - self.c0
+
+    def report(self):
+        if self.n is not None:
+            print("ussh-bench cycles %d" % self.n)
+            print("ussh-bench uart_bytes %d" % self.bytes)
+        if self.low is not None:
+            print("ussh-bench heap %d" % self.low)
+
+
+def _log(msg):
+    st = _state[0]
+    if st is not None:
+        st.point()
+        if msg.endswith(" connected"):
+            st.started()
+            st.bytes = 4  # "SSH-", read before the log line
+        elif " exec " in msg:
+            st.exec_seen = True
+    print(msg)

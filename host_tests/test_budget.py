@@ -1,0 +1,66 @@
+"""The per-connection memory budget (ussh.connection.Config): what one connection holds is bounded
+by its settings whatever the client announces or pipelines; a MemoryError inside a reply leaves no
+half reply on the wire. In-process (host_tests/sshpair.py) on CPython."""
+import struct
+
+from sshpair import Folder, Pair, config, decode, s
+from test_sftp_fast import Sftp, FAILURE
+
+
+def _data_sizes(p, cid):
+    return [len(decode(x)[-1]) for x in p.packets() if x[0] == 94 and decode(x)[1] == cid]
+
+
+def test_outgoing_packets_are_no_larger_than_the_budget_takes():
+    # the client would take 32 KB packets; a board announcing 1 KB sends no larger ones either
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open(max_packet=32768)
+    ch = p.conn.channels[p.ids[cid]]
+    assert ch.remote_max == 1024
+    p.request(cid, b"exec", b"print('x' * 5000)")
+    sizes = _data_sizes(p, cid)
+    assert sum(sizes) == 5001 and max(sizes) <= 1024, sizes
+
+
+class _Tight(bytearray):
+    # a channel buffer whose n-th growth fails, as a fragmented heap's would
+    fail_at = None
+
+    def __iadd__(self, other):
+        if self.fail_at is not None:
+            self.fail_at -= 1
+            if self.fail_at < 0:
+                self.fail_at = None
+                raise MemoryError()
+        return bytearray.__iadd__(self, other)
+
+
+def test_a_memory_error_in_a_read_reply_sends_no_half_reply():
+    with Folder() as root:
+        with open(root + "/f", "wb") as f:
+            f.write(bytes(range(256)) * 8)
+        c = Sftp(root)
+        h = c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00")
+        ch = c.p.conn.channels[c.p.ids[c.ch]]
+        ch.outbuf = _Tight(ch.outbuf)
+        ch.outbuf.fail_at = 2  # the header and the length go in; the data does not
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 0, 1000))
+        assert kind == 101 and struct.unpack(">I", rest[:4])[0] == FAILURE, (kind, rest)
+        # the session goes on: the same READ again gets its data
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 0, 1000))
+        assert kind == 103 and rest == s((bytes(range(256)) * 4)[:1000])
+
+
+def test_channel_input_buffers_are_made_once_and_reused():
+    # a board's heap fragments when a buffer of up to a window is made for each batch of input
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open()
+    ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
+    inbuf, taken = ch.inbuf, ch.taken
+    for i in range(12):
+        p.feed(p.data(cid, bytes([65 + i]) * 1000))
+        if i % 2:
+            got = ch.take_input()
+            assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
+    assert ch.inbuf is inbuf and ch.taken is taken
+    assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on

@@ -1,0 +1,65 @@
+"""The client on the emulated Cortex-M3 (no asyncio, sockets or clock): ussh.client_stream over the
+board's UART1, which socat joins to OpenSSH's sshd on 127.0.0.1; the board logs in and runs a
+command with stdin, and gets its output and exit status."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sshd_fixtures import Lab, free_port
+from test_client import known_line
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import qemu  # noqa: E402
+
+pytestmark = pytest.mark.timeout(400)
+
+CLIENT = """
+import ussh.crypto.rand as _r
+_rand = _r
+_r.set_source(_Pool(%r))
+from ussh import client_stream
+
+def _read(n):
+    b = bytearray(n)
+    _rx(b, n, _NOCOUNT)
+    return b
+
+def _write(b):
+    _tx(b, len(b), _NOCOUNT)
+
+c = client_stream.connect(_read, _write, "127.0.0.1", %d, user=%r, key=%r, known_hosts=%r, log=print)
+st, out, err = c.exec("sha256sum; echo done >&2; exit 3", stdin=b"m3" * 3000)
+print("RESULT", st, out.decode().split()[0], err.decode().strip())
+print("ALGS", c.conn.algorithms[0].decode(), c.conn.algorithms[2].decode())
+c.close()
+"""
+
+
+def test_client_exec_from_the_cortex_m3():
+    with Lab() as lab:
+        srv = lab.start("sshd")
+        with open(lab.client_key, "rb") as f:
+            key = f.read()
+        uart = free_port()
+        with qemu.Board(uart1_port=uart, timeout=300) as b:
+            with open(os.path.join(ROOT, "boards", "qemu", "main.py")) as f:
+                b.exec(f.read())
+            b.exec("_uart_init()")  # on before the first byte comes
+            bridge = subprocess.Popen(["socat", "TCP:127.0.0.1:%d" % uart, "TCP:127.0.0.1:%d" % srv.port],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            try:
+                out = b.exec(CLIENT % (os.urandom(48 + 32 * 31), srv.port, srv.user, key,
+                                       known_line(srv).encode()), timeout=300)
+            finally:
+                bridge.kill()
+                bridge.wait(10)
+        digest = hashlib.sha256(b"m3" * 3000).hexdigest()
+        assert "RESULT 3 %s done" % digest in out, out
+        assert "ALGS curve25519-sha256 aes128-ctr" in out, out
+        assert "logged in as usshpeer" in out, out
+        assert "Accepted publickey for usshpeer" in srv.log()

@@ -1,0 +1,108 @@
+"""ussh.transport (RFC 4253 §4.2 version line, §6 binary packets): framing without keys, with
+encrypt-then-MAC and encrypt-and-MAC, and what each malformed input is refused with. Fast tier."""
+from sshpair import raises
+from ussh import wire
+from ussh.crypto import AESCTR, HMACSHA256
+from ussh.transport import Transport, ct_equal
+from ussh.wire import SSHError
+
+# version line -> accepted line, or the reason it is refused (RFC 4253 §4.2)
+VERSIONS = (
+    (b"SSH-2.0-OpenSSH_9.9\r\n", b"SSH-2.0-OpenSSH_9.9"),
+    (b"SSH-2.0-x comment\n", b"SSH-2.0-x comment"),
+    (b"SSH-1.99-old\r\n", b"SSH-1.99-old"),
+    (b"SSH-1.5-ancient\r\n", "protocol version not supported"),
+    (b"GET / HTTP/1.1\r\n", "not an SSH client"),
+    (b"SSH-2.0-" + b"x" * 300, "not an SSH client"),
+)
+
+
+def keyed(etm=True):
+    # two transports with the same keys: a's output is b's input
+    a, b = Transport(), Transport()
+    k, iv, m = b"k" * 16, b"i" * 16, b"m" * 32
+    a.set_out(AESCTR(k, iv), HMACSHA256(m), 32, etm)
+    b.set_in(AESCTR(k, iv), HMACSHA256(m), 32, etm)
+    return a, b
+
+
+def test_version_lines():
+    for line, want in VERSIONS:
+        t = Transport()
+        t.feed(line)
+        if isinstance(want, bytes):
+            assert t.read_version() == want
+        else:
+            e = raises(SSHError, t.read_version)
+            assert e.reason == want and e.code == wire.DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED
+
+
+def test_version_line_in_pieces_waits():
+    t = Transport()
+    t.feed(b"SSH-2.0-")
+    assert t.read_version() is None and t.wanted() == 1
+    t.feed(b"a\r\nrest")
+    assert t.read_version() == b"SSH-2.0-a" and bytes(t.rbuf) == b"rest"
+
+
+def test_packets_round_trip_plain_etm_and_eam_byte_by_byte():
+    payloads = [b"\x05" + wire.string(b"ssh-userauth"), b"x", bytes(1000), bytes(range(256)) * 3]
+    for make in (lambda: (Transport(), Transport()), lambda: keyed(True), lambda: keyed(False)):
+        a, b = make()
+        b.peer_version = b"SSH-2.0-x"
+        data = b"".join([bytes(a.pack(p)) for p in payloads])
+        got = []
+        for i in range(len(data)):  # one byte at a time: every partial state
+            b.feed(data[i : i + 1])
+            p = b.read_packet()
+            if p is not None:
+                got.append(p)
+        assert got == payloads
+        assert a.seq_out == b.seq_in == len(payloads)
+        assert a.bytes_out == b.bytes_in == len(data)
+
+
+def test_packet_padding_and_alignment():
+    for etm in (None, True, False):
+        a = Transport() if etm is None else keyed(etm)[0]
+        for n in range(40):
+            pkt = a.pack(bytes(n))
+            mac = 0 if etm is None else 32
+            body = len(pkt) - mac - (4 if etm else 0)
+            assert body % (8 if etm is None else 16) == 0
+            if etm is None:
+                assert 4 <= pkt[4] < 4 + 8  # §6: at least 4 bytes of padding
+
+
+def test_refusals():
+    # a packet over the limit, a length not a multiple of the block, bad padding, a bad MAC
+    t = Transport(1000)
+    t.feed(wire.u32(5000) + bytes(8))
+    assert "over the limit" in raises(SSHError, t.read_packet).reason
+    t = Transport()
+    t.feed(wire.u32(13) + bytes(13))
+    assert "bad packet length" in raises(SSHError, t.read_packet).reason
+    t = Transport()
+    t.feed(wire.u32(12) + b"\x0c" + bytes(11))
+    assert "bad padding" in raises(SSHError, t.read_packet).reason
+    a, b = keyed()
+    pkt = bytearray(a.pack(b"hello"))
+    pkt[-1] ^= 1
+    b.feed(pkt)
+    e = raises(SSHError, b.read_packet)
+    assert e.code == wire.DISCONNECT_MAC_ERROR
+
+
+def test_wanted_asks_for_the_rest_of_the_packet_only():
+    a, b = Transport(), Transport()
+    b.peer_version = b"SSH-2.0-x"
+    pkt = bytes(a.pack(bytes(20)))
+    assert b.wanted() == 4
+    b.feed(pkt[:4])
+    assert b.wanted() == len(pkt) - 4
+    b.feed(pkt[4:])
+    assert b.read_packet() == bytes(20) and b.wanted() == 4
+
+
+def test_ct_equal():
+    assert ct_equal(b"abc", b"abc") and not ct_equal(b"abc", b"abd") and not ct_equal(b"ab", b"abc")

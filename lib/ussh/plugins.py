@@ -1,0 +1,99 @@
+# The one plugin mechanism: each server configuration has a Registry with a
+# slot per kind of feature (key exchanges, user key types, subsystems, exec
+# handlers), filled by registration calls. load(cfg) is the one place that
+# decides which optional modules a configuration needs: it imports each and
+# calls its register(reg). No module adds itself to another's table when
+# imported, so what a server offers (KEXINIT, server-sig-algs) follows its own
+# configuration, not what the process happened to import before.
+from ussh import auth, kex
+
+# user key type -> the optional module (under ussh) that verifies it
+KEY_MODULES = {
+    b"ssh-rsa": "key_rsa",
+    b"ecdsa-sha2-nistp256": "key_ecdsa",
+    b"sk-ssh-ed25519@openssh.com": "key_sk",
+    b"sk-ecdsa-sha2-nistp256@openssh.com": "key_sk",
+}
+
+
+class Registry:
+    def __init__(self):
+        # signature algorithm -> (key type in the blob, verify(att, data, sig)
+        # -> None when good, else why not; data None asks about the key
+        # alone[, lookup(att) -> why for certificates: sets att.entry])
+        self.verifiers = {}
+        self.kex = []  # (name, server side of the exchange), preferred first
+        self.subsystems = {}  # name -> module (imported when a client asks)
+        self.execs = []  # (command prefix, module with run(conn, ch, cmd) -> status)
+        self.loaded = []  # the optional modules registered, by name
+
+    # -- the registration calls, one per slot
+    def key_type(self, alg, key_type, verify, lookup=None):
+        self.verifiers[alg] = (key_type, verify) if lookup is None else (key_type, verify, lookup)
+
+    def kex_method(self, name, fn, first=False):
+        if first:
+            self.kex.insert(0, (name, fn))
+        else:
+            self.kex.append((name, fn))
+
+    def subsystem(self, name, module):
+        self.subsystems[name] = module
+
+    def exec_handler(self, prefix, module):
+        self.execs.append((prefix, module))
+
+    def use(self, name):
+        """Imports optional module ussh.<name> and has it register; False
+        when it is not installed."""
+        if name in self.loaded:
+            return True
+        try:
+            mod = __import__("ussh." + name, None, None, ("register",))
+        except ImportError:  # an install without it
+            return False
+        mod.register(self)
+        self.loaded.append(name)
+        return True
+
+
+def load_key_rows(reg):
+    """Every user key type installed (what certificates may carry)."""
+    for name in KEY_MODULES.values():
+        reg.use(name)
+
+
+def key_registry():
+    """A registry of every user key type installed, ed25519 included: what
+    checks a CA's signature outside a server's configuration (the client's
+    @cert-authority host certificates)."""
+    reg = Registry()
+    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", auth.verify_ed25519)
+    load_key_rows(reg)
+    return reg
+
+
+def load(cfg):
+    """The registry for cfg: the core's rows, then the optional modules its
+    keys, CAs and settings need (each only if installed)."""
+    reg = Registry()
+    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", auth.verify_ed25519)
+    reg.use("pqkex")  # preferred when there: OpenSSH 9.9+ picks it
+    for row in kex.KEX_METHODS:
+        reg.kex_method(*row)
+    reg.subsystem(b"sftp", "ussh.sftp")
+    reg.exec_handler("scp ", "ussh.scp")  # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
+    cas = bool(cfg.trusted_cas)
+    for e in cfg.authorized_keys:
+        if e.algorithm in KEY_MODULES:
+            reg.use(KEY_MODULES[e.algorithm])
+        cas = cas or ("cert-authority", None) in e.options
+    for e in cfg.trusted_cas:
+        if e.algorithm in KEY_MODULES:
+            reg.use(KEY_MODULES[e.algorithm])
+    if cas:
+        # a certificate may certify a key of any type: every verifier installed, then the
+        # certificate rows for those (ussh.cert)
+        load_key_rows(reg)
+        reg.use("cert")
+    return reg

@@ -1,0 +1,383 @@
+# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02): one handler per
+# request type, in HANDLERS. A handler gets the session (ussh.sftp, the framing) and a
+# Reader on the request after its id; it answers with s.send/s.status or raises Status.
+import os
+import struct
+
+from ussh import fs
+from ussh.compat import const, fsync
+
+_OPEN = const(3)
+_CLOSE = const(4)
+_READ = const(5)
+_WRITE = const(6)
+_LSTAT = const(7)
+_FSTAT = const(8)
+_SETSTAT = const(9)
+_FSETSTAT = const(10)
+_OPENDIR = const(11)
+_READDIR = const(12)
+_REMOVE = const(13)
+_MKDIR = const(14)
+_RMDIR = const(15)
+_REALPATH = const(16)
+_STAT = const(17)
+_RENAME = const(18)
+_EXTENDED = const(200)
+_HANDLE = const(102)
+_DATA = const(103)
+_NAME = const(104)
+_ATTRS = const(105)
+_EXTENDED_REPLY = const(201)
+
+# status codes, filexfer-02 §7
+_OK = const(0)
+_EOF = const(1)
+_NO_SUCH_FILE = const(2)
+_FAILURE = const(4)
+_OP_UNSUPPORTED = const(8)
+
+# open flags, filexfer-02 §6.3
+_F_READ = const(1)
+_F_WRITE = const(2)
+_F_APPEND = const(4)
+_F_CREAT = const(8)
+_F_TRUNC = const(16)
+_F_EXCL = const(32)
+
+# attribute flags, filexfer-02 §5
+_A_SIZE = const(1)
+_A_UIDGID = const(2)
+_A_PERMISSIONS = const(4)
+_A_ACMODTIME = const(8)
+
+_MAX_HANDLES = const(8)
+_NAMES_PER_READDIR = const(16)
+
+
+class File:
+    def __init__(self, f, host, tmp=None, old=False):
+        self.f = f
+        self.host = host
+        self.tmp = tmp  # an upload goes here until CLOSE
+        self.failed = False
+        # An upload without TRUNC (OpenSSH's scp writes in place, then sets
+        # the size) ends as the old file with the writes applied: `pos` is
+        # how far the writes have replaced it in order; the rest is copied
+        # at CLOSE (or at the first write elsewhere), up to `size` if set.
+        self.old = old
+        self.pos = 0
+        self.size = None
+
+    def merge(self, end=None):
+        # copies the old file from pos to end (default: its end) into tmp
+        if self.old and (end is None or end > self.pos):
+            f = self.f
+            f.seek(self.pos)
+            with open(self.host, "rb") as g:
+                g.seek(self.pos)
+                n = -1 if end is None else end - self.pos
+                while n:
+                    b = g.read(8192 if n < 0 else min(n, 8192))
+                    if not b:
+                        break
+                    f.write(b)
+                    n -= len(b)
+        self.old = False
+
+
+class Status(Exception):
+    """Answered as an SSH_FXP_STATUS with this code and message."""
+
+    def __init__(self, code, msg):
+        self.code = code
+        self.msg = msg
+
+
+def u32(b):
+    return struct.pack(">I", len(b)) + b
+
+
+def _mode(st):
+    m = st[0]
+    if not m & 0o777:  # FAT and littlefs keep no permissions
+        m |= 0o755 if fs.is_dir(m) else 0o644
+    return m
+
+
+def _attrs(st):
+    return struct.pack(">IQIIIII", _A_SIZE | _A_UIDGID | _A_PERMISSIONS | _A_ACMODTIME, st[6], st[4], st[5], _mode(st),
+                       st[7] & 0xFFFFFFFF, st[8] & 0xFFFFFFFF)
+
+
+def _longname(name, st):
+    # what `ls -l` shows, filexfer-02 §7 (SSH_FXP_NAME)
+    mode = _mode(st)
+    s = "d" if fs.is_dir(mode) else "-"
+    for i in range(9):
+        s += "rwx"[i % 3] if mode & (0o400 >> i) else "-"
+    try:
+        import time  # a port without a clock (qemu) has no time module: no date
+
+        t = time.localtime(st[8])
+        when = "%s %2d %02d:%02d" % ("JanFebMarAprMayJunJulAugSepOctNovDec"[3 * t[1] - 3 : 3 * t[1]], t[2], t[3], t[4])
+    except (ImportError, OverflowError, OSError, ValueError):
+        when = "?"
+    return "%s    1 %-8d %-8d %8d %s %s" % (s, st[4], st[5], st[6], when, name)
+
+
+def _handle(s, r, kind=File):
+    h = s.handles.get(r.string())
+    if not isinstance(h, kind):
+        raise Status(_FAILURE, "invalid handle")
+    return h
+
+
+def _new_handle(s, h):
+    if len(s.handles) >= _MAX_HANDLES:
+        raise Status(_FAILURE, "too many open handles")
+    s.next_handle += 1
+    k = str(s.next_handle).encode()
+    s.handles[k] = h
+    return s.send(_HANDLE, s.rid, u32(k))
+
+
+def _path(s, r):
+    return s.root.host(r.string())
+
+
+def _entry(s, r):
+    # a path to change (remove, rename, make): never the root folder itself
+    return s.root.entry(r.string())
+
+
+def _read(s, r):
+    h = _handle(s, r)
+    off = r.u64()
+    n = min(r.u32(), s.max_read)
+    r.done()
+    if off >> 62:  # no file here is that large; seek() would overflow
+        raise Status(_FAILURE, "offset too large")
+    h.f.seek(off)
+    data = h.f.read(n)
+    if not data:
+        raise Status(_EOF, "end of file")
+    s.send(_DATA, s.rid, data, struct.pack(">I", len(data)))
+
+
+def _write(s, r):  # without data: its header, then nothing
+    s.wleft = 0
+    s.write_head(r)
+    s.write_end(None)
+
+
+def _close(s, r):
+    k = r.string()
+    r.done()
+    h = s.handles.pop(k, None)
+    if h is None:
+        raise Status(_FAILURE, "invalid handle")
+    if isinstance(h, File):
+        if h.tmp is None:
+            h.f.close()
+        elif h.failed:
+            s.root.finish(h.f, h.tmp)
+            raise Status(_FAILURE, "upload failed: the file is unchanged")
+        else:
+            try:
+                h.merge(h.size)
+            except OSError:
+                s.root.finish(h.f, h.tmp)
+                raise
+            s.root.finish(h.f, h.tmp, h.host)
+    s.status(s.rid, _OK)
+
+
+def _open(s, r):
+    p = _path(s, r)
+    fl = r.u32()
+    r.pos = r.end  # attributes: nothing a board's filesystem keeps
+    try:
+        isdir = fs.is_dir(os.stat(p)[0])
+        exists = True
+    except OSError:
+        isdir = exists = False
+    if isdir:
+        raise Status(_FAILURE, "is a folder")
+    if exists and fl & _F_EXCL and fl & _F_CREAT:
+        raise Status(_FAILURE, "file exists")
+    if not exists and not fl & _F_CREAT:
+        raise Status(_NO_SUCH_FILE, "no such file")
+    tmp = None
+    if not fl & _F_WRITE:
+        f = open(p, "rb")
+    elif fl & _F_APPEND:
+        f = open(p, "ab")
+    elif fl & _F_READ and exists and not fl & _F_TRUNC:
+        f = open(p, "r+b")
+    else:
+        # an upload: the target changes only at CLOSE
+        f, tmp = s.root.upload(p)
+    try:
+        _new_handle(s, File(f, p, tmp, tmp and exists and not fl & _F_TRUNC))
+    except Status:
+        s.root.finish(f, tmp) if tmp else f.close()
+        raise
+
+
+def _stat(s, r):  # STAT and LSTAT: symbolic links are not followed anywhere else either
+    p = _path(s, r)
+    r.done()
+    s.send(_ATTRS, s.rid, _attrs(os.stat(p)))
+
+
+def _fstat(s, r):
+    h = _handle(s, r)
+    h.f.flush()
+    r.done()
+    s.send(_ATTRS, s.rid, _attrs(os.stat(h.tmp or h.host)))
+
+
+def _setstat(s, r, h=None, p=None):
+    # apply what the filesystem supports, accept the rest
+    if p is None:
+        p = _path(s, r)
+    fl = r.u32()
+    if fl & _A_SIZE:
+        n = r.u64()
+        if n >> 62:  # no filesystem here holds that; the OS would overflow
+            raise Status(_FAILURE, "size too large")
+        if h and h.tmp:
+            h.size = n  # for CLOSE: the old file up to there
+        if hasattr(os, "truncate") and not (h and h.old and n >= h.pos):
+            os.truncate(p, n)
+    if fl & _A_UIDGID:
+        r.u32()
+        r.u32()
+    if fl & _A_PERMISSIONS:
+        m = r.u32()
+        if hasattr(os, "chmod"):
+            os.chmod(p, m & 0o7777)
+    if fl & _A_ACMODTIME:
+        a = r.u32()
+        m = r.u32()
+        if hasattr(os, "utime"):
+            os.utime(p, (a, m))
+    r.pos = r.end  # extended attributes: none applied
+    s.status(s.rid, _OK)
+
+
+def _fsetstat(s, r):
+    h = _handle(s, r)
+    h.f.flush()
+    _setstat(s, r, h, h.tmp or h.host)
+
+
+def _opendir(s, r):
+    p = _path(s, r)
+    r.done()
+    if not fs.is_dir(os.stat(p)[0]):
+        raise Status(_NO_SUCH_FILE, "not a folder")
+    _new_handle(s, (p, fs.listdir_types(p)))
+
+
+def _readdir(s, r):
+    p, it = _handle(s, r, tuple)
+    out = []
+    for name, t in it:
+        if t & 0xF000 == 0xA000:
+            continue  # symbolic links are not followed, nor shown
+        try:
+            st = os.stat(p + "/" + name)
+        except OSError:
+            continue
+        out.append(u32(name.encode()) + u32(_longname(name, st).encode()) + _attrs(st))
+        if len(out) >= _NAMES_PER_READDIR:
+            break
+    if not out:
+        raise Status(_EOF, "end of folder")
+    s.send(_NAME, s.rid, struct.pack(">I", len(out)) + b"".join(out))
+
+
+def _realpath(s, r):
+    p = "/" + "/".join(s.root.parts(r.string()))
+    r.done()
+    s.send(_NAME, s.rid, b"\0\0\0\1" + u32(p.encode()) * 2 + b"\0\0\0\0")
+
+
+def _remove(s, r):
+    p = _entry(s, r)
+    if fs.is_dir(os.stat(p)[0]):
+        raise Status(_FAILURE, "is a folder: use rmdir")
+    os.remove(p)
+    s.status(s.rid, _OK)
+
+
+def _mkdir(s, r):
+    p = _entry(s, r)
+    r.u32()  # attributes: a board's filesystem keeps none
+    os.mkdir(p)
+    s.status(s.rid, _OK)
+
+
+def _rmdir(s, r):
+    os.rmdir(_entry(s, r))
+    s.status(s.rid, _OK)
+
+
+def _move(s, r, over):
+    a = _entry(s, r)
+    b = _entry(s, r)
+    r.done()
+    if not over:
+        try:
+            os.stat(b)
+            raise Status(_FAILURE, "target exists")
+        except OSError:
+            pass
+    os.stat(a)  # a missing source is NO_SUCH_FILE on every filesystem
+    fs.replace(a, b) if over else os.rename(a, b)
+    s.status(s.rid, _OK)
+
+
+def _rename(s, r):
+    _move(s, r, False)  # filexfer-02 §6.5: the target must not exist
+
+
+def _extended(s, r):
+    name = r.string()
+    if name == b"posix-rename@openssh.com":
+        return _move(s, r, True)
+    if name == b"fsync@openssh.com":
+        h = _handle(s, r)
+        r.done()
+        fsync(h.f)
+        return s.status(s.rid, _OK)
+    if name == b"statvfs@openssh.com":
+        p = _path(s, r)
+        r.done()
+        v = os.statvfs(p)
+        # f_bsize f_frsize f_blocks f_bfree f_bavail f_files f_ffree f_favail f_fsid f_flag f_namemax
+        return s.send(_EXTENDED_REPLY, s.rid, struct.pack(">11Q", *(tuple(v[:8]) + (0, v[8], v[9]))))
+    raise Status(_OP_UNSUPPORTED, "unsupported extension %s" % name.decode())
+
+
+HANDLERS = {
+    _OPEN: _open,
+    _CLOSE: _close,
+    _READ: _read,
+    _WRITE: _write,
+    _LSTAT: _stat,
+    _FSTAT: _fstat,
+    _SETSTAT: _setstat,
+    _FSETSTAT: _fsetstat,
+    _OPENDIR: _opendir,
+    _READDIR: _readdir,
+    _REMOVE: _remove,
+    _MKDIR: _mkdir,
+    _RMDIR: _rmdir,
+    _REALPATH: _realpath,
+    _STAT: _stat,
+    _RENAME: _rename,
+    _EXTENDED: _extended,
+}
