@@ -124,12 +124,13 @@ def sampled(fn):
             low[0] = x
         return fn(*a)
     return f
-kf, xf, xb = sha3.keccak_f1600, pqkex.x25519, pqkex.x25519_base
-sha3.keccak_f1600, pqkex.x25519, pqkex.x25519_base = sampled(kf), sampled(xf), sampled(xb)
+kf, xf, xb = sha3.keccak_f1600, pqkex.x25519, kex.x25519_base
+sha3.keccak_f1600, pqkex.x25519, kex.x25519_base = sampled(kf), sampled(xf), sampled(xb)
+kex._eph[:] = []  # the exchange makes its own key pair (kex.x25519_base)
 gc.collect()
 before = gc.mem_free()
 pqkex.mlkem768x25519_sha256(share)
-sha3.keccak_f1600, pqkex.x25519, pqkex.x25519_base = kf, xf, xb
+sha3.keccak_f1600, pqkex.x25519, kex.x25519_base = kf, xf, xb
 print("HEAP free_before_pq_kex", before)
 print("HEAP lowest_free_during_pq_kex", low[0])
 print("HEAP heap_total", gc.mem_free() + gc.mem_alloc())
@@ -302,7 +303,8 @@ n = tstop()
 gc.collect()
 print("COUNT startup", n)
 print("HEAP startup_retained", f0 - gc.mem_free())
-print("PATHS", sorted(curve25519.fast_paths().items()))
+from ussh.crypto import fe_viper
+print("PATHS", sorted(curve25519.fast_paths().items()) + [("field products", fe_viper.PRODUCTS)])
 """
 
 

@@ -8,3 +8,4 @@ include("$(MPY_DIR)/extmod/asyncio")
 # crypto/aes_viper.py is left out: the mpy-cross of Debian's MicroPython 1.25 cannot place its
 # loop in armv6m code ("native method too big"; 1.29's can), and the rp2 port has cryptolib's AES
 include("ussh_package.py", exclude=("crypto/aes_viper.py",))
+include("ussh_thumb.py")  # the field's products and sums in Thumb assembler (armv6m)

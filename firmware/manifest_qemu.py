@@ -3,3 +3,4 @@
 # (tools/qemu_firmware.sh) into build/qemu/firmware.elf. The port compiles frozen modules with
 # mpy-cross -march=armv7m (its MPY_CROSS_FLAGS), so native and viper code runs as Thumb-2.
 include("ussh_package.py")
+include("ussh_thumb.py")

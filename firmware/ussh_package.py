@@ -1,7 +1,8 @@
 # The ussh modules to freeze (included by manifest.py and manifest_board.py): every module
-# of lib/ussh but ussh/_compat_cpython.py. Written by tools/packages.py: run it after
-# adding or removing a module (make test checks this file is current).
-# include("ussh_package.py", exclude=(...)) leaves out the modules named (paths under ussh/).
+# of lib/ussh but ussh/_compat_cpython.py and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).
+# Written by tools/packages.py: run it after adding or removing a module (make test
+# checks this file is current). include("ussh_package.py", exclude=(...)) leaves out
+# the modules named (paths under ussh/).
 package(
     "ussh",
     files=tuple(f for f in (
@@ -55,6 +56,7 @@ package(
         "crypto/__init__.py",
         "crypto/aes.py",
         "crypto/aes_pure.py",
+        "crypto/aes_tab.py",
         "crypto/aes_viper.py",
         "crypto/curve25519.py",
         "crypto/drbg.py",

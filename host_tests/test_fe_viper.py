@@ -165,3 +165,69 @@ def test_unpack_and_get_roundtrip():
         y = rng.getrandbits(255)
         m.put(5, x, 6, y)
         assert (m.get(5), m.get(6)) == (x % P, y % P)
+
+
+BOARD = """
+from ussh.crypto import fe_viper as fe
+from ussh.crypto.sha512 import sha512
+P = fe.P
+print("products", fe.PRODUCTS)
+def setl(s, v):
+    for i, x in enumerate(v):
+        fe.F[48 * s + 2 * i] = x & 255
+        fe.F[48 * s + 2 * i + 1] = x >> 8
+def val(s):
+    return sum((fe.F[48 * s + 2 * i] | fe.F[48 * s + 2 * i + 1] << 8) << (13 * i) for i in range(20))
+def limbs(x):
+    return [(x >> (13 * i)) & 8191 for i in range(19)] + [x >> 247]
+TOP = [8192] * 19 + [255]
+bad = 0
+n = 0
+h = b"fe"
+for t in range(%d):
+    h = sha512(h)
+    a = limbs(int.from_bytes(h[:32], "little") >> 1)
+    b = limbs(int.from_bytes(h[32:], "little") >> 1)
+    if t < 3:
+        a, b = TOP, (TOP, [0] * 20, [8191] * 19 + [255])[t]
+    for op in (fe.ADDSUB, fe.E24, fe.MUL, fe.SQN, fe.ADD, fe.SUB):
+        setl(1, a)
+        setl(2, b)
+        A, B = val(1), val(2)
+        k = 1 + t %% 3
+        fe.run(bytes((op, 1, 2 if op != fe.SQN else 1, 3, k if op == fe.SQN else 4, 255)))
+        d, e = val(3) %% P, val(4) %% P
+        want = {0: ((A + B) %% P, (A - B) %% P), 1: ((A - B) %% P, (A + 121665 * (A - B)) %% P),
+                2: (A * B %% P, e), 3: (pow(A, 1 << k, P), e), 4: ((A + B) %% P, e), 5: ((A - B) %% P, e)}[op]
+        top = max(fe.F[48 * 3 + 2 * i] | fe.F[48 * 3 + 2 * i + 1] << 8 for i in range(19))
+        n += 1
+        if (d, e) != want or top > 8192:
+            bad += 1
+print("checked", n, "bad", bad)
+"""
+
+
+def test_board_operations_agree_with_ints():
+    # on the emulated Cortex-M3: fe_thumb.py's products (the firmware freezes it) and the viper
+    # code with 32-bit ints, on random and on the largest limbs
+    from runtimes import run
+
+    out = run("qemu", BOARD % 150).split()
+    assert out == ["products", "thumb", "checked", "900", "bad", "0"]
+
+
+def test_unix_operations_agree_with_ints():
+    from runtimes import run
+
+    out = run("unix", BOARD % 300).split()
+    assert out == ["products", "viper", "checked", "1800", "bad", "0"]
+
+
+@pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin"])
+def test_thumb_products_for_arm_only(tmp_path, march):
+    # fe_thumb.py (the products in Thumb assembler, 16-bit instructions: armv6m runs them) is
+    # machine code for both ARM arches; xtensawin refuses it, so only ARM builds carry it
+    out = str(tmp_path / "fe_thumb.mpy")
+    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, os.path.join(LIB, "ussh", "crypto", "fe_thumb.py")],
+                       capture_output=True, text=True)
+    assert (p.returncode == 0) == (march != "xtensawin"), p.stderr

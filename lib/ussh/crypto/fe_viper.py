@@ -22,7 +22,7 @@
 # import.
 import micropython  # noqa: F401 (the decorator)
 
-ADDSUB = 0  # d = a + b, e = a - b
+ADDSUB = 0  # d = a + b, e = a - b (e apart from a and b: fe_thumb writes it first)
 E24 = 1  # d = a - b, e = a + 121665 d (RFC 7748's a24)
 MUL = 2  # d = a * b
 SQN = 3  # d = a^(2^e)
@@ -543,6 +543,89 @@ def _addsub(a: int, b: int):
 
 
 @micropython.viper
+def _e24(a: int, b: int):
+    # e = a + 121665 b (e: word 11 of slot a), E24's second half
+    e = a + ptr32(a)[11] - 65536
+    x = ptr16(a)[0] + ptr16(b)[0] * 121665
+    ptr16(e)[0] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[1] + ptr16(b)[1] * 121665 + c
+    ptr16(e)[1] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[2] + ptr16(b)[2] * 121665 + c
+    ptr16(e)[2] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[3] + ptr16(b)[3] * 121665 + c
+    ptr16(e)[3] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[4] + ptr16(b)[4] * 121665 + c
+    ptr16(e)[4] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[5] + ptr16(b)[5] * 121665 + c
+    ptr16(e)[5] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[6] + ptr16(b)[6] * 121665 + c
+    ptr16(e)[6] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[7] + ptr16(b)[7] * 121665 + c
+    ptr16(e)[7] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[8] + ptr16(b)[8] * 121665 + c
+    ptr16(e)[8] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[9] + ptr16(b)[9] * 121665 + c
+    ptr16(e)[9] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[10] + ptr16(b)[10] * 121665 + c
+    ptr16(e)[10] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[11] + ptr16(b)[11] * 121665 + c
+    ptr16(e)[11] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[12] + ptr16(b)[12] * 121665 + c
+    ptr16(e)[12] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[13] + ptr16(b)[13] * 121665 + c
+    ptr16(e)[13] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[14] + ptr16(b)[14] * 121665 + c
+    ptr16(e)[14] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[15] + ptr16(b)[15] * 121665 + c
+    ptr16(e)[15] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[16] + ptr16(b)[16] * 121665 + c
+    ptr16(e)[16] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[17] + ptr16(b)[17] * 121665 + c
+    ptr16(e)[17] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[18] + ptr16(b)[18] * 121665 + c
+    ptr16(e)[18] = x & 8191
+    c = x >> 13
+    x = ptr16(a)[19] + ptr16(b)[19] * 121665 + c
+    ptr16(e)[19] = x & 8191
+    ptr16(e)[19] = x & 255
+    x = ptr16(e)[0] + (x >> 8) * 19
+    ptr16(e)[0] = x & 8191
+    x = ptr16(e)[1] + (x >> 13)
+    ptr16(e)[1] = x & 8191
+    ptr16(e)[2] = ptr16(e)[2] + (x >> 13)
+
+
+# On ARM ports the products in Thumb assembler (fe_thumb.py: 4 instructions a
+# product, not 10), where that module is there and compiles; _run calls
+# whichever _mul and _sqr are the module's globals.
+PRODUCTS = "viper"
+try:
+    from ussh.crypto.fe_thumb import _mul, _sqr, _add, _sub, _addsub, _e24  # noqa: F811
+
+    PRODUCTS = "thumb"
+except Exception:  # not an ARM port, or not installed: the viper ones above
+    pass
+
+
+@micropython.viper
 def _run(base: int, prog: ptr8, src: ptr8):
     # the program prog on the slots at base (slot 0 the scratch); src: the
     # bytes of UNPACK. Where an operation's outputs go is in words 10 and 11
@@ -608,23 +691,7 @@ def _run(base: int, prog: ptr8, src: ptr8):
             else:
                 _sub(a, b)
                 if op == 1:
-                    # E24: then e = a + 121665 d
-                    o = ptr16(e)
-                    pb = ptr16(d)
-                    pa = ptr16(a)
-                    c = 0
-                    i = 0
-                    while i < 20:
-                        x = pa[i] + pb[i] * 121665 + c
-                        o[i] = x & 8191
-                        c = x >> 13
-                        i += 1
-                    o[19] = x & 255
-                    x = o[0] + (x >> 8) * 19
-                    o[0] = x & 8191
-                    x = o[1] + (x >> 13)
-                    o[1] = x & 8191
-                    o[2] = o[2] + (x >> 13)
+                    _e24(a, d)  # then e = a + 121665 d
 
 
 @micropython.viper
