@@ -768,3 +768,20 @@ def test_item02_server_on_all_ipv6_addresses_sees_ipv4_clients(ussh_server, runt
         port = c.sock.getsockname()[1]
     assert _wait_log(srv, 'from="!127.0.0.1,*" does not match 127.0.0.1'), srv.log()
     assert "127.0.0.1:%d connected" % port in srv.log()
+
+
+@pytest.mark.parametrize("signer", ["rsa", "ecdsa", "sk_ed", "sk_ec"])
+def test_item05_signature_name_not_utf8_for_every_key_type(signer):
+    # the key is public (authorized_keys): a signature blob whose name is not UTF-8 is refused
+    # with a reason, before login, for every key type (RSA's once raised UnicodeError)
+    import userkeys
+
+    uk = userkeys.user_keys()
+    rig = Rig(uk.authorized_lines())
+    body = next(b for b, who in uk.requests(user=b"tester") if who == signer)
+    conn, c = rig.connect()
+    real = wire.Reader(uk.sign(signer, b"x"))
+    real.string()
+    got = send(conn, c, body + s(s(b"\xff\xfe") + s(real.string()) + b"\x01" * (5 if signer.startswith("sk") else 0)))
+    assert [p[0] for p in got] == [51] and not conn.closed, rig.log()
+    assert "internal error" not in rig.log()
