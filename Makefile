@@ -17,7 +17,8 @@
 #                     every SSH client x operation against a ussh target (default: the virtual board,
 #                     started and stopped here): a table, build/interop/report.{html,json,txt}
 #   make fuzz         fuzz/run.py: FUZZ_CASES (1000000) in-process fuzz cases over every protocol state,
-#                     with coverage of lib/ussh; findings go to fuzz/findings/ (FUZZ_SEED= to repeat a run)
+#                     with coverage of lib/ussh; findings go to fuzz/findings/ (FUZZ_SEED= to repeat a run,
+#                     FUZZ_SECONDS= to stop earlier and report what ran)
 #   make firmware     build/qemu/firmware.elf: MicroPython's qemu port (MPS2-AN385, Cortex-M3) with
 #                     ussh frozen in, and firmware-plain.elf without; run by tools/qemu.py
 #   make pico-firmware build/pico/firmware.elf (.uf2): MicroPython's rp2 port (RPI_PICO) with ussh frozen
@@ -131,7 +132,7 @@ test: check setup build/qemu/firmware.elf pico-firmware
 FUZZ_CASES ?= 1000000
 FUZZ_SEED ?=
 fuzz: $(STAMP)/venv
-	nice $(PY) fuzz/run.py --cases $(FUZZ_CASES) --coverage $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) --json fuzz/findings/summary.json
+	nice $(PY) fuzz/run.py --cases $(FUZZ_CASES) --coverage $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_SECONDS),--max-seconds $(FUZZ_SECONDS)) --json fuzz/findings/summary.json
 
 run: setup
 	PORT=$(PORT) bash tools/run.sh

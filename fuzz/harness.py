@@ -250,9 +250,9 @@ class Lab:
         self.logged = collections.deque(maxlen=200)  # the server's last log lines
         line = "ssh-ed25519 " + keys.b64encode(self.blob).decode() + " fuzz"
         # RSA, ECDSA, FIDO keys with options, CAs and a password (fuzz/userkeys.py)
-        from userkeys import UserKeys, password_hash
+        from userkeys import password_hash, user_keys
 
-        self.uk = UserKeys()
+        self.uk = user_keys()
         ak = authkeys.parse("\n".join([line] + self.uk.authorized_lines()) + "\n", self.logged.append)
         cas = authkeys.parse("\n".join(self.uk.ca_lines()) + "\n", self.logged.append)
         self.cfg = Config(host_key=self.host_key, authorized_keys=ak, root=self.root, trusted_cas=cas,

@@ -1,6 +1,6 @@
 """The fuzz run: `make fuzz` (python fuzz/run.py --cases 1000000 --coverage).
 
-    python fuzz/run.py [--cases N] [--seed S] [--states a,b] [--coverage] [--findings DIR]
+    python fuzz/run.py [--cases N] [--seed S] [--states a,b] [--coverage] [--findings DIR] [--max-seconds T]
 
 Splits N cases over the states by weight (a state whose cases rebuild a key exchange gets fewer),
 runs them in this process with a seeded generator, and prints per state: cases, cases/s and
@@ -57,7 +57,7 @@ def plan(total, states):
     return n
 
 
-def run(total, seed, states, findings_dir, out=print, chunk=500):
+def run(total, seed, states, findings_dir, out=print, chunk=500, max_seconds=None):
     import harness
     from cases import Generator, corpus_size, load_corpus, to_json
 
@@ -74,7 +74,12 @@ def run(total, seed, states, findings_dir, out=print, chunk=500):
     last = t0
     rss_warm = None
     # round-robin in chunks, so an interrupted run still covers every state
+    stopped = False
     while any(done[s] < want[s] for s in states):
+        if max_seconds and time.monotonic() - t0 > max_seconds:  # a whole round-robin pass each time
+            stopped = True
+            out("... stopped at the time limit of %d s" % max_seconds)
+            break
         for st in states:
             k = min(chunk, want[st] - done[st])
             if k <= 0:
@@ -112,7 +117,7 @@ def run(total, seed, states, findings_dir, out=print, chunk=500):
                       % (rss_warm, rss_end)})
         out("FINDING memory: %.0f -> %.0f MB" % (rss_warm, rss_end))
     n_items, n_bytes = corpus_size(corpus)
-    return {"seed": seed, "cases": done, "seconds": spent, "elapsed": elapsed, "findings": found,
+    return {"seed": seed, "cases": done, "seconds": spent, "elapsed": elapsed, "findings": found, "stopped": stopped,
             "corpus_entries": n_items, "corpus_bytes": n_bytes,
             "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             "rss_mb_after_first_round": rss_warm, "rss_mb_at_end": rss_end}
@@ -140,6 +145,8 @@ def main(argv=None):
     ap.add_argument("--coverage", action="store_true")
     ap.add_argument("--findings", default=os.path.join(HERE, "findings"))
     ap.add_argument("--json", default=None, help="write the summary here too")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop (and report) after this long, before --cases if need be")
     a = ap.parse_args(argv)
     seed = a.seed if a.seed is not None else int(time.time())
     states = a.states.split(",") if a.states else list(WEIGHTS)
@@ -150,7 +157,7 @@ def main(argv=None):
         lib = os.path.join(os.path.dirname(HERE), "lib", "ussh")
         cov = coverage.Coverage(source=[lib], data_file=None, branch=False)
         cov.start()
-    res = run(a.cases, seed, states, a.findings)
+    res = run(a.cases, seed, states, a.findings, max_seconds=a.max_seconds)
     print()
     report(res)
     if cov:

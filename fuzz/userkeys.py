@@ -8,7 +8,6 @@ make a valid signature over (session id, request body) for the running connectio
 does for its own key: items ("signed", body, opts, NAME) with NAME one of SIGNERS.
 """
 import hashlib
-import random
 import struct
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -46,18 +45,18 @@ def _ec(name):
     return ec.derive_private_key(int.from_bytes(_seed(name), "big") % (n - 1) + 1, ec.SECP256R1())
 
 
-def _prime(rng, bits):
-    while True:
-        p = rng.getrandbits(bits) | (1 << (bits - 1)) | (1 << (bits - 2)) | 1
-        if p % 65537 != 1 and all(pow(a, p - 1, p) == 1 for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)):
-            return p
+# the RSA key's primes, written out (searching them takes seconds): found by a seeded search
+# for 1024-bit probable primes; a fuzz key, never a real one
+_P = int(
+    "f5063cc116f827db4914eafab08ac23c411c7b606195267040c6bda864a95bd742aadc71e2c6e22ff11eb4896e773b8733c8a38a1fc1aa832e75fd3404bae80e"
+    "86402c4306ed2cdfd16f7e12b93f24f4e28197285622f429779f38d673486acc7f86e5deab84e052ed8ed3bc9760678a1d112e658ef629955265c3e4752a17cb", 16)
+_Q = int(
+    "c55190f4e892728f2480e7df24aedf3d9b824a101ee7afb1c4bd4ab7ef81b7219c45536a095af47356a3ca2be4174d9f654c93fd7ea90eac2a1560c61115626a"
+    "1ef889d1dfacd8ba1730c0066a31a7a7acbc27b66ecb754b769a5d5adde05da72c4939c9a620c9b2c34d9ff8f52d3c5e4a48e0903f906bc2ce0271028ec1e7c1", 16)
 
 
-def _rsa(name, bits=2048):
-    # deterministic RSA: primes from a seeded generator (a fuzz key, never a real one)
-    rng = random.Random(_seed(name))
-    p, q = _prime(rng, bits // 2), _prime(rng, bits // 2)
-    e = 65537
+def _rsa():
+    p, q, e = _P, _Q, 65537
     d = pow(e, -1, (p - 1) * (q - 1))
     pub = rsa.RSAPublicNumbers(e, p * q)
     return rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
@@ -103,9 +102,19 @@ def _opts(*pairs):
     return b"".join(s(n) + s(d) for n, d in pairs)
 
 
+_MADE = []
+
+
+def user_keys():
+    """The process's UserKeys (made once: the RSA key takes a moment)."""
+    if not _MADE:
+        _MADE.append(UserKeys())
+    return _MADE[0]
+
+
 class UserKeys:
     def __init__(self):
-        self.rsa = _rsa("rsa")
+        self.rsa = _rsa()
         self.ecdsa = _ec("ecdsa")
         self.sk_ed = _ed("sk-ed")
         self.sk_ec = _ec("sk-ec")

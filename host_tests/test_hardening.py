@@ -441,6 +441,7 @@ def test_item08_password_guesses_slowed(ussh_server):
                 assert c.recv()[0] == rawssh.USERAUTH_FAILURE
                 guesses += 1
     took = time.monotonic() - t0
+    print("%d wrong passwords in %.1f s: %.2f a second" % (guesses, took, guesses / took))
     per_conn = sum(gate.conn_delay_ms(n) for n in range(1, 6)) / 1000
     assert took >= 3 * per_conn * 0.95, took
     assert guesses / took < 6, (guesses, took)
@@ -768,3 +769,20 @@ def test_item02_server_on_all_ipv6_addresses_sees_ipv4_clients(ussh_server, runt
         port = c.sock.getsockname()[1]
     assert _wait_log(srv, 'from="!127.0.0.1,*" does not match 127.0.0.1'), srv.log()
     assert "127.0.0.1:%d connected" % port in srv.log()
+
+
+@pytest.mark.parametrize("signer", ["rsa", "ecdsa", "sk_ed", "sk_ec"])
+def test_item05_signature_name_not_utf8_for_every_key_type(signer):
+    # the key is public (authorized_keys): a signature blob whose name is not UTF-8 is refused
+    # with a reason, before login, for every key type (RSA's once raised UnicodeError)
+    import userkeys
+
+    uk = userkeys.user_keys()
+    rig = Rig(uk.authorized_lines())
+    body = next(b for b, who in uk.requests(user=b"tester") if who == signer)
+    conn, c = rig.connect()
+    real = wire.Reader(uk.sign(signer, b"x"))
+    real.string()
+    got = send(conn, c, body + s(s(b"\xff\xfe") + s(real.string()) + b"\x01" * (5 if signer.startswith("sk") else 0)))
+    assert [p[0] for p in got] == [51] and not conn.closed, rig.log()
+    assert "internal error" not in rig.log()

@@ -3,7 +3,7 @@
 # RSASSA-PKCS1-v1_5 (RFC 8017 §8.2.2): the whole expected encoding EM is
 # built and compared with s^e mod n, never parsed.
 from ussh.compat import const, sha256
-from ussh.wire import Reader, SSHError
+from ussh.wire import Reader, SSHError, printable
 
 _MIN_BITS = const(2048)  # as OpenSSH's RequiredRSASize defaults to since 9.1
 _MAX_BITS = const(16384)  # OpenSSH's SSH_RSA_MAXIMUM_MODULUS_SIZE
@@ -64,7 +64,7 @@ def verify(alg, blob, data, sig):
         return "malformed signature"
     if name != alg:
         # RFC 8332 §3: the signature's name is the algorithm of the request
-        return "signature is %s, not %s" % (name.decode(), alg.decode())
+        return "signature is %s, not %s" % (printable(name), alg.decode())
     if alg == b"rsa-sha2-256":
         t = _SHA256_INFO + sha256(data).digest()
     else:

@@ -173,7 +173,6 @@ class Server:
         if cfg.throttle:
             conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
         slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
-        self.slots.append(slot)
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
         conn.open_tcp = lambda ch, host, port: _forward(conn, sock, ch, host, port)
@@ -187,6 +186,7 @@ class Server:
         t0 = slot.t0
         try:
             self.active += 1
+            self.slots.append(slot)
             try:
                 while True:
                     await _send(sock, conn)
@@ -213,7 +213,7 @@ class Server:
                         raise
                     if not data:
                         if cfg.throttle and conn.peer_version is None and not conn.transport.rbuf and self.sources.silent(src, ticks_ms()):
-                            conn.log("closed without a word: this address's next connections wait")
+                            conn.log("closed without a word, one too many: this address is turned away for a while")
                         conn.lost("closed by client")
                         break
                     conn.stall = 0  # from here the others wait (send_timeout in total)
