@@ -170,3 +170,28 @@ def test_direct_tcpip_unknown_when_permit_open_none_and_refused_without_tcp():
         p.feed(b"\x5a" + s(b"direct-tcpip") + u32(7) + u32(1000) + u32(1000) + req)
         ev = p.events()
         assert ev[0][:3] == ("open-failure", 7, reason), ev
+
+
+def test_channel_on_a_fragmented_heap_gets_a_smaller_window():
+    # a heap with room but no free run a window long: the channel is made with a smaller
+    # window (its buffers that large) instead of the session failing with "out of memory"
+    from ussh import channel
+
+    real = channel.Channel.__init__
+
+    def tight(self, conn, local_id, remote_id, window, max_packet, grant=0):
+        if (grant or conn.cfg.window) > 4096:
+            raise MemoryError("no free run that long")
+        real(self, conn, local_id, remote_id, window, max_packet, grant)
+
+    channel.Channel.__init__ = tight
+    try:
+        p = Pair(config(window=65536))
+        a = p.open()
+    finally:
+        channel.Channel.__init__ = real
+    ch = p.conn.channels[p.ids[a]]
+    assert ch.grant == 4096 and len(ch.inbuf) == 0
+    p.script = [p.wire(p.data(a, b"x" * 3000 + b"\n"), p.eof(a))]  # within the smaller window
+    p.request(a, b"exec", b"print(len(input()))")
+    assert text(p.events(), a) == b"3000\n"

@@ -24,6 +24,7 @@ _OPEN_ADMINISTRATIVELY_PROHIBITED = const(1)  # RFC 4254 §5.1
 _OPEN_UNKNOWN_CHANNEL_TYPE = const(3)
 _OPEN_RESOURCE_SHORTAGE = const(4)
 _EXTENDED_DATA_STDERR = const(1)
+_MIN_GRANT = const(1024)  # the smallest window add() falls back to
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
 
 
@@ -51,13 +52,14 @@ class ChannelClosed(Exception):
 
 class Channel:
     wake = None  # a driver's task serving the channel (ussh.forward): called on its input, window, EOF, CLOSE
-    def __init__(self, conn, local_id, remote_id, window, max_packet):
+    def __init__(self, conn, local_id, remote_id, window, max_packet, grant=0):
         self.conn = conn
         self.id = local_id
         self.remote_id = remote_id
         self.remote_window = window
         self.remote_max = max_packet
-        self.window = conn.cfg.window  # what the client may still send us
+        self.grant = grant or conn.cfg.window  # the window we grant (add() may grant less)
+        self.window = self.grant  # what the client may still send us
         self.unacked = 0
         # what the client sent and no program took yet: at most the window we grant, so the
         # buffer is made that large once and reused (emptied in place, it keeps its room): grown
@@ -79,7 +81,7 @@ class Channel:
     def consumed(self, n):
         # RFC 4254 §5.2: give the window back once half of it is used
         self.unacked += n
-        if self.unacked >= self.conn.cfg.window // 2 and not self.closed_out:
+        if self.unacked >= self.grant // 2 and not self.closed_out:
             self.conn.send(struct.pack(">BII", _MSG_CHANNEL_WINDOW_ADJUST, self.remote_id, self.unacked))
             self.window += self.unacked
             self.unacked = 0
@@ -249,7 +251,19 @@ def add(conn, cls, remote_id, window, max_packet):
     # our packets are no larger than those we take (the connection's budget, Config): a
     # board's heap holds a few of them, whatever the client would accept
     cap = min(max_packet, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet)
-    ch = conn.channels[local_id] = cls(conn, local_id, remote_id, window, max(1, cap))
+    grant = conn.cfg.window
+    while True:
+        try:
+            ch = cls(conn, local_id, remote_id, window, max(1, cap), grant)
+            break
+        except MemoryError:
+            # a heap with the room but no free run that long (fragmented by earlier
+            # connections): a smaller window, and so smaller buffers, rather than no channel
+            if grant <= _MIN_GRANT:
+                raise
+            grant //= 2
+            conn.log("channel window %d B: the heap has no longer free run" % grant)
+    conn.channels[local_id] = ch
     return ch
 
 
