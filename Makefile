@@ -11,7 +11,7 @@
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
 #                     qemu (armv7m); MPY_MARCH=... overrides the arch, MPY_MARCH=none: bytecode only
 #   make sid-chroot   build/sid: Debian sid with OpenSSH 10.x, run via tools/ssh10
-#   make interop [TARGET=vboard|qemu|HOST[:PORT]] [IDENTITY=~/.ssh/id_ed25519] [LOGIN_USER=..] [JOBS=1]
+#   make interop [TARGET=vboard|qemu|pico|HOST[:PORT]] [IDENTITY=~/.ssh/id_ed25519] [LOGIN_USER=..] [JOBS=1]
 #                     every SSH client x operation against a ussh target (default: the virtual board,
 #                     started and stopped here): a table, build/interop/report.{html,json,txt}
 #   make fuzz         fuzz/run.py: FUZZ_CASES (1000000) in-process fuzz cases over every protocol state,
@@ -125,12 +125,13 @@ run: setup
 bench: setup build/qemu/firmware.elf pico-firmware
 	$(PY) bench/run.py
 
-# interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3) or a board's HOST[:PORT]
+# interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3), pico (the emulated
+# Raspberry Pi Pico) or a board's HOST[:PORT]
 TARGET ?= vboard
 IDENTITY ?=
 LOGIN_USER ?=
 JOBS ?=
-interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf)
+interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(filter pico,$(TARGET)),pico-firmware)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
 
