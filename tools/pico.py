@@ -140,7 +140,7 @@ class _Proc:
         self.pid = popen.pid
         self.sock = sock
         self.stdin = _Writer(sock)
-        self.stdout = sock
+        self.stdout = sock if sock is not None else popen.stdout  # (no socket yet: something to close)
         self.stderr = popen.stderr
 
     @property
@@ -176,8 +176,12 @@ class Board(qemu.Board):
         with open(image, "wb") as f:
             f.write(flash_image(self.elf))
         self.usb_port = free_port()
-        popen = subprocess.Popen(self.command(image), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, start_new_session=True)
+        # the emulator's messages into a file: a pipe nobody reads during a long run could fill and stop it
+        log = os.path.join(self._dir, "node.log")
+        with open(log, "wb") as err:
+            popen = subprocess.Popen(self.command(image), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=err, start_new_session=True)
+        popen.stderr = open(log, "rb")
         self.proc = _Proc(popen, None)  # stop() works from here on
         try:
             line = popen.stdout.readline()

@@ -66,3 +66,23 @@ def login(timeout=600, cmd="print(6*7)", **kw):
         log = first + "\n" + ub.wait(timeout)
         return p, log, ub.result(log)
 
+
+
+def ssh_target(folder, authorized_keys, timeout=900):
+    """Starts an emulated Pico serving SSH on UART1 one connection after another (uart_ssh.py with
+    forever=True, one_session=False: a connection lasts until its client disconnects or the next
+    one starts), the keys of the file authorized_keys, SFTP and scp into its littlefs ("/"); for
+    `make interop TARGET=pico`. An object with .host, .port, .known_hosts_line, .stop(); the
+    board's console goes to folder/pico.log when it stops."""
+    import qemu
+
+    ub = PicoUart(timeout=timeout)
+    ub.__enter__()
+    try:
+        first = ub.serve(forever=True, one_session=False, root="/", authorized_keys_file=authorized_keys)
+        if "serving SSH" not in first:
+            raise pico.BoardError("the board did not serve: " + first)
+    except BaseException:
+        ub.__exit__()
+        raise
+    return qemu.SSHTarget(ub, os.path.join(folder, "pico.log"))

@@ -23,9 +23,11 @@ def _cycles():
 
 
 def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
-          root=None, forever=True, one_session=False, window=8192, max_packet=1024, measure=False, heap=False):
+          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False):
     """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
-    connection). window: the bytes a client may send ahead (the UART's receive buffer holds
+    connection). one_session: a connection ends once its session closed (a UART does not tell
+    when the client went away; False: when the client disconnects or a new one starts, as an
+    OpenSSH ControlMaster's sessions come one after another). window: the bytes a client may send ahead (the UART's receive buffer holds
     that much and 4 KB more: nothing is lost while ussh computes); max_packet: channel data per
     packet. measure=True (the emulator only) prints `ussh-bench cycles N` (core cycles from the
     client's first byte to the exec output written, sleep left out) and `ussh-bench uart_bytes N`

@@ -8,7 +8,8 @@
 // in flash_range_program; this file does their work on the emulated flash and returns).
 // --usb: the USB CDC serial port (MicroPython's REPL) as a TCP server on 127.0.0.1:PORT; --uart1,
 // --uart0: the UARTs' bytes (8N1, no rate: a byte goes as soon as the FIFO has room). One client
-// at a time on each; what the board sends while no client is there is kept (the last 64 KB).
+// at a time on each (a new one replaces the last). What the board sends to USB while no client
+// is there is kept (the last 64 KB: the banner); what a UART sends then is lost, as on a wire.
 // Prints `pico: ready` on stdout once the ports listen.
 //
 // What rp2040js 1.4.1 does not model, handled here:
@@ -123,7 +124,7 @@ mcu.onBreak = (code) => {
 };
 
 // -- TCP ports: one client each
-function port(name, portNo, onData) {
+function port(name, portNo, onData, keep) {
   const state = { sock: null, pending: [], pendingLen: 0 };
   const server = net.createServer((sock) => {
     if (state.sock) state.sock.destroy();
@@ -145,6 +146,7 @@ function port(name, portNo, onData) {
       state.sock.write(b);
       return;
     }
+    if (!keep) return;
     state.pending.push(b);
     state.pendingLen += b.length;
     while (state.pendingLen > 65536) state.pendingLen -= state.pending.shift().length;
@@ -183,7 +185,7 @@ mcu.usbCtrl.onEndpointRead = (endpoint, size) => {
 const usb = port('usb', args.usb, (d) => {
   usbIn.push(d);
   usbFeed();
-});
+}, true);
 cdc.onSerialData = (bytes) => usb.state.send(bytes);
 
 // -- UARTs
@@ -191,7 +193,7 @@ const uarts = [];
 for (const [i, key] of [[0, 'uart0'], [1, 'uart1']]) {
   if (!args[key]) continue;
   const u = { queue: [], uart: mcu.uart[i] };
-  u.port = port(key, args[key], (d) => u.queue.push(d));
+  u.port = port(key, args[key], (d) => u.queue.push(d), false);
   u.uart.onByte = (b) => u.port.state.send([b]);
   uarts.push(u);
 }
