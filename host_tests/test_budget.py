@@ -35,6 +35,22 @@ class _Tight(bytearray):
         return bytearray.__iadd__(self, other)
 
 
+def test_channel_output_goes_out_of_reused_buffers():
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open()
+    ch = p.conn.channels[p.ids[cid]]
+    ch.out(b"a" * 3000)
+    ch.flush()
+    pkt, spare = ch.pkt, ch.spare
+    ch.out(b"b" * 3000)
+    ch.flush()
+    ch.out(b"c" * 500)
+    ch.flush()
+    assert ch.pkt is pkt and ch.spare is spare and len(spare) == 0
+    got = b"".join(bytes(decode(x)[-1]) for x in p.packets() if x[0] == 94)
+    assert got == b"a" * 3000 + b"b" * 3000 + b"c" * 500
+
+
 def test_a_memory_error_in_a_read_reply_sends_no_half_reply():
     with Folder() as root:
         with open(root + "/f", "wb") as f:
@@ -56,11 +72,13 @@ def test_channel_input_buffers_are_made_once_and_reused():
     p = Pair(config(channel_max_packet=1024, window=4096))
     cid = p.open()
     ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
-    inbuf, taken = ch.inbuf, ch.taken
+    inbuf, taken = ch.inbuf, None
     for i in range(12):
         p.feed(p.data(cid, bytes([65 + i]) * 1000))
         if i % 2:
             got = ch.take_input()
             assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
-    assert ch.inbuf is inbuf and ch.taken is taken
+            taken = taken or ch.taken  # made at the first batch, then reused
+            assert ch.taken is taken
+    assert ch.inbuf is inbuf
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on

@@ -24,7 +24,8 @@ _OPEN_ADMINISTRATIVELY_PROHIBITED = const(1)  # RFC 4254 §5.1
 _OPEN_UNKNOWN_CHANNEL_TYPE = const(3)
 _OPEN_RESOURCE_SHORTAGE = const(4)
 _EXTENDED_DATA_STDERR = const(1)
-_FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
+_FLUSH_MS = const(50)
+_PREALLOC = const(16384)  # a window up to this is allocated at once  # output of a running command reaches the client at least this often
 
 
 class ChannelClosed(Exception):
@@ -40,12 +41,13 @@ class Channel:
         self.remote_max = max_packet
         self.window = conn.cfg.window  # what the client may still send us
         self.unacked = 0
-        # what the client sent and no program took yet: at most the window we grant, so the
-        # buffer is made that large once and reused (emptied in place, it keeps its room): grown
-        # packet by packet, a board's heap soon had no free run as long as it
-        self.inbuf = bytearray(self.window)
+        # what the client sent and no program took yet (at most the window we grant): emptied
+        # in place, it keeps its room. A board's window (ussh.budget: a few KB) is made whole at
+        # once: grown packet by packet, its heap soon had no run that long left
+        w = self.window
+        self.inbuf = bytearray(w if w <= _PREALLOC else 0)
         self.inbuf[:] = b""
-        self.taken = bytearray(self.window)  # what take_input() hands a program, reused
+        self.taken = bytearray()  # what take_input() hands a program, reused
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -54,6 +56,8 @@ class Channel:
         self.repl = None
         self.interrupt = False
         self.outbuf = bytearray()
+        self.spare = None  # the other output buffer, emptied, kept for the next flush
+        self.pkt = bytearray()  # one outgoing message (_send), reused
         self.last_flush = ticks_ms()
 
     # -- data from the client
@@ -70,7 +74,7 @@ class Channel:
         # SFTP) copy what they keep; no new buffer of up to a window for each batch of input
         n = len(self.inbuf)
         t = self.taken
-        if n > len(t):  # interrupt.py replaced inbuf: it may have grown
+        if n > len(t):
             t = self.taken = bytearray(n)
         t[:n] = self.inbuf
         self.inbuf[:] = b""
@@ -130,11 +134,15 @@ class Channel:
                 self.conn.wait()
                 continue
             t0 = None
+            # the message goes together in a buffer of the channel's, reused: the connection
+            # packs (or, during a key exchange, copies) it at once
+            b = self.pkt
             if ext:
-                head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
+                b[:] = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:
-                head = struct.pack(">BII", _MSG_CHANNEL_DATA, self.remote_id, n)
-            self.conn.send(head + mv[pos : pos + n])
+                b[:] = struct.pack(">BII", _MSG_CHANNEL_DATA, self.remote_id, n)
+            b += mv[pos : pos + n]
+            self.conn.send(b)
             self.remote_window -= n
             pos += n
 
@@ -154,9 +162,14 @@ class Channel:
 
     def flush(self):
         if self.outbuf:
+            # two buffers in turn, each emptied in place (it keeps its room): output written
+            # while this one goes out (a wait for the window) collects in the other
             data = self.outbuf
-            self.outbuf = bytearray()
+            self.outbuf = self.spare if self.spare is not None else bytearray()
+            self.spare = None
             self._send(data, False)
+            data[:] = b""
+            self.spare = data
         self.last_flush = ticks_ms()
 
     def poll(self):
