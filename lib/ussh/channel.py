@@ -24,8 +24,8 @@ _OPEN_ADMINISTRATIVELY_PROHIBITED = const(1)  # RFC 4254 §5.1
 _OPEN_UNKNOWN_CHANNEL_TYPE = const(3)
 _OPEN_RESOURCE_SHORTAGE = const(4)
 _EXTENDED_DATA_STDERR = const(1)
-_FLUSH_MS = const(50)
-_PREALLOC = const(16384)  # a window up to this is allocated at once  # output of a running command reaches the client at least this often
+_FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
+_PREALLOC = const(16384)  # a window up to this is allocated whole at the first data
 
 
 class ChannelClosed(Exception):
@@ -42,11 +42,11 @@ class Channel:
         self.window = conn.cfg.window  # what the client may still send us
         self.unacked = 0
         # what the client sent and no program took yet (at most the window we grant): emptied
-        # in place, it keeps its room. A board's window (ussh.budget: a few KB) is made whole at
-        # once: grown packet by packet, its heap soon had no run that long left
-        w = self.window
-        self.inbuf = bytearray(w if w <= _PREALLOC else 0)
-        self.inbuf[:] = b""
+        # in place, it keeps its room. A board's window (ussh.budget: a few KB) is made whole
+        # when the first data comes (channel_data): grown packet by packet, its heap soon had
+        # no run that long left
+        self.inbuf = bytearray()
+        self.sized = False
         self.taken = bytearray()  # what take_input() hands a program, reused
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
@@ -261,6 +261,11 @@ def channel_data(conn, p):
         return
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
+    if not ch.sized:
+        ch.sized = True
+        if not ch.inbuf and conn.cfg.window <= _PREALLOC:
+            ch.inbuf = bytearray(conn.cfg.window)
+            ch.inbuf[:] = b""
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     conn.sched.settle()
 
