@@ -26,6 +26,9 @@
 #                     host key is made on the board (kept on a second run); prints its fingerprint
 #   make flash BOARD=esp32 FIRMWARE=file.bin PORT=/dev/ttyUSB0 [ESP_CHIP=esp32s3] [FLASH_DRY_RUN=1]:
 #                     esptool erase + write at the chip's offset (FLASH_DRY_RUN=1: print the commands)
+#   make soak [SOAK_SESSIONS=1000]: the emulated board through that many sessions (exec, shell, stdin,
+#                     sftp, scp both modes, rekey; OpenSSH, paramiko, asyncssh in turn; 64 KiB): failures
+#                     and the free heap / largest free block every 50 (tools/soak.py)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -115,6 +118,10 @@ JOBS ?=
 interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
+
+SOAK_SESSIONS ?= 1000
+soak: setup build/qemu/firmware.elf
+	nice $(PY) tools/soak.py --sessions $(SOAK_SESSIONS) --json build/soak.json
 
 mpy: $(STAMP)/venv
 	$(PY) tools/build_mpy.py --board $(if $(filter unix,$(BOARD)),host,$(BOARD)) $(if $(MPY_MARCH),--march $(MPY_MARCH))
