@@ -84,3 +84,27 @@ def test_channel_input_buffers_are_made_once_and_reused():
             assert ch.taken is taken
     assert ch.inbuf is inbuf
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
+
+
+def test_a_long_read_is_streamed_whole_within_the_budget():
+    # libssh2 (parallel-ssh) takes a short read in mid-file as a gap: a board whose budget holds
+    # 2 KB answers a 32 KB READ whole, streamed through the channel's flow control
+    with Folder() as root:
+        data = bytes(range(256)) * 200  # 51200 bytes
+        with open(root + "/f", "wb") as f:
+            f.write(data)
+        c = Sftp.__new__(Sftp)  # Sftp's client over a pair with a board's budget
+        c.root = root
+        c.p = Pair(config(root=root, channel_max_packet=1024, window=4096))
+        c.ch = c.p.open(window=1 << 20)
+        c.p.request(c.ch, b"subsystem", b"sftp")
+        c.p.events()
+        c.rid = 0
+        assert c.call(1, b"", rid=False)[0] == 2
+        h = c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00")
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 1000, 32768))
+        assert kind == 103 and rest == s(data[1000:33768])
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 40000, 32768))  # up to the end: what is there
+        assert kind == 103 and rest == s(data[40000:])
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", len(data), 32768))
+        assert kind == 101
