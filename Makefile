@@ -34,6 +34,9 @@
 #                     board running ussh as one new version (tools/push.py, ussh.app): only changed
 #                     files sent, SHA-256 checked on the board, committed in one step, rolled back
 #                     at the next boot if it fails before confirming itself
+#   make soak [SOAK_SESSIONS=1000]: the emulated board through that many sessions (exec, shell, stdin,
+#                     sftp, scp both modes, rekey; OpenSSH, paramiko, asyncssh in turn; 64 KiB): failures
+#                     and the free heap / largest free block every 50 (tools/soak.py)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -149,6 +152,10 @@ JOBS ?=
 interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(filter pico,$(TARGET)),pico-firmware)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
+
+SOAK_SESSIONS ?= 1000
+soak: setup build/qemu/firmware.elf
+	nice $(PY) tools/soak.py --sessions $(SOAK_SESSIONS) --json build/soak.json
 
 mpy: $(STAMP)/venv
 	$(PY) tools/build_mpy.py --board $(if $(filter unix,$(BOARD)),host,$(BOARD)) $(if $(MPY_MARCH),--march $(MPY_MARCH))

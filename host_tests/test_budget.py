@@ -35,6 +35,22 @@ class _Tight(bytearray):
         return bytearray.__iadd__(self, other)
 
 
+def test_channel_output_goes_out_of_reused_buffers():
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open()
+    ch = p.conn.channels[p.ids[cid]]
+    ch.out(b"a" * 3000)
+    ch.flush()
+    pkt, spare = ch.pkt, ch.spare
+    ch.out(b"b" * 3000)
+    ch.flush()
+    ch.out(b"c" * 500)
+    ch.flush()
+    assert ch.pkt is pkt and ch.spare is spare and len(spare) == 0
+    got = b"".join(bytes(decode(x)[-1]) for x in p.packets() if x[0] == 94)
+    assert got == b"a" * 3000 + b"b" * 3000 + b"c" * 500
+
+
 def test_a_memory_error_in_a_read_reply_sends_no_half_reply():
     with Folder() as root:
         with open(root + "/f", "wb") as f:
@@ -56,11 +72,39 @@ def test_channel_input_buffers_are_made_once_and_reused():
     p = Pair(config(channel_max_packet=1024, window=4096))
     cid = p.open()
     ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
-    inbuf, taken = ch.inbuf, ch.taken
+    inbuf, taken = None, None
     for i in range(12):
         p.feed(p.data(cid, bytes([65 + i]) * 1000))
+        inbuf = ch.inbuf if inbuf is None else inbuf  # made whole (the window) at the first data
+        assert ch.inbuf is inbuf
         if i % 2:
             got = ch.take_input()
             assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
-    assert ch.inbuf is inbuf and ch.taken is taken
+            taken = ch.taken if taken is None else taken  # made at the first batch, then reused
+            assert ch.taken is taken
+    assert ch.inbuf is inbuf
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
+
+
+def test_a_long_read_is_streamed_whole_within_the_budget():
+    # libssh2 (parallel-ssh) takes a short read in mid-file as a gap: a board whose budget holds
+    # 2 KB answers a 32 KB READ whole, streamed through the channel's flow control
+    with Folder() as root:
+        data = bytes(range(256)) * 200  # 51200 bytes
+        with open(root + "/f", "wb") as f:
+            f.write(data)
+        c = Sftp.__new__(Sftp)  # Sftp's client over a pair with a board's budget
+        c.root = root
+        c.p = Pair(config(root=root, channel_max_packet=1024, window=4096))
+        c.ch = c.p.open(window=1 << 20)
+        c.p.request(c.ch, b"subsystem", b"sftp")
+        c.p.events()
+        c.rid = 0
+        assert c.call(1, b"", rid=False)[0] == 2
+        h = c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00")
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 1000, 32768))
+        assert kind == 103 and rest == s(data[1000:33768])
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", 40000, 32768))  # up to the end: what is there
+        assert kind == 103 and rest == s(data[40000:])
+        kind, rest = c.call(5, s(h) + struct.pack(">QI", len(data), 32768))
+        assert kind == 101

@@ -43,6 +43,7 @@ from the same clock: test_qemu_crypto checks that they agree on a short operatio
 import os
 import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -308,15 +309,21 @@ class Board:
 
 
 class SSHTarget:
-    """A board serving SSH on UART1 for as long as it runs: .host, .port (qemu's loopback TCP
-    port of UART1: a client connects to it as to an SSH port, one connection at a time),
-    .stop()."""
+    """A board serving SSH on UART1 for as long as it runs: .host, .port (a loopback bridge to
+    qemu's TCP port of UART1: a client connects to it as to an SSH port, one connection at a
+    time), .stop()."""
 
     def __init__(self, ub, log_path=None):
         self.ub = ub
         self.host = "127.0.0.1"
-        self.port = ub.port
         self.log_path = log_path  # the board's console (UART0), complete once stop() returned
+        # clients connect to a bridge (one at a time), not to qemu's UART port: see _bridge
+        self._lsock = socket.socket()
+        self._lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._lsock.bind(("127.0.0.1", 0))
+        self._lsock.listen(8)
+        self.port = self._lsock.getsockname()[1]
+        self._stopping = False
         # the host key as a known_hosts line: ssh-keyscan waits for the server's version line
         # before it sends its own, and a board on a UART, which cannot see a client connect,
         # sends its version only after the client's
@@ -329,6 +336,62 @@ class SSHTarget:
         self._lock = threading.Lock()
         self._drain = threading.Thread(target=self._read_console, daemon=True)
         self._drain.start()
+        self._uart = socket.create_connection(("127.0.0.1", ub.port), timeout=30)
+        self._uart.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._bridge_thread = threading.Thread(target=self._bridge, daemon=True)
+        self._bridge_thread.start()
+
+    def _seen(self, marker):
+        with self._lock:
+            return self.console.count(marker)
+
+    def _bridge(self):
+        try:
+            self._bridge_loop()
+        except OSError:  # stop() closed the sockets
+            pass
+
+    def _bridge_loop(self):
+        # One TCP connection to the board's UART for the target's life; clients take turns on
+        # it. A UART cannot hang up: what the board still sends for a client that has left (its
+        # replies to the client's last packets, written after qemu's socket would already have
+        # taken the next client) must not reach the next one. So after a client leaves, the
+        # board's output is dropped until its console says that connection ended, or it sent
+        # nothing for 2 s (a client that left without DISCONNECT: the board ends that
+        # connection only when the next client's version line comes, and then drops its own
+        # output itself).
+        uart = self._uart
+        while not self._stopping:
+            c, _ = self._lsock.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            ends = self._seen(b" disconnect: ")
+            try:
+                while True:
+                    r, _, _ = select.select([c, uart], [], [], 1.0)
+                    if c in r:
+                        d = c.recv(65536)
+                        if not d:
+                            break
+                        uart.sendall(d)
+                    if uart in r:
+                        d = uart.recv(65536)
+                        if not d:
+                            return
+                        c.sendall(d)
+            except OSError:
+                pass
+            finally:
+                c.close()
+            end = time.monotonic() + 20
+            quiet = time.monotonic() + 2
+            while self._seen(b" disconnect: ") == ends and time.monotonic() < min(end, quiet):
+                if select.select([uart], [], [], 0.05)[0]:
+                    if not uart.recv(65536):
+                        return
+                    quiet = time.monotonic() + 2
+            while select.select([uart], [], [], 0)[0]:
+                if not uart.recv(65536):
+                    return
 
     def _read_console(self):
         p = self.ub.board.proc
@@ -349,6 +412,12 @@ class SSHTarget:
             return bytes(self.console).decode(errors="replace").replace("\r\n", "\n")
 
     def stop(self):
+        self._stopping = True
+        for so in (self._lsock, self._uart):
+            try:
+                so.close()
+            except OSError:
+                pass
         b = self.ub.board
         if b.proc is not None:
             try:

@@ -5,11 +5,43 @@
 # before main.py's serve() (tools/qemu.py), or imported where it is on the path:
 #     mount_flash(1024 * 1024, "/")   # formats it first when it holds no filesystem
 import os
-import uctypes
+
+import micropython
 
 _BASE = 0x21000000
 _LIMIT = 16 * 1024 * 1024
 _BLOCK = 4096
+
+
+# The block device's methods run inside littlefs's C code: an exception there (a MemoryError on
+# a full heap) would unwind through it mid-commit and leave its lists pointing at freed memory
+# (a HardFault later). So they allocate nothing: the copies are viper loops on addresses.
+@micropython.viper
+def _load(buf: ptr8, addr: int, n: int):
+    src = ptr8(addr)
+    i = 0
+    while i < n:
+        buf[i] = src[i]
+        i += 1
+
+
+@micropython.viper
+def _store(buf: ptr8, addr: int, n: int):
+    dst = ptr8(addr)
+    i = 0
+    while i < n:
+        dst[i] = buf[i]
+        i += 1
+
+
+@micropython.viper
+def _erase(addr: int, n: int):
+    dst = ptr32(addr)
+    i = 0
+    n = n >> 2
+    while i < n:
+        dst[i] = -1
+        i += 1
 
 
 class Flash:
@@ -18,15 +50,12 @@ class Flash:
         if size <= 0 or size > _LIMIT or size % _BLOCK:
             raise ValueError("flash size: a multiple of 4096 up to 16 MB")
         self.n = size // _BLOCK
-        self.mem = memoryview(uctypes.bytearray_at(_BASE, size))
 
     def readblocks(self, block, buf, off=0):
-        a = block * _BLOCK + off
-        buf[:] = self.mem[a : a + len(buf)]
+        _load(buf, _BASE + block * _BLOCK + off, len(buf))
 
-    def writeblocks(self, block, buf, off=None):
-        a = block * _BLOCK + (off or 0)
-        self.mem[a : a + len(buf)] = buf
+    def writeblocks(self, block, buf, off=0):
+        _store(buf, _BASE + block * _BLOCK + off, len(buf))
 
     def ioctl(self, op, arg):
         if op == 4:  # block count
@@ -34,12 +63,8 @@ class Flash:
         if op == 5:  # block size
             return _BLOCK
         if op == 6:  # erase: flash reads all ones after it
-            a = arg * _BLOCK
-            m = self.mem
-            for i in range(a, a + _BLOCK):
-                m[i] = 0xFF
-            return 0
-        return 0  # init, deinit, sync
+            _erase(_BASE + arg * _BLOCK, _BLOCK)
+        return 0  # init, deinit, sync, erase
 
 
 def mount_flash(size, path="/"):

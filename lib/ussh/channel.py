@@ -26,6 +26,7 @@ _OPEN_RESOURCE_SHORTAGE = const(4)
 _EXTENDED_DATA_STDERR = const(1)
 _MIN_GRANT = const(1024)  # the smallest window add() falls back to
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
+_PREALLOC = const(16384)  # a window up to this is allocated whole at the first data
 
 
 def _whole(b, n):
@@ -61,12 +62,13 @@ class Channel:
         self.grant = grant or conn.cfg.window  # the window we grant (add() may grant less)
         self.window = self.grant  # what the client may still send us
         self.unacked = 0
-        # what the client sent and no program took yet: at most the window we grant, so the
-        # buffer is made that large once and reused (emptied in place, it keeps its room): grown
-        # packet by packet, a board's heap soon had no free run as long as it
-        self.inbuf = bytearray(self.window)
-        self.inbuf[:] = b""
-        self.taken = bytearray(self.window)  # what take_input() hands a program, reused
+        # what the client sent and no program took yet (at most the window we grant): emptied
+        # in place, it keeps its room. A board's window (ussh.budget: a few KB) is made whole
+        # when the first data comes (channel_data): grown packet by packet, its heap soon had
+        # no run that long left
+        self.inbuf = bytearray()
+        self.sized = False
+        self.taken = bytearray()  # what take_input() hands a program, reused
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -75,6 +77,8 @@ class Channel:
         self.repl = None
         self.interrupt = False
         self.outbuf = bytearray()
+        self.spare = None  # the other output buffer, emptied, kept for the next flush
+        self.pkt = bytearray()  # one outgoing message (_send), reused
         self.last_flush = ticks_ms()
 
     # -- data from the client
@@ -91,7 +95,7 @@ class Channel:
         # SFTP) copy what they keep; no new buffer of up to a window for each batch of input
         n = len(self.inbuf)
         t = self.taken
-        if n > len(t):  # interrupt.py replaced inbuf: it may have grown
+        if n > len(t):
             t = self.taken = bytearray(n)
         t[:n] = self.inbuf
         self.inbuf[:] = b""
@@ -152,11 +156,15 @@ class Channel:
                     self.conn.lost("client opened no window for %d s" % self.conn.cfg.send_timeout)
                     raise ChannelClosed()
                 continue
+            # the message goes together in a buffer of the channel's, reused: the connection
+            # packs (or, during a key exchange, copies) it at once
+            b = self.pkt
             if ext:
-                head = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
+                b[:] = struct.pack(">BIII", _MSG_CHANNEL_EXTENDED_DATA, self.remote_id, _EXTENDED_DATA_STDERR, n)
             else:
-                head = struct.pack(">BII", _MSG_CHANNEL_DATA, self.remote_id, n)
-            self.conn.send(head + mv[pos : pos + n])
+                b[:] = struct.pack(">BII", _MSG_CHANNEL_DATA, self.remote_id, n)
+            b += mv[pos : pos + n]
+            self.conn.send(b)
             self.remote_window -= n
             pos += n
 
@@ -176,9 +184,14 @@ class Channel:
 
     def flush(self):
         if self.outbuf:
+            # two buffers in turn, each emptied in place (it keeps its room): output written
+            # while this one goes out (a wait for the window) collects in the other
             data = self.outbuf
-            self.outbuf = bytearray()
+            self.outbuf = self.spare if self.spare is not None else bytearray()
+            self.spare = None
             self._send(data, False)
+            data[:] = b""
+            self.spare = data
         self.last_flush = ticks_ms()
 
     def poll(self):
@@ -304,6 +317,14 @@ def channel_data(conn, p):
         return
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
+    if not ch.sized:
+        ch.sized = True
+        if not ch.inbuf and ch.grant <= _PREALLOC:
+            try:
+                ch.inbuf = bytearray(ch.grant)
+                ch.inbuf[:] = b""
+            except MemoryError:  # no free run that long: the buffer grows with the data instead
+                pass
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     if ch.wake:
         ch.wake()

@@ -100,6 +100,7 @@ class Connection:
         self.cfg = cfg
         self.peer = peer
         self.transport = Transport(cfg.max_packet)
+        self.transport.pbuf = bytearray()  # channel.channel_data copies each payload at once
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key

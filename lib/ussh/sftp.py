@@ -36,8 +36,8 @@ class Session:
         self.ch = ch
         self.root = fs.Root(conn.cfg.root)
         fs.cleanup(conn.cfg.root)
-        # a READ's reply is held whole (its data, then the channel's buffer): a board that takes
-        # small packets (channel_max_packet) gets short reads, which clients ask again for
+        # a READ's reply up to this is held whole (its data, then the channel's buffer); a
+        # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way
         self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
         self.log = conn.log
         self.buf = bytearray()

@@ -5,6 +5,7 @@ import os
 import struct
 
 from ussh import fs
+from ussh.channel import ChannelClosed
 from ussh.compat import const, fsync
 
 _OPEN = const(3)
@@ -29,6 +30,7 @@ _DATA = const(103)
 _NAME = const(104)
 _ATTRS = const(105)
 _EXTENDED_REPLY = const(201)
+_MAX_READ = const(32768)  # the largest READ answered (clients ask for at most this)
 
 # status codes, filexfer-02 §7
 _OK = const(0)
@@ -154,15 +156,42 @@ def _entry(s, r):
 def _read(s, r):
     h = _handle(s, r)
     off = r.u64()
-    n = min(r.u32(), s.max_read)
+    n = min(r.u32(), _MAX_READ)
     r.done()
     if off >> 62:  # no file here is that large; seek() would overflow
         raise Status(_FAILURE, "offset too large")
-    h.f.seek(off)
-    data = h.f.read(n)
+    f = h.f
+    if n > s.max_read:
+        # more than the budget holds at once: the reply is streamed in chunks through the
+        # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
+        # the length is what the file has there, announced first
+        f.seek(0, 2)
+        n = min(n, max(0, f.tell() - off))
+        if n > s.max_read:
+            return _read_streamed(s, f, off, n)
+    f.seek(off)
+    data = f.read(n)
     if not data:
         raise Status(_EOF, "end of file")
     s.send(_DATA, s.rid, data, struct.pack(">I", len(data)))
+
+
+def _read_streamed(s, f, off, n):
+    ch = s.ch
+    ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
+    f.seek(off)
+    try:
+        while n:
+            b = f.read(min(n, s.max_read))
+            if not b:  # the file shrank since: the length is announced, zeros make it up
+                b = bytes(min(n, s.max_read))
+            ch.out(b)
+            n -= len(b)
+    except (OSError, MemoryError) as e:
+        # the header is out: no STATUS can follow; the session ends (the client sees it close)
+        s.log("sftp: read failed mid-reply (%r): ending the session" % e)
+        s.closed = True
+        raise ChannelClosed()
 
 
 def _write(s, r):  # without data: its header, then nothing

@@ -9,6 +9,7 @@ from ussh.crypto import random_bytes
 
 _MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
 _MIN_PADDING = const(4)  # RFC 4253 §6
+_MSG_CHANNEL_DATA = const(94)
 
 
 def ct_equal(a, b):
@@ -43,6 +44,9 @@ class Transport:
         self.etm_in = self.etm_out = True
         self._head = None
         self.bytes_in = self.bytes_out = 0  # since the last key exchange
+        # CHANNEL_DATA payloads come as views of this buffer, reused, when a reader that copies
+        # them at once (Connection) sets it to a bytearray; None: each payload its own bytes
+        self.pbuf = None
 
     def feed(self, data):
         self.rbuf += data
@@ -129,7 +133,18 @@ class Transport:
         pad = buf[4]
         if pad < _MIN_PADDING or pad > n - 1:
             raise SSHError("bad padding length %d" % pad)
-        payload = bytes(memoryview(buf)[5 : 4 + n - pad])  # one copy, not two
+        m = n - pad - 1
+        pb = self.pbuf
+        if pb is not None and buf[5] == _MSG_CHANNEL_DATA:
+            # channel data is copied into its channel before the next packet is read: it comes
+            # as a view of one buffer reused for the connection (a board's heap, cut into
+            # packet-sized pieces for every packet, soon had no run of a few KB left)
+            if len(pb) < m:
+                pb = self.pbuf = bytearray(m)
+            pb[:m] = memoryview(buf)[5 : 5 + m]
+            payload = memoryview(pb)[:m]
+        else:
+            payload = bytes(memoryview(buf)[5 : 5 + m])  # one copy, not two
         buf[:total] = b""
         self.seq_in = (self.seq_in + 1) & 0xFFFFFFFF
         self.bytes_in += total

@@ -1,0 +1,119 @@
+"""Soak: the emulated Cortex-M3 (tools/qemu.py, its flash filesystem) through many sessions in a
+row, from OpenSSH, paramiko and asyncssh in turn, each a cell of the interop matrix (exec, shell,
+stdin streaming, sftp put/get, scp in both modes, a rekey mid-transfer: 64 KiB, SHA-256 checked
+both ways; tools/interop.py). Every --every sessions, the board's free heap and its largest free
+block after gc.collect() (micropython.mem_info() on the board's console: "max free sz", in
+16-byte blocks) are read by one more exec.
+
+usage: python tools/soak.py [--sessions 1000] [--every 50] [--size 65536] [--json FILE]
+       make soak [SOAK_SESSIONS=1000]
+
+Prints one line per checkpoint and a summary: sessions passed/run, failures (each with its reason),
+and the heap series; exit status 1 when a session failed or the heap was not flat (the free heap
+and the largest block within 2 KB from the second checkpoint on).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+import interop  # noqa: E402
+import interop_clients as ic  # noqa: E402
+
+CLIENTS = ("openssh9", "paramiko", "asyncssh")
+OPS = ("exec", "shell", "stdin", "sftp", "scp", "scp-O", "rekey")
+FLAT = 2048  # bytes: the series may move this much from the second checkpoint on
+
+HEAP = ("import gc, micropython\ngc.collect()\nmicropython.mem_info()\nprint('soak-heap', gc.mem_free())")
+
+
+def plan():
+    """The sessions in order: each client in turn, through every operation it has."""
+    out = []
+    for op in OPS:
+        for c in CLIENTS:
+            if (c, op) not in ic.NA:
+                out.append((c, op))
+    return out
+
+
+def heap(t, h):
+    """(free bytes, largest free block in bytes) after gc.collect() on the board."""
+    argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o",
+            "UserKnownHostsFile=" + t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-p", str(t.port), "%s@%s" % (t.user, t.host), HEAP]
+    r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    m = re.search(r"soak-heap (\d+)", r.stdout)
+    if not m:
+        raise RuntimeError("heap probe: exit %s %r %r" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
+    time.sleep(0.5)  # the console line of mem_info comes with the exec
+    blocks = re.findall(r"max free sz: (\d+)", h.console_text())
+    return int(m.group(1)), int(blocks[-1]) * 16 if blocks else None
+
+
+def soak(sessions=1000, every=50, size=64 * 1024, log=print):
+    folder = tempfile.mkdtemp(prefix="ussh-soak-", dir="/tmp")
+    os.chmod(folder, 0o755)
+    import qemu
+
+    key = interop._client_key(folder)
+    h = qemu.ssh_target(folder, key + ".pub", flash=os.path.join(folder, "flash.img"))
+    t = interop.Target("qemu", h.host, h.port, "board", key, folder, size, 1)
+    t.known_hosts_line = h.known_hosts_line
+    t.stop_fn = h.stop
+    series, failures, passed = [], [], 0
+    steps = plan()
+    t0 = time.monotonic()
+    try:
+        interop.probe(t)
+        for i in range(1, sessions + 1):
+            client, op = steps[(i - 1) % len(steps)]
+            res = interop._run_cell(t, client, op, os.path.join(folder, "cells"), settle=0.5)
+            if res["status"] == "pass":
+                passed += 1
+            else:
+                failures.append((i, client, op, res.get("reason", "")))
+                log("session %d %s/%s FAILED: %s" % (i, client, op, res.get("reason", "")))
+            if i % every == 0:
+                free, block = heap(t, h)
+                series.append({"session": i, "free": free, "largest": block})
+                log("session %4d: %d/%d passed, free heap %d B, largest free block %s B (%.0f s)" % (
+                    i, passed, i, free, block, time.monotonic() - t0))
+    finally:
+        h.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    later = series[1:]
+    flat = bool(later) and all(
+        max(s[k] for s in later) - min(s[k] for s in later) <= FLAT for k in ("free", "largest") if later[0][k] is not None)
+    return {"sessions": sessions, "passed": passed, "failures": failures, "series": series, "flat": flat,
+            "seconds": round(time.monotonic() - t0)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--every", type=int, default=50)
+    ap.add_argument("--size", type=int, default=64 * 1024)
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    r = soak(a.sessions, a.every, a.size)
+    print("soak: %d/%d sessions passed in %d s; heap %s" % (r["passed"], r["sessions"], r["seconds"],
+                                                           "flat" if r["flat"] else "NOT flat"))
+    print("session  free  largest-free-block")
+    for s in r["series"]:
+        print("%7d %6d %6s" % (s["session"], s["free"], s["largest"]))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(r, f, indent=1)
+    return 0 if r["passed"] == r["sessions"] and r["flat"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
