@@ -39,8 +39,15 @@ async def _serve(r, w):
     await w.drain()
     w.close()
     await w.wait_closed()  # MicroPython's streams close only here
+async def _rude(r, w):  # closes with the request unread: the kernel sends a reset
+    await asyncio.sleep(0.3)
+    w.write(b"bye")
+    await w.drain()
+    w.close()
+    await w.wait_closed()
 async def _start():
     builtins._svc = await asyncio.start_server(_serve, "127.0.0.1", PORT)
+    builtins._rude = await asyncio.start_server(_rude, "127.0.0.1", RUDE)
 builtins._svc_task = asyncio.create_task(_start())
 print("starting")
 """
@@ -66,10 +73,12 @@ def board(request):
                     f.write((opts.replace("PORT", str(svc_port)) + " " if opts else "") + pub.read())
         srv = lab.start("ussh", runtime=request.param)
         srv.client_key = keys["plain"]
-        p = srv.ssh(SERVICE.replace("PORT", str(svc_port)))
+        rude_port = free_port()
+        p = srv.ssh(SERVICE.replace("PORT", str(svc_port)).replace("RUDE", str(rude_port)))
         assert (p.returncode, p.stdout) == (0, "starting\n"), p.stderr + srv.log()
-        srv.svc_port, srv.keys = svc_port, keys
+        srv.svc_port, srv.rude_port, srv.keys = svc_port, rude_port, keys
         _wait_port(svc_port)
+        _wait_port(rude_port)
         yield srv
 
 
@@ -113,6 +122,7 @@ def _open(board, key, host, port):
               allow_agent=False, timeout=20)
     try:
         ch = c.get_transport().open_channel("direct-tcpip", (host, port), ("127.0.0.1", 40000), timeout=30)
+        ch.settimeout(60)
         ch.sendall(b"GET /paramiko HTTP/1.0\r\n\r\n")
         data = b""
         while True:
@@ -155,5 +165,16 @@ def test_nothing_listening_is_connect_failed_and_session_goes_on(board):
     with pytest.raises(paramiko.ChannelException) as e:
         _open(board, "plain", "127.0.0.1", free_port())
     assert e.value.code == 2  # SSH_OPEN_CONNECT_FAILED
+    p = board.ssh("print(6*7)")
+    assert (p.returncode, p.stdout) == (0, "42\n")
+
+
+def test_service_that_resets_ends_the_channel_cleanly(board):
+    # the service closes with the request unread (a TCP reset): the client sees the channel
+    # end, whatever of "bye" arrived, and the board logs it without a traceback
+    data = _open(board, "plain", "127.0.0.1", board.rude_port)
+    assert data in (b"", b"bye")
+    log = board.log()
+    assert "Traceback" not in log and "Task exception" not in log, log[-2000:]
     p = board.ssh("print(6*7)")
     assert (p.returncode, p.stdout) == (0, "42\n")

@@ -134,22 +134,29 @@ async def _run(conn, ch, host, port, flush):
 
 
 async def _to_client(conn, ch, reader, ev, flush):
-    # the service's bytes as CHANNEL_DATA within the client's window (RFC 4254 §5.2)
-    while not (ch.closed_in or ch.closed_out or conn.closed):
-        n = min(ch.remote_window, ch.remote_max, _READ)
-        if n <= 0 or conn.rekeying():
-            ev.clear()
-            await ev.wait()
-            continue
-        data = await reader.read(n)
-        if not data or ch.closed_in or ch.closed_out or conn.closed:
-            break
-        conn.send(struct.pack(">BII", _MSG_CHANNEL_DATA, ch.remote_id, len(data)) + data)
-        ch.remote_window -= len(data)
-        await flush()
+    # the service's bytes as CHANNEL_DATA within the client's window (RFC 4254 §5.2); its own
+    # task, so what ends it (the service's close or reset) is handled here
+    try:
+        while not (ch.closed_in or ch.closed_out or conn.closed):
+            n = min(ch.remote_window, ch.remote_max, _READ)
+            if n <= 0 or conn.rekeying():
+                ev.clear()
+                await ev.wait()
+                continue
+            data = await reader.read(n)
+            if not data or ch.closed_in or ch.closed_out or conn.closed:
+                break
+            conn.send(struct.pack(">BII", _MSG_CHANNEL_DATA, ch.remote_id, len(data)) + data)
+            ch.remote_window -= len(data)
+            await flush()
+    except (OSError, MemoryError) as e:  # the service reset the connection, or the heap
+        conn.log("forward: the service's end: %s" % e)
     if not conn.closed:
-        ch.finish()  # the service closed its end: EOF and CLOSE, and the other task ends
-        await flush()
+        ch.finish()  # EOF and CLOSE, and the other task ends
+        try:
+            await flush()
+        except OSError:
+            pass
 
 
 async def _to_service(conn, ch, writer, ev, flush):
