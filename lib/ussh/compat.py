@@ -212,14 +212,13 @@ else:
     # MicroPython, so `import sys` in that code is served, through
     # sys.modules, a stand-in answering from d and from the real sys for
     # everything else. print, input and help are replaced in builtins while
-    # the code runs, so modules it imports print to the client too. What C
-    # code prints (help(), micropython.mem_info(), tracebacks from C) goes
-    # through os.dupterm where the port has it (ESP32, rp2); elsewhere help
-    # and micropython.mem_info are stood in for by ussh.pyhelp, and anything
-    # else C prints stays on the board's console.
+    # the code runs, so modules it imports print to the client too. help
+    # and micropython.mem_info, which print from C, are stood in for by
+    # ussh.pyhelp; anything else C prints stays on the board's console.
+    # (os.dupterm is not used: on the emulated Pico, whose SSH runs on a UART,
+    # C output through it while the stream driver pumped hung the board.)
     _std = None
     _real = None  # builtins' (print, input, help) while ussh's are in place
-    _term = None  # (the dupterm stream ussh put in, the one it replaced)
 
     class _Sys:
         def __getattr__(self, n):
@@ -232,21 +231,6 @@ else:
             (f or self.stdout).write(format_exc(e))
 
     _sys = _Sys()
-
-    class _Term:
-        # an os.dupterm stream: what C prints, to the running code's stdout
-        def __init__(self, f):
-            self.f = f
-
-        def write(self, b):
-            self.f.write(str(b, "utf-8"))
-            return len(b)
-
-        def readinto(self, b):
-            return None
-
-        def ioctl(self, op, arg):
-            return 0
 
     def _help(*a):
         from ussh import pyhelp
@@ -271,9 +255,8 @@ else:
 
     def redirect(d):
         """Route the sys streams of code run next to d; see above."""
-        global _std, _real, _term, _mp
+        global _std, _real, _mp
         import builtins
-        import os
 
         old, _std = _std, d
         if _real is None:
@@ -283,11 +266,10 @@ else:
         else:
             sys.modules.pop("sys", None)
         f = d or {}
-        dup = hasattr(os, "dupterm")
         try:
             builtins.print = f.get("print", _real[0])
             builtins.input = f.get("input", _real[1])
-            if not dup and "print" in f:
+            if "print" in f:
                 _mp = _mp or _Mp()
                 builtins.help = _help
                 sys.modules["micropython"] = _mp
@@ -296,13 +278,6 @@ else:
                 sys.modules.pop("micropython", None)
         except AttributeError:  # builtins that cannot be overridden: print stays on the console
             pass
-        if dup and bool(d) != bool(_term):
-            if d:
-                t = _Term(d["stdout"])
-                _term = (t, os.dupterm(t))
-            else:
-                os.dupterm(_term[1])
-                _term = None
         return old
 
     # -- interrupting running code (ussh.interrupt, ports with threads)

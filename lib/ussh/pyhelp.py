@@ -1,6 +1,5 @@
-# help() and micropython.mem_info() for code run over SSH on ports without
-# os.dupterm (the unix port, the emulated Cortex-M3), where the built-in ones
-# print from C to the board's console only. Loaded at the first call. They
+# help() and micropython.mem_info() for code run over SSH, where the built-in
+# ones print from C to the board's console only. Loaded at the first call. They
 # print through the builtin print, which ussh routes to the client.
 import gc
 import sys
