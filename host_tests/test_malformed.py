@@ -208,8 +208,7 @@ def test_unknown_message_gets_unimplemented(srv, strict, msgtype):
 
 
 # -- connection protocol, RFC 4254
-@pytest.mark.parametrize("kind,extra", [
-    (b"direct-tcpip", string("127.0.0.1") + u32(22) + string("127.0.0.1") + u32(5555)),
+@pytest.mark.parametrize("kind,extra", [  # direct-tcpip is ussh.forward's (host_tests/test_forward.py)
     (b"x11", string("127.0.0.1") + u32(6000)),
     (b"nonsense@example.com", b""),
 ])
