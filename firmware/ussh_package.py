@@ -44,6 +44,7 @@ package(
         "plugins.py",
         "pqkex.py",
         "pyhelp.py",
+        "rawrepl.py",
         "repl.py",
         "scheduler.py",
         "scp.py",

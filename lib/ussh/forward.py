@@ -71,11 +71,14 @@ def request(conn, r, remote_id, window, max_packet):
     except UnicodeError:
         raise SSHError("direct-tcpip host is not text")
     dest = "%s:%d" % (host, port)
+    svc = conn.cfg.reg.services.get(host)  # a name served in the board (ussh.rawrepl's "repl")
     why = None
     if conn.no_forward:
         why = "port forwarding is not permitted for this key"
     elif conn.permitopen is not None and not allowed(" ".join(conn.permitopen), host, port):
         why = "%s is not in the key's permitopen" % dest
+    elif svc:
+        return _service(conn, svc, dest, remote_id, window, max_packet)
     elif not allowed(conn.cfg.permit_open, host, port):
         why = "forwarding to %s is not permitted (permit_open)" % dest
     elif conn.open_tcp is None:
@@ -85,6 +88,24 @@ def request(conn, r, remote_id, window, max_packet):
         return _OPEN_ADMINISTRATIVELY_PROHIBITED, why
     conn.log("forward to %s" % dest)
     conn.open_tcp(channel.add(conn, Forward, remote_id, window, max_packet), host, port)
+    return None
+
+
+def _service(conn, name, dest, remote_id, window, max_packet):
+    # a reserved destination (Registry.services): the key may forward and runs no forced
+    # command (what it reaches runs Python, as exec does); permit_open is about TCP only
+    if conn.forced is not None:
+        why = "%s is not permitted with a forced command" % dest
+    else:
+        try:
+            mod = __import__(name, None, None, ("start",))
+        except ImportError:
+            mod = None
+            why = "%s is not installed on this board" % dest
+    if conn.forced is not None or mod is None:
+        conn.log("forward to %s refused: %s" % (dest, why))
+        return _OPEN_ADMINISTRATIVELY_PROHIBITED, why
+    mod.start(conn, remote_id, window, max_packet)
     return None
 
 

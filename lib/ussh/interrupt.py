@@ -109,7 +109,8 @@ class _Watcher:
             if ch.interrupt or ch.closed_in:
                 ch.interrupt = False
                 hit = True
-            elif ch.repl is not None and ch.inbuf.find(b"\x03") >= 0:
+            elif ch.repl is not None and getattr(ch.repl, "intr", True) and ch.inbuf.find(b"\x03") >= 0:
+                # (ussh.rawrepl's intr: False while 0x03 is data, as in mpremote's mount)
                 # as the REPL's own poll: the 0x03 goes, typed-ahead bytes stay
                 n = len(ch.inbuf)
                 ch.inbuf = bytearray(bytes(ch.inbuf).replace(b"\x03", b""))

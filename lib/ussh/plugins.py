@@ -26,6 +26,9 @@ class Registry:
         self.subsystems = {}  # name -> module (imported when a client asks)
         self.execs = []  # (command prefix, module with run(conn, ch, cmd) -> status)
         self.channel_types = {}  # channel type beyond "session" -> module with request(conn, r, id, window, max)
+        # direct-tcpip destination hosts served in the board, not over TCP -> module with
+        # start(conn, id, window, max)
+        self.services = {}
         self.loaded = []  # the optional modules registered, by name
 
     # -- the registration calls, one per slot
@@ -46,6 +49,9 @@ class Registry:
 
     def channel_type(self, name, module):
         self.channel_types[name] = module
+
+    def service(self, host, module):
+        self.services[host] = module
 
     def use(self, name):
         """Imports optional module ussh.<name> and has it register; False
@@ -89,6 +95,7 @@ def load(cfg):
     reg.exec_handler("scp ", "ussh.scp")  # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
     if cfg.permit_open != "none":
         reg.channel_type(b"direct-tcpip", "ussh.forward")  # ssh -L (imported at the first request)
+        reg.service("repl", "ussh.rawrepl")  # ssh -L 7000:repl:1: mpremote's raw REPL
     cas = bool(cfg.trusted_cas)
     for e in cfg.authorized_keys:
         if e.algorithm in KEY_MODULES:

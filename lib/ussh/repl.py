@@ -115,7 +115,7 @@ class Repl:
     for the session. `closed` turns true after Ctrl-D on an empty line, eof() or
     SystemExit, with `status` the exit status."""
 
-    def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None):
+    def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None, banner=True):
         self._out, self._stdin, self._pty, self._poll = out, stdin, pty, poll
         self._o, self._e, self._in = _Std(self._wr, out), _Std(self._wr, err), _Std(0, 0, self._line)
         # _q: typed bytes to process (from _i on), _eb: echo to send, _b: the
@@ -130,7 +130,7 @@ class Repl:
         g.update(print=self._print, input=self._input, __repl_print__=self._show)
         g.setdefault("__name__", "__main__")
         self.globals = g
-        if pty:
+        if pty and banner:
             self._out((version() + "; ussh REPL\r\nCtrl-D to exit, Ctrl-E for paste mode\r\n>>> ").encode())
 
     def feed(self, data):
@@ -161,6 +161,10 @@ class Repl:
                 self._eb += b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== "
         self._flush()
         return self.closed
+
+    def idle(self):
+        """Whether the prompt waits on an empty line (no block, no paste)."""
+        return not (self._b or self._src or self._paste or self._busy)
 
     def eof(self):
         """The client sent EOF: run what is pending (no pty) and close."""
