@@ -8,7 +8,9 @@ usage: tools/ussh-mpremote [ssh options] HOST MPREMOTE-ARGS...
 Starts `ssh -N -o ExitOnForwardFailure=yes -L 127.0.0.1:PORT:repl:1 [ssh options] HOST` on a
 free local PORT, waits until ssh listens there (without connecting: a connection would open a
 raw REPL on the board), runs `mpremote connect socket://127.0.0.1:PORT MPREMOTE-ARGS...`, then
-stops ssh by its PID. ssh options before HOST: -p, -i, -l, -F, -J, -o take a value; other
+stops ssh by its PID. For mpremote's interactive repl (`repl`, or no command) the port is reached
+through a pty that socat bridges to it (mpremote's repl needs a serial device with a file
+descriptor; its socket:// has none). ssh options before HOST: -p, -i, -l, -F, -J, -o take a value; other
 single-letter flags (-v, -4, -C, ...) pass as they are. MPREMOTE (environment) names the
 mpremote to run: by default the project's .venv/bin/mpremote, else `mpremote` on PATH. The exit
 status is mpremote's (255 when the tunnel did not come up).
@@ -103,6 +105,27 @@ def stop(p):
             p.wait(10)
 
 
+def pty_bridge(port, folder, timeout=30):
+    """socat between a pty (folder/tty) and the tunnel's port: mpremote's interactive repl
+    waits on its serial port's file descriptor, which pyserial's socket:// has none of
+    (mpremote 1.29: 'Serial' object has no attribute 'fd'). (Popen, path)."""
+    path = os.path.join(folder, "tty")
+    p = subprocess.Popen(["socat", "PTY,link=%s,rawer" % path, "TCP:127.0.0.1:%d,nodelay" % port],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if p.poll() is not None or time.monotonic() > end:
+            stop(p)
+            raise RuntimeError("socat: %s" % (p.stderr.read().decode(errors="replace").strip() or "no pty"))
+        time.sleep(0.05)
+    return p, path
+
+
+def interactive(args):
+    """Whether mpremote will run its interactive repl (its default without a command)."""
+    return not args or "repl" in args
+
+
 def main(argv, ssh="ssh"):
     ssh_opts, host, args = split_args(argv)
     try:
@@ -110,11 +133,25 @@ def main(argv, ssh="ssh"):
     except RuntimeError as e:
         print("ussh-mpremote: %s" % e, file=sys.stderr)
         return 255
+    bridge = folder = None
     try:
-        return subprocess.call([mpremote_exe(), "connect", "socket://127.0.0.1:%d" % port] + args)
+        device = "socket://127.0.0.1:%d" % port
+        if interactive(args):
+            import tempfile
+
+            folder = tempfile.mkdtemp(prefix="ussh-mpremote-")
+            bridge, device = pty_bridge(port, folder)
+        return subprocess.call([mpremote_exe(), "connect", device] + args)
+    except RuntimeError as e:
+        print("ussh-mpremote: %s" % e, file=sys.stderr)
+        return 255
     except KeyboardInterrupt:
         return 130
     finally:
+        if bridge is not None:
+            stop(bridge)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         stop(p)
 
 

@@ -104,7 +104,6 @@ class RawRepl:
             self.st = _boards[conn.user] = _State()
         self.mode = _FRIENDLY
         self.line = bytearray()
-        self.remain = 0
         self.closed = False
         self.intr = True
         self.mounts = []
@@ -143,7 +142,7 @@ class RawRepl:
             if len(ln) == 2 and ln[0] == 5:
                 if ln[1] == 0x41:
                     self._w(b"R\x01" + struct.pack("<H", _WINDOW) + b"\x01")
-                    self.mode, self.remain, self.line = _PASTE, _WINDOW, bytearray()
+                    self.mode, self.line = _PASTE, bytearray()
                     return
                 self._w(b"R\x00")
             else:
@@ -172,11 +171,13 @@ class RawRepl:
         while e < n and data[e] != 3 and data[e] != 4:
             e += 1
         self.line += data[i:e]
-        self.remain -= e - i
-        while self.remain <= 0:  # a window taken: the host may send one more
-            self._w(b"\x01")
-            self.remain += _WINDOW
         if e == n:
+            # taken, so room for another window: the code collects here whole anyway, and the
+            # channel's window bounds what is in flight. At once after each piece, not after
+            # each _WINDOW bytes: the reply also carries the ACK that mpremote's socket (no
+            # TCP_NODELAY) waits for before it sends its next write, the 0x04 (40 ms otherwise)
+            if e > i:
+                self._w(b"\x01")
             return e
         self._w(b"\x04")  # the end seen
         src, self.line = self.line, bytearray()
