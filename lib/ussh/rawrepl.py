@@ -157,10 +157,9 @@ class RawRepl:
             self.line = bytearray()
         elif c == 4:
             self._w(b"OK")
-            src, self.line = self.line, bytearray()
-            if not src:
+            if not self.line:
                 return self._reset()
-            if self._run(src):
+            if self._run():
                 self._w(b">")
         else:
             ln.append(c)
@@ -170,7 +169,7 @@ class RawRepl:
         e = i
         while e < n and data[e] != 3 and data[e] != 4:
             e += 1
-        self.line += data[i:e]
+        self.line += memoryview(data)[i:e]
         if e == n:
             # taken, so room for another window: the code collects here whole anyway, and the
             # channel's window bounds what is in flight. At once after each piece, not after
@@ -180,19 +179,19 @@ class RawRepl:
                 self._w(b"\x01")
             return e
         self._w(b"\x04")  # the end seen
-        src, self.line = self.line, bytearray()
         self.mode = _RAW
         if data[e] == 3:
+            self.line = bytearray()
             self._w(b"\x04KeyboardInterrupt\n\x04>")
-        elif self._run(src):
+        elif self._run():
             self._w(b">")
         return e + 1
 
-    def _run(self, src):
-        # the raw REPL's execution: False when it ended in a soft reset
+    def _run(self):
+        # the raw REPL's execution of the code in self.line: False when it ended in a soft reset
         g = self.st.globals
         g["print"], g["input"] = self._print, self._input
-        e = self._exec(src)
+        e = self._exec()
         if isinstance(e, SystemExit):  # as on a board: a soft reset
             self._w(b"\x04\x04")
             self._reset()
@@ -203,11 +202,17 @@ class RawRepl:
         self._w(b"\x04")
         return True
 
-    def _exec(self, src):
+    def _exec(self):
+        # one copy of the code at a time (a board's heap has the room for the compiler's
+        # work, not for three copies)
+        b = bytes(self.line)
+        self.line = bytearray()
+        gc.collect()
         try:
-            code = compile(bytes(src).decode(), "<stdin>", "exec")
+            code = compile(b, "<stdin>", "exec")
         except (SyntaxError, UnicodeError, ValueError) as e:
             return e
+        b = None
         old = self._enter({"stdin": self.stdin, "stdout": self.stdout, "stderr": self.stdout,
                            "print": self._print, "input": self._input})
         e = None
