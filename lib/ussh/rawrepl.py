@@ -49,6 +49,14 @@ _MSG_CHANNEL_EOF = const(96)
 _MSG_CHANNEL_CLOSE = const(97)
 _ME = "ussh/rawrepl.py"  # frames of this file are left out of tracebacks
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+_LONG = const(1024)  # code longer than this is compiled from its pieces (_Paste)
+_PASTE_AT = "/<stdin>"  # where _Paste is mounted meanwhile (the name in tracebacks)
+try:
+    import builtins
+
+    _execfile = getattr(builtins, "execfile", None)  # MicroPython: compiles from a file as it reads
+except ImportError:
+    _execfile = None
 
 _boards = {}  # login user -> _State: a raw REPL's state outlives its channel
 _open = []  # RawRepl objects with a mount: undone when their channel is found gone
@@ -103,7 +111,8 @@ class RawRepl:
         if self.st is None:
             self.st = _boards[conn.user] = _State()
         self.mode = _FRIENDLY
-        self.line = bytearray()
+        self.line = bytearray()  # the raw REPL's code as typed
+        self.parts = []  # the code to run, in pieces
         self.closed = False
         self.intr = True
         self.mounts = []
@@ -116,7 +125,9 @@ class RawRepl:
 
     # -- the protocol
     def feed(self, data):
-        data = bytes(data)
+        # data: a view of the channel's buffer (Channel.take_input), no copy on a board's heap;
+        # valid while nothing takes input again, which only the friendly REPL's code does
+        # (its Ctrl-C poll): what follows a byte that may run such code is copied first
         i, n = 0, len(data)
         while i < n and not self.closed:
             if self.mode == _PASTE:
@@ -127,6 +138,8 @@ class RawRepl:
             if self.mode == _RAW:
                 self._raw(c)
             else:
+                if c in (4, 10, 13) and i < n and isinstance(data, memoryview):
+                    data, i, n = bytes(data[i:]), 0, n - i
                 self._friendly(c)
         return self.closed
 
@@ -142,7 +155,7 @@ class RawRepl:
             if len(ln) == 2 and ln[0] == 5:
                 if ln[1] == 0x41:
                     self._w(b"R\x01" + struct.pack("<H", _WINDOW) + b"\x01")
-                    self.mode, self.line = _PASTE, bytearray()
+                    self.mode, self.line, self.parts = _PASTE, bytearray(), []
                     return
                 self._w(b"R\x00")
             else:
@@ -159,6 +172,7 @@ class RawRepl:
             self._w(b"OK")
             if not self.line:
                 return self._reset()
+            self.parts, self.line = [bytes(self.line)], bytearray()
             if self._run():
                 self._w(b">")
         else:
@@ -169,7 +183,8 @@ class RawRepl:
         e = i
         while e < n and data[e] != 3 and data[e] != 4:
             e += 1
-        self.line += memoryview(data)[i:e]
+        if e > i:
+            self.parts.append(bytes(data[i:e]))  # pieces: no long run of a board's heap
         if e == n:
             # taken, so room for another window: the code collects here whole anyway, and the
             # channel's window bounds what is in flight. At once after each piece, not after
@@ -181,14 +196,14 @@ class RawRepl:
         self._w(b"\x04")  # the end seen
         self.mode = _RAW
         if data[e] == 3:
-            self.line = bytearray()
+            self.parts = []
             self._w(b"\x04KeyboardInterrupt\n\x04>")
         elif self._run():
             self._w(b">")
         return e + 1
 
     def _run(self):
-        # the raw REPL's execution of the code in self.line: False when it ended in a soft reset
+        # the raw REPL's execution of the code in self.parts: False when it ended in a soft reset
         g = self.st.globals
         g["print"], g["input"] = self._print, self._input
         e = self._exec()
@@ -203,24 +218,40 @@ class RawRepl:
         return True
 
     def _exec(self):
-        # one copy of the code at a time (a board's heap has the room for the compiler's
-        # work, not for three copies)
-        b = bytes(self.line)
-        self.line = bytearray()
-        gc.collect()
+        # the code as pieces (self.parts): longer code is read by the compiler from them
+        # through a file system (_Paste) where the port can (execfile, os.mount), as a board's
+        # raw-paste mode compiles it while it arrives: a board's heap, with room enough but
+        # fragmented, may have no free run as long as the code (mpremote's mount hook: 5 KB)
+        parts, self.parts = self.parts, []
+        code = fs = None
         try:
-            code = compile(b, "<stdin>", "exec")
-        except (SyntaxError, UnicodeError, ValueError) as e:
+            if _execfile is not None and sum([len(p) for p in parts]) > _LONG:
+                import os
+
+                fs = _Paste(parts)
+                os.mount(fs, _PASTE_AT)
+            else:
+                b = b"".join(parts)
+                parts = None
+                code = compile(b, "<stdin>", "exec")
+                b = None
+        except (SyntaxError, UnicodeError, ValueError, MemoryError, OSError) as e:  # reported as the code's
             return e
-        b = None
         old = self._enter({"stdin": self.stdin, "stdout": self.stdout, "stderr": self.stdout,
                            "print": self._print, "input": self._input})
         e = None
         try:
-            exec(code, self.st.globals)
+            if code is None:
+                _execfile(_PASTE_AT, self.st.globals)
+            else:
+                exec(code, self.st.globals)
         except BaseException as x:  # noqa: B036 -- user code: report everything
             e = x
         self._leave(old)
+        if fs is not None:
+            import os
+
+            os.umount(_PASTE_AT)
         return e
 
     def _friendly(self, c):
@@ -534,3 +565,51 @@ class _Select:
     POLLERR = 8
     POLLHUP = 16
     poll = _Poll
+
+
+class _Paste:
+    # a file system of one file, the code's pieces, mounted for execfile to read
+    def __init__(self, parts):
+        self.parts = parts
+
+    def mount(self, readonly, mkfs):
+        pass
+
+    def umount(self):
+        pass
+
+    def stat(self, path):
+        return (0x8000, 0, 0, 0, 0, 0, sum([len(p) for p in self.parts]), 0, 0, 0)
+
+    def open(self, path, mode):
+        return _PasteFile(self.parts)
+
+
+class _PasteFile(_Base):
+    def __init__(self, parts):
+        self.parts = parts
+        self.pos = 0  # in parts[0]
+
+    def readinto(self, buf):
+        n = 0
+        ps = self.parts
+        while n < len(buf) and ps:
+            p = ps[0]
+            k = min(len(buf) - n, len(p) - self.pos)
+            buf[n : n + k] = p[self.pos : self.pos + k]
+            n += k
+            self.pos += k
+            if self.pos == len(p):
+                ps.pop(0)  # read: its memory goes
+                self.pos = 0
+        return n
+
+    def read(self, n=-1):
+        b = bytearray(n if n >= 0 else sum([len(p) for p in self.parts]))
+        return bytes(b[: self.readinto(b)])
+
+    def ioctl(self, req, arg):
+        return 0 if req == 4 else -1  # MP_STREAM_CLOSE
+
+    def close(self):
+        pass
