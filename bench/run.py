@@ -120,6 +120,12 @@ def pico_section(args):
     return pico_board.section(args)
 
 
+def mpremote_section(args):
+    import mpremote_ssh  # bench/mpremote_ssh.py
+
+    return mpremote_ssh.section(args)
+
+
 def soak_section(args):
     # a short soak (tools/soak.py; `make soak` runs 1,000): each client through every operation
     # once, the heap read before and after
@@ -149,6 +155,7 @@ SECTIONS = [
     ("emcu", emcu_section),
     ("pico", pico_section),
     ("soak", soak_section),
+    ("mpremote", mpremote_section),
 ]
 
 

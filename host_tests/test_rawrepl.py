@@ -103,6 +103,12 @@ def test_run_exec_eval(tunnel, tmp_path):
     # an exception: its traceback, mpremote's failure
     p = tunnel.mpremote("exec", "1 / 0")
     assert p.returncode == 1 and "ZeroDivisionError" in p.stdout + p.stderr
+    # code over 1 KB (compiled from its pieces, ussh.rawrepl._Paste): its output, its line numbers
+    long = tmp_path / "long.py"
+    long.write_text("".join("x%d = %d\n" % (i, i) for i in range(200)) + "print(x199 * 2)\n1 / 0\n")
+    p = tunnel.mpremote("run", str(long))
+    assert p.returncode == 1 and p.stdout.startswith("398\n"), p.stdout + p.stderr
+    assert "line 202" in p.stdout and "ZeroDivisionError" in p.stdout, p.stdout
 
 
 def test_mount_imports_a_host_file_and_a_soft_reset_forgets_it(board, tunnel, tmp_path):
