@@ -7,6 +7,7 @@ import hashlib
 import os
 import pty
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -109,6 +110,50 @@ def test_run_exec_eval(tunnel, tmp_path):
     p = tunnel.mpremote("run", str(long))
     assert p.returncode == 1 and p.stdout.startswith("398\n"), p.stdout + p.stderr
     assert "line 202" in p.stdout and "ZeroDivisionError" in p.stdout, p.stdout
+
+
+def _raw_socket(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"\r\x03\r\x01")
+    _recv_until(s, b"raw REPL; CTRL-B to exit\r\n>")
+    return s
+
+
+def _recv_until(s, marker, timeout=60):
+    data = b""
+    end = time.monotonic() + timeout
+    while marker not in data:
+        assert time.monotonic() < end, data
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            d = None
+        assert d, (marker, data)
+        data += d
+    return data
+
+
+@pytest.mark.parametrize("code", ["while True:\n    pass\n", "import time\nwhile True:\n    print(time.time())\n"])
+def test_ctrl_c_interrupts_running_code(board, tunnel, code):
+    # raw-paste code that never ends: the end's 0x04 comes before it runs, Ctrl-C stops it (code
+    # that never prints: ussh.interrupt's watch on the unix port), the REPL takes the next code
+    s = _raw_socket(tunnel.port)
+    try:
+        s.sendall(b"\x05A\x01")
+        _recv_until(s, b"R\x01")
+        s.sendall(code.encode() + b"\x04")
+        assert b"\x04" in _recv_until(s, b"\x04"), board.log()  # the end seen, the code runs
+        time.sleep(0.5)
+        s.sendall(b"\x03")
+        out = _recv_until(s, b"\x04>")
+        assert b"KeyboardInterrupt" in out, out
+        s.sendall(b"print(6 * 7)\x04")
+        assert _recv_until(s, b"\x04>").startswith(b"OK42\n\x04\x04"), out
+    finally:
+        s.close()
+    p = board.ssh("print(6 * 7)")
+    assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr
 
 
 def test_mount_imports_a_host_file_and_a_soft_reset_forgets_it(board, tunnel, tmp_path):

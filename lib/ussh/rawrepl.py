@@ -222,6 +222,8 @@ class RawRepl:
         # through a file system (_Paste) where the port can (execfile, os.mount), as a board's
         # raw-paste mode compiles it while it arrives: a board's heap, with room enough but
         # fragmented, may have no free run as long as the code (mpremote's mount hook: 5 KB)
+        self.ch.flush()  # "OK" or the end's 0x04 out before the code runs, as a board sends them
+        self.conn.poll()
         parts, self.parts = self.parts, []
         code = fs = None
         try:
