@@ -45,6 +45,7 @@ package(
         "pqkex.py",
         "pyhelp.py",
         "rawrepl.py",
+        "rawrepl_io.py",
         "repl.py",
         "scheduler.py",
         "scp.py",

@@ -31,15 +31,8 @@ import gc
 import struct
 import sys
 
-from ussh import channel
+from ussh import channel, rawrepl_io as rio
 from ussh.compat import const, format_exc, redirect, version
-
-try:
-    import io
-
-    _Base = getattr(io, "IOBase", object)  # select.poll takes IOBase streams on MicroPython
-except ImportError:
-    _Base = object
 
 _FRIENDLY = const(0)
 _RAW = const(1)
@@ -49,14 +42,7 @@ _MSG_CHANNEL_EOF = const(96)
 _MSG_CHANNEL_CLOSE = const(97)
 _ME = "ussh/rawrepl.py"  # frames of this file are left out of tracebacks
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
-_LONG = const(1024)  # code longer than this is compiled from its pieces (_Paste)
-_PASTE_AT = "/<stdin>"  # where _Paste is mounted meanwhile (the name in tracebacks)
-try:
-    import builtins
-
-    _execfile = getattr(builtins, "execfile", None)  # MicroPython: compiles from a file as it reads
-except ImportError:
-    _execfile = None
+_LONG = const(1024)  # code longer than this is compiled from its pieces (rawrepl_io.Paste)
 
 _boards = {}  # login user -> _State: a raw REPL's state outlives its channel
 _open = []  # RawRepl objects with a mount: undone when their channel is found gone
@@ -120,8 +106,8 @@ class RawRepl:
         io_ = conn.sched.io
         self.emit = io_(self._emit)
         self.wait_in = io_(self._wait_in)
-        self.stdout = _Out(self)
-        self.stdin = _In(self)
+        self.stdout = rio.Out(self)
+        self.stdin = rio.In(self)
 
     # -- the protocol
     def feed(self, data):
@@ -219,7 +205,7 @@ class RawRepl:
 
     def _exec(self):
         # the code as pieces (self.parts): longer code is read by the compiler from them
-        # through a file system (_Paste) where the port can (execfile, os.mount), as a board's
+        # through a file system (rawrepl_io.Paste) where the port can (execfile, os.mount), as a board's
         # raw-paste mode compiles it while it arrives: a board's heap, with room enough but
         # fragmented, may have no free run as long as the code (mpremote's mount hook: 5 KB)
         self.ch.flush()  # "OK" or the end's 0x04 out before the code runs, as a board sends them
@@ -227,11 +213,11 @@ class RawRepl:
         parts, self.parts = self.parts, []
         code = fs = None
         try:
-            if _execfile is not None and sum([len(p) for p in parts]) > _LONG:
+            if rio.execfile is not None and sum([len(p) for p in parts]) > _LONG:
                 import os
 
-                fs = _Paste(parts)
-                os.mount(fs, _PASTE_AT)
+                fs = rio.Paste(parts)
+                os.mount(fs, rio.PASTE_AT)
             else:
                 b = b"".join(parts)
                 parts = None
@@ -244,7 +230,7 @@ class RawRepl:
         e = None
         try:
             if code is None:
-                _execfile(_PASTE_AT, self.st.globals)
+                rio.execfile(rio.PASTE_AT, self.st.globals)
             else:
                 exec(code, self.st.globals)
         except BaseException as x:  # noqa: B036 -- user code: report everything
@@ -253,7 +239,7 @@ class RawRepl:
         if fs is not None:
             import os
 
-            os.umount(_PASTE_AT)
+            os.umount(rio.PASTE_AT)
         return e
 
     def _friendly(self, c):
@@ -320,7 +306,7 @@ class RawRepl:
         before = list(sys.modules)
         old = redirect(d) if d else None
         mods = {}
-        for name, cls in (("os", _Os), ("micropython", _Mp)):
+        for name, cls in (("os", rio.Os), ("micropython", rio.Mp)):
             mods[name] = sys.modules.get(name)
             try:
                 sys.modules[name] = cls(self, mods[name] or __import__(name))
@@ -330,12 +316,12 @@ class RawRepl:
             import select  # noqa: F401
         except ImportError:  # the qemu port: mpremote's mount polls stdin
             mods["select"] = None
-            sys.modules["select"] = _Select
-        here = _getcwd()
+            sys.modules["select"] = rio.Select
+        here = rio.getcwd()
         st = self.st
         if st.cwd and st.cwd != here:
             try:
-                _chdir(st.cwd)
+                rio.chdir(st.cwd)
             except OSError:  # gone (unmounted)
                 st.cwd = None
         return (d is not None, old, before, mods, here)
@@ -343,11 +329,11 @@ class RawRepl:
     def _leave(self, saved):
         redirected, old, before, mods, here = saved
         st = self.st
-        now = _getcwd()
+        now = rio.getcwd()
         st.cwd = now if now != here else None
         if now != here:
             try:
-                _chdir(here)
+                rio.chdir(here)
             except OSError:
                 pass
         for name in mods:
@@ -362,7 +348,15 @@ class RawRepl:
                 st.mods.append(m)
         self.intr = True
 
-    # -- what the code's streams do
+    # -- what the code's streams do (ussh.rawrepl_io's)
+    def crlf(self):
+        return self.mode == _FRIENDLY
+
+    def mounted(self, path):
+        self.mounts.append(path)
+        if self not in _open:
+            _open.append(self)
+
     def _emit(self, b, text):
         ch = self.ch
         ch.out(b)
@@ -399,219 +393,3 @@ class RawRepl:
 
 def _banner():
     return (version() + "; ussh raw REPL\r\nType \"help()\" for more information.\r\n").encode()
-
-
-def _getcwd():
-    try:
-        import os
-
-        return os.getcwd()
-    except (AttributeError, OSError, ImportError):
-        return None
-
-
-def _chdir(p):
-    import os
-
-    os.chdir(p)
-
-
-class _Out:
-    # sys.stdout (and stderr) of the code: text; .buffer takes bytes
-    def __init__(self, r):
-        self.r = r
-        self.buffer = _OutBin(r)
-
-    def write(self, s):
-        b = s.encode() if isinstance(s, str) else bytes(s)
-        if self.r.mode == _FRIENDLY:
-            b = b.replace(b"\n", b"\r\n")
-        self.r.emit(b, True)
-        return len(s)
-
-    def flush(self):
-        pass
-
-
-class _OutBin:
-    def __init__(self, r):
-        self.r = r
-
-    def write(self, b, n=None):
-        b = bytes(b if n is None else memoryview(b)[:n])
-        self.r.emit(b, False)
-        return len(b)
-
-    def flush(self):
-        pass
-
-
-class _In:
-    # sys.stdin of the code: text lines; .buffer gives the bytes as they came
-    def __init__(self, r):
-        self.r = r
-        self.buffer = _InBin(r)
-
-    def readline(self):
-        return self.r.ch.readline()
-
-    def read(self, n=-1):
-        return self.r.ch.read(n)
-
-
-class _InBin(_Base):
-    def __init__(self, r):
-        self.r = r
-
-    def readinto(self, buf, n=None):
-        r = self.r
-        n = len(buf) if n is None else min(n, len(buf))
-        if not n or not r.wait_in():
-            return 0
-        ch = r.ch
-        k = min(n, len(ch.inbuf))
-        buf[:k] = ch.inbuf[:k]
-        ch.inbuf[:k] = b""
-        ch.consumed(k)
-        return k
-
-    def read(self, n=-1):
-        r = self.r
-        if not r.wait_in():
-            return b""
-        ch = r.ch
-        k = len(ch.inbuf) if n < 0 else min(n, len(ch.inbuf))
-        b = bytes(ch.inbuf[:k])
-        ch.inbuf[:k] = b""
-        ch.consumed(k)
-        return b
-
-    def ioctl(self, req, arg):
-        if req == 3:  # MP_STREAM_POLL: readable once bytes wait
-            return arg & 1 if self.r.wait_in(False) else 0
-        return -1
-
-    def block(self, ms):
-        # for _Select: wait (a while) for input
-        return self.r.wait_in(ms != 0)
-
-
-class _Os:
-    # os for the code: its mounts are this channel's, undone when it ends
-    def __init__(self, r, real):
-        self.r, self.real = r, real
-
-    def __getattr__(self, n):
-        return getattr(self.real, n)
-
-    def mount(self, fs, path, *a, **kw):
-        self.real.mount(fs, path, *a, **kw)
-        self.r.mounts.append(path)
-        if self.r not in _open:
-            _open.append(self.r)
-
-    def umount(self, path):
-        self.real.umount(path)
-        if path in self.r.mounts:
-            self.r.mounts.remove(path)
-
-
-class _Mp:
-    # micropython for the code: kbd_intr(-1) (mpremote's mount, around each of its commands)
-    # makes 0x03 on this channel data, kbd_intr(3) an interrupt again
-    def __init__(self, r, real):
-        self.r, self.real = r, real
-
-    def __getattr__(self, n):
-        return getattr(self.real, n)
-
-    def kbd_intr(self, c):
-        self.r.intr = c == 3
-
-
-class _Poll:
-    def __init__(self):
-        self.objs = []
-
-    def register(self, obj, mask=1):
-        self.objs.append((obj, mask))
-
-    def unregister(self, obj):
-        self.objs = [x for x in self.objs if x[0] is not obj]
-
-    def modify(self, obj, mask):
-        self.unregister(obj)
-        self.register(obj, mask)
-
-    def poll(self, ms=-1):
-        # without a clock: one wait on the first stream that can (a second on the asyncio
-        # driver, until bytes come on the UART's), then whatever is ready
-        for k in range(2):
-            ready = [(o, m & o.ioctl(3, m)) for o, m in self.objs if hasattr(o, "ioctl") and o.ioctl(3, m) & m]
-            if ready or k or ms == 0:
-                return ready
-            for o, m in self.objs:
-                if hasattr(o, "block"):
-                    o.block(ms)
-                    break
-        return []
-
-    def ipoll(self, ms=-1, flags=0):
-        return iter(self.poll(ms))
-
-
-class _Select:
-    # select for ports without it (the qemu port), while the code runs
-    POLLIN = 1
-    POLLOUT = 4
-    POLLERR = 8
-    POLLHUP = 16
-    poll = _Poll
-
-
-class _Paste:
-    # a file system of one file, the code's pieces, mounted for execfile to read
-    def __init__(self, parts):
-        self.parts = parts
-
-    def mount(self, readonly, mkfs):
-        pass
-
-    def umount(self):
-        pass
-
-    def stat(self, path):
-        return (0x8000, 0, 0, 0, 0, 0, sum([len(p) for p in self.parts]), 0, 0, 0)
-
-    def open(self, path, mode):
-        return _PasteFile(self.parts)
-
-
-class _PasteFile(_Base):
-    def __init__(self, parts):
-        self.parts = parts
-        self.pos = 0  # in parts[0]
-
-    def readinto(self, buf):
-        n = 0
-        ps = self.parts
-        while n < len(buf) and ps:
-            p = ps[0]
-            k = min(len(buf) - n, len(p) - self.pos)
-            buf[n : n + k] = p[self.pos : self.pos + k]
-            n += k
-            self.pos += k
-            if self.pos == len(p):
-                ps.pop(0)  # read: its memory goes
-                self.pos = 0
-        return n
-
-    def read(self, n=-1):
-        b = bytearray(n if n >= 0 else sum([len(p) for p in self.parts]))
-        return bytes(b[: self.readinto(b)])
-
-    def ioctl(self, req, arg):
-        return 0 if req == 4 else -1  # MP_STREAM_CLOSE
-
-    def close(self):
-        pass
