@@ -253,6 +253,33 @@ else:
 
     _mp = None
 
+    # the unix port's time.sleep(s) waits in select(), which only a signal wakes: a Ctrl-C
+    # (ussh.interrupt asks the main thread to look, micropython.schedule) would wait for the
+    # whole sleep. The running code's time sleeps with sleep_ms, which runs pending callbacks.
+    _UNIX = sys.platform in ("linux", "darwin")
+    _tm = None
+
+    class _Time:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, n):
+            return getattr(self.real, n)
+
+        def sleep(self, s):
+            ms = int(s * 1000)
+            if ms > 0:
+                self.real.sleep_ms(ms)
+            if s * 1000 > ms:
+                self.real.sleep((s * 1000 - ms) / 1000)
+
+    def _time():
+        global _tm
+        import time
+
+        _tm = _Time(time)
+        return _tm
+
     def redirect(d):
         """Route the sys streams of code run next to d; see above."""
         global _std, _real, _mp
@@ -263,8 +290,12 @@ else:
             _real = (builtins.print, builtins.input, getattr(builtins, "help", None))
         if d:
             sys.modules["sys"] = _sys
+            if _UNIX:
+                sys.modules["time"] = _tm or _time()
         else:
             sys.modules.pop("sys", None)
+            if _UNIX:
+                sys.modules.pop("time", None)
         f = d or {}
         try:
             builtins.print = f.get("print", _real[0])
