@@ -9,6 +9,11 @@
 # and authorized_keys are the files `make deploy` put on the board (the host key is made on the
 # board at the first start), entropy comes from the board's os.urandom (the ring oscillator).
 # Log lines go to the console (USB CDC). The emulated Pico (tools/pico.py) runs this file too.
+# With an app that `make push` put on the board (ussh.app), main.py becomes
+#     import uart_ssh
+#     uart_ssh.run_app()
+#     uart_ssh.serve()
+# the app's main.py imported first (it may start its own timers or interrupts), then the server.
 import gc
 
 import machine
@@ -94,6 +99,23 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
         if not forever:
             break
     _state[0] = None
+
+
+def run_app(config="ussh.cfg"):
+    """The app `make push` put on the board (ussh.app), before serve(): this server blocks
+    (ussh.stream, no asyncio), so the app's main.py is imported first, guarded (an exception
+    there rolls the version back at once; a reset before it confirmed, at the next boot), and
+    the server runs after it whatever the app did. config: app_dir, app_healthy_after (> 0: a
+    version is healthy once its import returned) and root, as in ussh.cfg. Returns the app's
+    module, or None."""
+    from ussh import app, board
+
+    try:
+        cfg = board.current = board.load(config)
+    except board.ConfigError as e:
+        print("ussh: app not started: %s" % e)
+        return None
+    return app.run_blocking(cfg)
 
 
 _state = [None]
