@@ -71,7 +71,7 @@ class AppBoard:
                           % ("root = /\napp_dir = /app\napp_healthy_after = %d\n" % self.healthy_after))
         self.boots += 1
         self.app_out = ub.board.exec("run_app()", self.timeout)
-        first = ub.serve(forever=True, one_session=False, root="/")
+        self.serving = first = ub.serve(forever=True, one_session=False, root="/")
         assert "serving SSH" in first, first
         return self.app_out
 
