@@ -87,8 +87,9 @@ class AppBoard:
         ub.__exit__()
 
     def push_argv(self, folder):
-        return [sys.executable, PUSH, "-v", "--classic-kex", folder, "board", "-i", self.client_key,
-                "--known-hosts", self.known, "--proxy-command", "socat - TCP:127.0.0.1:%d" % self.ub.port]
+        return [sys.executable, PUSH, "-v", "--classic-kex", "--timeout", str(self.timeout), folder, "board",
+                "-i", self.client_key, "--known-hosts", self.known,
+                "--proxy-command", "socat - TCP:127.0.0.1:%d" % self.ub.port]
 
     def push(self, folder, ok=True):
         r = subprocess.run(self.push_argv(folder), capture_output=True, text=True, timeout=self.timeout * 2,
