@@ -150,6 +150,19 @@ def test_viper_and_portable_permutations_agree():
         assert a == b == want
 
 
+def test_thumb_permutation_file_is_current():
+    # keccak_thumb.py (ARM boards: test_qemu_crypto.py runs it) is what tools/gen_keccak_thumb.py writes
+    import os
+    import subprocess
+    import sys
+
+    from runtimes import ROOT
+
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_keccak_thumb.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_unix_portable_path_vectors():
     # the unix port forced onto the portable permutation
     rng = random.Random(7)
