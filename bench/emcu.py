@@ -316,6 +316,11 @@ n = tstop()
 gc.collect()
 print("COUNT startup", n)
 print("HEAP startup_retained", f0 - gc.mem_free())
+from ussh.connection import warm
+gc.collect()
+tstart()
+warm(cfg)
+print("COUNT warm", tstop())
 from ussh.crypto import fe_viper
 print("PATHS", sorted(curve25519.fast_paths().items()) + [("field products", fe_viper.PRODUCTS)])
 """
@@ -347,7 +352,9 @@ def startup(args=None, elf=None):
         elif line.startswith("PATHS"):
             paths = line[6:]
     rows = {"server start-up (imports, make_config), fresh board": instr_row(r["startup"]),
-            "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"])}
+            "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"]),
+            "idle work before the first client: the host key's check, the cipher's first use (connection.warm)":
+                instr_row(r["warm"])}
     notes = ["start-up: fast paths %s; the viper modules are frozen machine code (mpy-cross "
              "-march=armv7m): nothing is compiled at start" % paths]
     return {"rows": rows, "notes": notes}
