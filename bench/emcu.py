@@ -64,7 +64,8 @@ from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
 from ussh.crypto import mlkem
 if PATH == "portable":
     mlkem._fast = False  # the polynomial arithmetic on Python ints too
-print("KECCAK", sha3.KECCAK, "MLKEM", "viper" if mlkem._fast else "portable")
+print("KECCAK", "portable" if sha3.keccak_f1600 is sha3.keccak_f1600_pure else sha3.KECCAK,
+      "MLKEM", "viper" if mlkem._fast else "portable")
 from ussh import kex, pqkex
 classical = kex._row(kex.KEX_METHODS, b"curve25519-sha256")[1]
 k1 = bytes(range(32))
