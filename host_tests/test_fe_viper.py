@@ -75,6 +75,8 @@ def emulated():
     """fe_viper.py run by CPython: the viper functions as plain ones, every assignment to the
     sums x, y, h (and x -= ..) checked, every store checked by Ptr."""
     mem = Mem()
+    if LIB not in sys.path:  # fe_viper imports ussh.compat (have_thumb: False on CPython)
+        sys.path.insert(0, LIB)
     src = open(os.path.join(LIB, "ussh", "crypto", "fe_viper.py")).read()
     src = src.replace("import micropython", "").replace("@micropython.viper\n", "")
     # the viper functions come before the Python helpers (run, put, get: big ints)
