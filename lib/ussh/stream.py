@@ -8,7 +8,7 @@ import sys
 
 from ussh.compat import print_exception
 from ussh import kex
-from ussh.connection import Connection, pump
+from ussh.connection import Connection, pump, warm
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION
 
@@ -38,6 +38,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     version line where a packet should start ends the connection silently,
     as a new client (the previous one went away unannounced)."""
     rand.require()
+    warm(cfg)  # idle until the client's first byte; a corrupt host key raises KeyFileError here
     conn = Connection(cfg, peer)
     t = conn.transport
 
