@@ -36,7 +36,7 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     import select
 
     from ussh.connection import make_config
-    from ussh.stream import serve_stream
+    from ussh.stream import Link, serve_stream
 
     st = _State(measure, heap)
     _state[0] = st
@@ -79,14 +79,15 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
 
         os.chdir(root)
     print("ussh: serving SSH on UART%d (%d baud), host key %s" % (uart, baudrate, cfg.host_key.fingerprint()))
+    link = Link(read, write, ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
     while True:
         st.reset()
         conn = None
         gc.collect()
         try:
-            conn = serve_stream(read, write, cfg, ready, "uart%d" % uart, one_session, pending)
-            pending = bytes(conn.transport.rbuf)
+            conn = serve_stream(link.read, write, cfg, link.ready, "uart%d" % uart, one_session, pending)
+            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
         except MemoryError:
             conn, pending = None, b""
             print("ussh: out of memory starting a connection")

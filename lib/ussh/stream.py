@@ -125,9 +125,65 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     return conn
 
 
+# A UART cannot hang up. A host that joins clients to the board's UART one after another (the
+# emulators' bridges, tools/qemu.py) sends HANGUP + token + b"\n" once a client has left; the
+# board then ends that client's connection wherever it was (in a packet, in a command's output)
+# and answers HUNG_UP + token + b"\n" once nothing more of it will be written, so the host drops
+# the board's output up to that line and the next client meets a clean stream. Binary, so that
+# no version line or name-list holds them; inside ciphertext, 1 in 2**96 per position.
+HANGUP = b"\xff\x00ussh-hangup\x00\xff"
+HUNG_UP = b"\xff\x00ussh-hung-up "
+
+
+class Link:
+    """read, write and ready of a byte stream, for serve_stream, that also
+    understand the host's hang-up line (HANGUP): from it on, read returns
+    b"" (the connection ends as if the peer closed it) until after() has
+    written the answer. Boards serving on a UART use it."""
+
+    def __init__(self, read, write, ready=None):
+        self._read, self.write, self._ready = read, write, ready
+        self._tail = b""  # the last bytes read, for a HANGUP split over two reads
+        self.token = None  # set once a HANGUP was read: what follows it, up to b"\n"
+
+    def ready(self):
+        return self.token is not None or (self._ready is not None and self._ready())
+
+    def read(self, n):
+        if self.token is not None:
+            return b""
+        b = self._read(n)
+        if not b:
+            return b
+        seen = self._tail + bytes(b)
+        i = seen.find(HANGUP)
+        if i < 0:
+            self._tail = seen[-len(HANGUP) + 1 :]
+            return b
+        rest = seen[i + len(HANGUP) :]
+        while b"\n" not in rest and len(rest) < 64:
+            more = self._read(1)
+            if not more:
+                break
+            rest += bytes(more)
+        self.token = rest[: rest.find(b"\n")] if b"\n" in rest else rest[:64]
+        self._tail = b""
+        return b""
+
+    def after(self):
+        """Called once the connection ended: answers a hang-up, if one came,
+        and returns whether one did."""
+        if self.token is None:
+            return False
+        self.write(HUNG_UP + self.token + b"\n")
+        self.token = None
+        return True
+
+
 def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True):
     """serve_stream, one connection after another, until the stream ends
-    (read returns b""; a UART never does)."""
+    (read returns b""; a UART never does), answering the host's hang-ups
+    (Link)."""
     end = []
 
     def rd(n):
@@ -136,7 +192,8 @@ def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True)
             end.append(1)
         return b
 
+    link = Link(rd, write, ready)
     pending = b""
     while not end:
-        conn = serve_stream(rd, write, cfg, ready, peer, one_session, pending)
-        pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+        conn = serve_stream(link.read, write, cfg, link.ready if ready else None, peer, one_session, pending)
+        pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
