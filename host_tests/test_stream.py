@@ -337,3 +337,16 @@ def test_serve_forever_hang_up_then_next_client_meets_a_clean_stream(leaves):
     assert stream.hangups >= 1
     text = "\n".join(log)
     assert text.count("connected") == 2, text
+
+
+def test_link_hang_up_where_a_packet_length_goes():
+    # a reader asked for exactly 4 bytes (the qemu port's UART read) gets the hang-up's first 4
+    from ussh.stream import HANGUP, Link
+
+    data = bytearray(HANGUP + b"t1\n")
+    link = Link(lambda n: bytes([data.pop(0) for _ in range(min(n, len(data)))]), None)
+    assert link.read(4) == b"" and link.token == b"t1"
+    # bytes that only start like it are given back whole (more than asked: the transport buffers)
+    data[:] = HANGUP[:6] + b"xyz"
+    link.token = None
+    assert link.read(4) == HANGUP[:6] + b"xyz"

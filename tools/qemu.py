@@ -466,7 +466,10 @@ def ssh_target(folder, authorized_keys, timeout=600, files=1024 * 1024, flash=No
             kw["root"] = "/"
         # one_session=False: a connection lasts until its client disconnects or the next one
         # starts (an OpenSSH ControlMaster opens its sessions one after another)
-        first = ub.serve(forever=True, authorized_keys_file=authorized_keys, one_session=False, **kw)
+        # legacy_mac: Dropbear's dbclient (2022) has no encrypt-then-MAC, as the virtual board's
+        # interop config
+        first = ub.serve(forever=True, authorized_keys_file=authorized_keys, one_session=False, legacy_mac=True,
+                         **kw)
         if "serving SSH" not in first:
             raise BoardError("the board did not serve: " + first)
     except BaseException:

@@ -106,7 +106,7 @@ class _Pool:
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True):
+          viper=True, root=None, one_session=True, legacy_mac=False):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -133,7 +133,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         # this 138 KB heap): each packet takes a few buffers of its size, and after a while a
         # heap, though mostly free, has few long free runs between the small objects that stay
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, **more)  # packets and window: ussh.budget
+        cfg = make_config(host_key, authorized_keys, log=_log, legacy_mac=legacy_mac, **more)  # packets and window: ussh.budget
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return

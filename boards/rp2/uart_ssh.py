@@ -23,7 +23,8 @@ def _cycles():
 
 
 def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
-          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False):
+          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False,
+          legacy_mac=False):
     """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
     connection). one_session: a connection ends once its session closed (a UART does not tell
     when the client went away; False: when the client disconnects or a new one starts, as an
@@ -42,7 +43,8 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     _state[0] = st
     try:
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window, **more)
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window,
+                          legacy_mac=legacy_mac, **more)
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError, OSError
         print("ussh: not started: %s" % e)
         return

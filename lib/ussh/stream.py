@@ -75,7 +75,8 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             else:
                 b = read(1)
                 if not b:
-                    conn.lost("closed before the version line")
+                    # not a connection yet, and a host's hang-up (Link) ends here after every client
+                    conn.closed = True
                     return conn
                 c = b[0]
             m = m + 1 if c == _SSH[m] else int(c == _SSH[0])
@@ -155,7 +156,18 @@ class Link:
         b = self._read(n)
         if not b:
             return b
-        seen = self._tail + bytes(b)
+        got = bytes(b)
+        if len(got) >= 4 and HANGUP[: len(got)] == got[: len(HANGUP)]:
+            # where a packet's length goes (a reader asking for exactly 4 bytes): read on to
+            # tell. Either the hang-up, or a length over any limit (with encrypt-then-MAC the
+            # length is plain) that ends the connection anyway; without it, 1 in 2**32.
+            while len(got) < len(HANGUP) and HANGUP[: len(got)] == got:
+                more = self._read(len(HANGUP) - len(got))
+                if not more:
+                    break
+                got += bytes(more)
+            b = got
+        seen = self._tail + got
         i = seen.find(HANGUP)
         if i < 0:
             self._tail = seen[-len(HANGUP) + 1 :]
