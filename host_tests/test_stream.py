@@ -350,3 +350,12 @@ def test_link_hang_up_where_a_packet_length_goes():
     data[:] = HANGUP[:6] + b"xyz"
     link.token = None
     assert link.read(4) == HANGUP[:6] + b"xyz"
+
+
+def test_link_hang_up_at_the_end_of_a_long_read():
+    # the rest of a packet the client never finished, then the hang-up line, in one read
+    from ussh.stream import HANGUP, Link
+
+    chunks = [memoryview(bytearray(os.urandom(3000) + HANGUP + b"0123456789abcdef\n"))]
+    link = Link(lambda n: chunks.pop(0), None)
+    assert link.read(4096) == b"" and link.token == b"0123456789abcdef"

@@ -6,7 +6,7 @@
 import gc
 import sys
 
-from ussh.compat import print_exception
+from ussh.compat import const, print_exception
 from ussh import kex
 from ussh.connection import Connection, pump
 from ussh.crypto import rand
@@ -134,6 +134,8 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
 # no version line or name-list holds them; inside ciphertext, 1 in 2**96 per position.
 HANGUP = b"\xff\x00ussh-hangup\x00\xff"
 HUNG_UP = b"\xff\x00ussh-hung-up "
+_TOKEN = const(32)  # the most of a token read
+_LOOK = const(64)  # a read's last bytes that may hold a hang-up line: HANGUP, token, b"\n"
 
 
 class Link:
@@ -154,31 +156,37 @@ class Link:
         if self.token is not None:
             return b""
         b = self._read(n)
-        if not b:
+        k = len(b)
+        if not k:
             return b
-        got = bytes(b)
-        if len(got) >= 4 and HANGUP[: len(got)] == got[: len(HANGUP)]:
-            # where a packet's length goes (a reader asking for exactly 4 bytes): read on to
-            # tell. Either the hang-up, or a length over any limit (with encrypt-then-MAC the
-            # length is plain) that ends the connection anyway; without it, 1 in 2**32.
-            while len(got) < len(HANGUP) and HANGUP[: len(got)] == got:
-                more = self._read(len(HANGUP) - len(got))
-                if not more:
-                    break
-                got += bytes(more)
-            b = got
+        if k <= len(HANGUP):
+            got = bytes(b)
+            if k >= 4 and HANGUP[:k] == got:
+                # where a packet's length goes (a reader asking for exactly 4 bytes): read on to
+                # tell. Either the hang-up, or a length over any limit (with encrypt-then-MAC
+                # the length is plain) that ends the connection anyway; without it, 1 in 2**32.
+                while len(got) < len(HANGUP) and HANGUP[: len(got)] == got:
+                    more = self._read(len(HANGUP) - len(got))
+                    if not more:
+                        break
+                    got += bytes(more)
+                b = got
+        else:
+            # nothing follows the hang-up line until it is answered: it ends a read, so only a
+            # read's last bytes are looked at (no copy of the packet: a board's heap is small)
+            got = bytes(b[k - _LOOK :] if k > _LOOK else b)
         seen = self._tail + got
         i = seen.find(HANGUP)
         if i < 0:
             self._tail = seen[-len(HANGUP) + 1 :]
             return b
         rest = seen[i + len(HANGUP) :]
-        while b"\n" not in rest and len(rest) < 64:
+        while b"\n" not in rest and len(rest) < _TOKEN:
             more = self._read(1)
             if not more:
                 break
             rest += bytes(more)
-        self.token = rest[: rest.find(b"\n")] if b"\n" in rest else rest[:64]
+        self.token = rest[: rest.find(b"\n")] if b"\n" in rest else rest[:_TOKEN]
         self._tail = b""
         return b""
 
