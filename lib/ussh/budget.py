@@ -1,7 +1,8 @@
 # The memory one connection holds, as a bound from its Config (README "Limits"):
-#   receive buffer   one packet as the client sends it: channel_max_packet + framing
-#                    (a KEXINIT or an RSA login is about 2 KB; max_packet is the
-#                    transport's hard limit, RFC 4253 §6.1)
+#   receive buffer   one packet as the client sends it, and the copy of its channel
+#                    data: up to the window each (paramiko sends 4 KB packets whatever
+#                    channel_max_packet we announce; a KEXINIT or an RSA login is about
+#                    2 KB; max_packet is the transport's hard limit, RFC 4253 §6.1)
 #   channel input    the window we grant (the client may have that much in flight),
 #                    and the copy a program takes of it
 #   channel output   the channel's buffer, then each packet's header + data and the
@@ -27,7 +28,7 @@ def table(cfg):
     """[(what, bytes)] one connection holds at most, from cfg; the last row is the total."""
     p = cfg.channel_max_packet + _FRAMING
     rows = [
-        ("receive buffer", p),
+        ("receive buffer + data copy", 2 * (max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING)),
         ("channel input (window + copy)", 2 * cfg.window),
         ("channel output (buffer + packet copies)", 3 * p),
         ("cipher and MAC state", _CRYPTO),
