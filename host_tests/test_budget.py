@@ -126,3 +126,13 @@ def test_packets_over_the_announced_size_reuse_buffers_made_at_the_first_data():
         p.feed(p.data(cid, bytes([66 + i]) * 3000))  # within the window, over max packet
         assert bytes(ch.take_input()) == bytes([66 + i]) * 3000
         assert t.pbuf is pbuf and ch.taken is taken
+
+
+def test_defaults_fit_a_share_of_a_board_heap():
+    from ussh import budget
+
+    assert budget.defaults(600 * 1024) == {}  # not a board's heap
+    for free, want in ((100 * 1024, 1024), (70 * 1024, 512)):
+        d = budget.defaults(free)
+        assert d["channel_max_packet"] == want and d["window"] == 4 * want
+        assert budget.per_connection(config(**d)) <= free // 3

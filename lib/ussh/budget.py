@@ -21,7 +21,8 @@ from ussh.compat import const
 _FRAMING = const(64)  # packet length, padding, MAC, channel header
 _CRYPTO = const(2048)  # two AES-CTR contexts and two HMAC-SHA256 states, about
 _FIXED = const(6144)  # Connection, Transport, Channel objects, dicts, names: measured order
-_SMALL_HEAP = const(524288)  # a heap under this is a board's: budget it
+_SMALL_HEAP = const(524288)
+_MAX_PACKET = const(35000)  # Config.max_packet's default  # a heap under this is a board's: budget it
 
 
 def table(cfg):
@@ -56,6 +57,7 @@ def defaults(free, connections=2):
         return {}
     share = free // (connections + 1)  # one share stays for user code and the compiler
     c = _Sizes()
+    c.max_packet = _MAX_PACKET
     c.channel_max_packet = 16384
     while True:
         c.window = 4 * c.channel_max_packet  # a window of four packets
