@@ -302,15 +302,10 @@ def window_adjust(conn, p):
 
 
 def _room(t, n):
-    # the transport's receive buffer and channel-data copy made n bytes long (emptied: the
-    # contents kept), so that packets up to n no longer grow them
+    # the transport's channel-data copy made n bytes long, so that packets up to n no longer
+    # grow it
     if len(t.pbuf) < n:
         t.pbuf = bytearray(n)
-    b = t.rbuf
-    if len(b) < n:
-        r = bytearray(n)
-        r[:] = b
-        t.rbuf = r
 
 
 def channel_data(conn, p):
@@ -336,7 +331,7 @@ def channel_data(conn, p):
             try:
                 ch.inbuf = bytearray(ch.grant)
                 ch.inbuf[:] = b""
-                # and what take_input() copies it into; and the transport's buffers for a packet
+                # and what take_input() copies it into; and the transport's data copy for a packet
                 # of up to the window: paramiko sends 4 KB packets whatever max packet we
                 # announce. All while the heap still has long free runs (a board's later
                 # growth to that size found none)

@@ -92,7 +92,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                 if opened and not [c for c in chans.values() if not c.closed_out]:
                     # no DISCONNECT: a client that has its exit status would report it as an error
                     conn.lost("session closed")
-    except MemoryError:
+    except MemoryError as e:
         # the client is told (it would wait for its reply forever: a UART cannot hang up), once
         # the failed step's buffers are gone; if the cipher stream was torn it gets a bad MAC,
         # which ends it as well
@@ -103,6 +103,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             from ussh import budget
 
             conn.log("out of memory: over the %s" % budget.describe(cfg))
+            print_exception(e, sys.stderr)  # where: the console is the board's owner's
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:
                 write(q.pop(0))
