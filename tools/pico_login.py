@@ -85,7 +85,8 @@ def ssh_target(folder, authorized_keys, timeout=900):
     ub = PicoUart(timeout=timeout)
     ub.__enter__()
     try:
-        first = ub.serve(forever=True, one_session=False, root="/", authorized_keys_file=authorized_keys)
+        first = ub.serve(forever=True, one_session=False, root="/", authorized_keys_file=authorized_keys,
+                         legacy_mac=True)  # for dbclient, as the virtual board's interop config
         if "serving SSH" not in first:
             raise pico.BoardError("the board did not serve: " + first)
     except BaseException:

@@ -28,7 +28,8 @@ def _cycles():
 
 
 def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
-          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False):
+          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False,
+          legacy_mac=False):
     """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
     connection). one_session: a connection ends once its session closed (a UART does not tell
     when the client went away; False: when the client disconnects or a new one starts, as an
@@ -41,13 +42,14 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     import select
 
     from ussh.connection import make_config
-    from ussh.stream import serve_stream
+    from ussh.stream import Link, serve_stream
 
     st = _State(measure, heap)
     _state[0] = st
     try:
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window, **more)
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window,
+                          legacy_mac=legacy_mac, **more)
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError, OSError
         print("ussh: not started: %s" % e)
         return
@@ -84,14 +86,15 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
 
         os.chdir(root)
     print("ussh: serving SSH on UART%d (%d baud), host key %s" % (uart, baudrate, cfg.host_key.fingerprint()))
+    link = Link(read, write, ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
     while True:
         st.reset()
         conn = None
         gc.collect()
         try:
-            conn = serve_stream(read, write, cfg, ready, "uart%d" % uart, one_session, pending)
-            pending = bytes(conn.transport.rbuf)
+            conn = serve_stream(link.read, write, cfg, link.ready, "uart%d" % uart, one_session, pending)
+            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
         except MemoryError:
             conn, pending = None, b""
             print("ussh: out of memory starting a connection")
