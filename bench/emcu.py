@@ -38,7 +38,8 @@ import qemu  # noqa: E402
 
 COLUMNS = ["instructions", "ms @240 MHz", "ms @133 MHz", "bytes"]
 HOOKS = []  # hook(args) -> {"rows": {...}, "notes": [...]}; see the docstring
-PQ_MODULES = ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/sha3.py", "ussh/crypto/keccak_viper.py")
+PQ_MODULES = ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/mlkem_viper.py", "ussh/crypto/sha3.py",
+              "ussh/crypto/keccak_viper.py")
 
 
 def instr_row(n):
@@ -61,6 +62,10 @@ rand.set_source(lambda n: bytes([(7 * i + n) & 255 for i in range(n)]))  # fixed
 from ussh.crypto.curve25519 import x25519, x25519_base
 from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
 from ussh.crypto import mlkem
+if PATH == "portable":
+    mlkem._fast = False  # the polynomial arithmetic on Python ints too
+print("KECCAK", "portable" if sha3.keccak_f1600 is sha3.keccak_f1600_pure else sha3.KECCAK,
+      "MLKEM", "viper" if mlkem._fast else "portable")
 from ussh import kex, pqkex
 classical = kex._row(kex.KEX_METHODS, b"curve25519-sha256")[1]
 k1 = bytes(range(32))
@@ -101,6 +106,9 @@ else:
     pub = x25519_base(k2)
 m("keccak_f1600", sha3.keccak_f1600, state)
 m("keccak_f1600", sha3.keccak_f1600, state)
+if PATH == "viper":
+    from ussh.crypto import keccak_viper
+    m("keccak_f1600_viper", keccak_viper.keccak_f1600, state)
 m("mlkem768_encaps_first", mlkem.encaps, ek, k1)
 m("mlkem768_encaps", mlkem.encaps, ek, k2)
 share = ek + pub
@@ -142,9 +150,11 @@ def run_board(path):
     with qemu.Board(icount=True, timeout=900) as b:
         b.exec(qemu.COUNTER)
         out = b.exec("PATH = %r\n" % path + GUEST, timeout=900)
-    res = {"COUNT": {}, "HEAP": {}}
+    res = {"COUNT": {}, "HEAP": {}, "PATHS": ""}
     for line in out.splitlines():
         p = line.split()
+        if p and p[0] == "KECCAK":
+            res["PATHS"] = line
         if len(p) == 3 and p[0] in res:
             res[p[0]][p[1]] = int(p[2])
     return res
@@ -186,6 +196,7 @@ def section(args=None):
         rows["AES-256-CTR (1 KB), %s, first use (tables)" % b] = instr_row(c["aes256ctr_1KB_%s_first" % b])
         rows["AES-256-CTR (1 KB), %s" % b] = instr_row(c["aes256ctr_1KB_%s" % b])
     rows["HMAC-SHA256 (1 KB)"] = instr_row(c["hmac_sha256_1KB"])
+    rows["Keccak-f[1600], viper code (keccak_viper.py)"] = instr_row(c["keccak_f1600_viper"])
     for tag, cc in (("viper", c), ("portable", cp)):
         rows["Keccak-f[1600], %s" % tag] = instr_row(cc["keccak_f1600"])
         rows["ML-KEM-768 encaps, %s, first call" % tag] = instr_row(cc["mlkem768_encaps_first"])
@@ -230,6 +241,9 @@ def section(args=None):
             notes.append("%s: FAIL %s" % (getattr(hook, "__name__", hook), e))
     # the count's start falls anywhere inside a 40-instruction tick (when the code arrives over
     # the UART is host timing), so a count is exact to one tick; beyond that it would be a bug
+    notes.append("PQ paths: 'viper' rows ran %s (Keccak in Thumb assembler where keccak_thumb.py is "
+                 "frozen, ML-KEM's polynomials in viper code: mlkem_viper.py); 'portable' rows ran %s"
+                 % (v["PATHS"], p["PATHS"]))
     worst = max(abs(v["COUNT"][k] - again["COUNT"][k]) for k in v["COUNT"])
     notes.append("deterministic: a second viper run from boot differs by at most %d instructions%s"
                  % (worst, "" if worst <= qemu.INSTR_PER_TICK else " (MORE THAN ONE TICK: not deterministic)"))
@@ -303,6 +317,11 @@ n = tstop()
 gc.collect()
 print("COUNT startup", n)
 print("HEAP startup_retained", f0 - gc.mem_free())
+from ussh.connection import warm
+gc.collect()
+tstart()
+warm(cfg)
+print("COUNT warm", tstop())
 from ussh.crypto import fe_viper
 print("PATHS", sorted(curve25519.fast_paths().items()) + [("field products", fe_viper.PRODUCTS)])
 """
@@ -334,7 +353,9 @@ def startup(args=None, elf=None):
         elif line.startswith("PATHS"):
             paths = line[6:]
     rows = {"server start-up (imports, make_config), fresh board": instr_row(r["startup"]),
-            "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"])}
+            "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"]),
+            "idle work before the first client: the host key's check, the cipher's first use (connection.warm)":
+                instr_row(r["warm"])}
     notes = ["start-up: fast paths %s; the viper modules are frozen machine code (mpy-cross "
              "-march=armv7m): nothing is compiled at start" % paths]
     return {"rows": rows, "notes": notes}

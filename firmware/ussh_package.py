@@ -1,5 +1,5 @@
 # The ussh modules to freeze (included by manifest.py and manifest_board.py): every module
-# of lib/ussh but ussh/_compat_cpython.py and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).
+# of lib/ussh but ussh/_compat_cpython.py and the ARM-only crypto/*_thumb.py (ussh_thumb.py).
 # Written by tools/packages.py: run it after adding or removing a module (make test
 # checks this file is current). include("ussh_package.py", exclude=(...)) leaves out
 # the modules named (paths under ussh/).
@@ -69,6 +69,7 @@ package(
         "crypto/hmac.py",
         "crypto/keccak_viper.py",
         "crypto/mlkem.py",
+        "crypto/mlkem_viper.py",
         "crypto/p256.py",
         "crypto/rand.py",
         "crypto/sha3.py",

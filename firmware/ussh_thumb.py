@@ -4,3 +4,6 @@
 # manifest_pico.py and manifest_rp2.py; without it fe_viper.py uses its viper code (2-3x the
 # instructions).
 module("ussh/crypto/fe_thumb.py", base_path="../lib", opt=3)
+# Keccak-f[1600] in Thumb assembler (lib/ussh/crypto/keccak_thumb.py): sha3.py's permutation on ARM
+# boards; without it keccak_viper.py (about 14 times the instructions).
+module("ussh/crypto/keccak_thumb.py", base_path="../lib", opt=3)

@@ -18,19 +18,11 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 import push as push_tool  # noqa: E402
 import vboard  # noqa: E402
+from appboards import write_app  # noqa: E402
 from peers import free_port, keygen  # noqa: E402
 from ussh import app, apppush, appslot  # noqa: E402
 
 PUSH = os.path.join(ROOT, "tools", "push.py")
-
-
-def write_app(folder, files):
-    for p, text in files.items():
-        path = os.path.join(folder, p)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(text)
-    return folder
 
 
 V1 = {"main.py": "from helpers import util\nprint('app v1', util.N)\n", "helpers/util.py": "N = 1\n",

@@ -108,3 +108,31 @@ def test_a_long_read_is_streamed_whole_within_the_budget():
         assert kind == 103 and rest == s(data[40000:])
         kind, rest = c.call(5, s(h) + struct.pack(">QI", len(data), 32768))
         assert kind == 101
+
+
+def test_packets_over_the_announced_size_reuse_buffers_made_at_the_first_data():
+    # paramiko sends channel data in packets of up to 4 KB whatever max packet a board announces
+    # (it clamps it to 4096): the transport's buffers and the channel's copy are made for the
+    # window at the first data, not grown later on a board heap with no free run that long left
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    cid = p.open()
+    ch = p.conn.channels[p.ids[cid]]
+    t = p.conn.transport
+    p.feed(p.data(cid, b"a" * 100))
+    pbuf, taken = t.pbuf, ch.taken
+    assert len(pbuf) >= 4096 + 9 and len(taken) >= 4096
+    assert bytes(ch.take_input()) == b"a" * 100
+    for i in range(6):
+        p.feed(p.data(cid, bytes([66 + i]) * 3000))  # within the window, over max packet
+        assert bytes(ch.take_input()) == bytes([66 + i]) * 3000
+        assert t.pbuf is pbuf and ch.taken is taken
+
+
+def test_defaults_fit_a_share_of_a_board_heap():
+    from ussh import budget
+
+    assert budget.defaults(600 * 1024) == {}  # not a board's heap
+    for free, want in ((100 * 1024, 1024), (70 * 1024, 512)):
+        d = budget.defaults(free)
+        assert d["channel_max_packet"] == want and d["window"] == 4 * want
+        assert budget.per_connection(config(**d)) <= free // 3

@@ -54,11 +54,11 @@ print("unloaded", "ussh.crypto.aes_pure" not in sys.modules, "ussh.crypto.drbg" 
 
 def build_mpy(outdir, viper=True):
     # ussh/__init__, compat and crypto/*, as tools/build_mpy.py compiles them
-    # (-march=host, source names relative to lib/; not the ARM-only fe_thumb); viper=False:
+    # (-march=host, source names relative to lib/; not the ARM-only *_thumb); viper=False:
     # without the *_viper modules
     rels = ["ussh/__init__.py", "ussh/compat.py"]
     rels += ["ussh/crypto/" + f for f in sorted(os.listdir(os.path.join(LIB, "ussh", "crypto")))
-             if f.endswith(".py") and (viper or not f.endswith("_viper.py")) and f != "fe_thumb.py"]
+             if f.endswith(".py") and (viper or not f.endswith("_viper.py")) and not f.endswith("_thumb.py")]
     for rel in rels:
         dst = os.path.join(outdir, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)

@@ -19,7 +19,7 @@ from ussh import board  # noqa: E402
 
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 HOST_ONLY = {"ussh/_compat_cpython.py"}  # CPython's half of compat: never on a board
-ARM_ONLY = {"ussh/crypto/fe_thumb.py"}  # Thumb assembler: frozen by ussh_thumb.py, not in mip
+ARM_ONLY = {"ussh/crypto/fe_thumb.py", "ussh/crypto/keccak_thumb.py"}  # Thumb assembler: frozen by ussh_thumb.py, not in mip
 PACKAGES = ("package.json", "package-pq.json", "package-keys.json", "package-sftp.json", "package-client.json")
 
 

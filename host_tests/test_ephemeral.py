@@ -47,3 +47,35 @@ def test_pair_made_ahead_is_used_once(runtime):
     k = int.from_bytes(secret[4:], "big").to_bytes(32, "big")
     assert k == peer.exchange(X25519PublicKey.from_public_bytes(
         bytes.fromhex(run(runtime, CODE % q_c.hex() + "print(a[0].hex())\n").split("\n")[5])))
+
+
+WARM = """
+from ussh import connection, keys, stream
+from ussh.crypto import ed25519_public
+seed = bytes(range(32))
+good = keys.HostKey(seed, ed25519_public(seed))
+bad = keys.HostKey(seed, ed25519_public(bytes(32)))  # a public half not the seed's
+for k in (good, bad):
+    cfg = connection.make_config(k, b"", log=lambda m: None)  # start-up: no check there
+    print("started", k.checked, cfg.warm)
+    try:
+        stream.serve_stream(lambda n: b"", lambda b: None, cfg)  # warm() while waiting
+        print("warm", k.checked, cfg.warm)
+    except keys.KeyFileError as e:
+        print("refused", "do not match" in str(e), cfg.warm)
+    try:
+        k.sign(b"x")
+        print("signs")
+    except keys.KeyFileError:
+        print("no signature")
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "unix"])
+def test_host_key_checked_while_idle_not_at_start(runtime):
+    # make_config leaves the host key's check (RFC 8032 5.1.5) to connection.warm(), which the
+    # driver runs before the client's first byte; a key whose halves disagree is refused there
+    # and never signs
+    out = run(runtime, WARM).split("\n")
+    assert [x for x in out if x] == ["started False False", "warm True True", "signs",
+                                     "started False False", "refused True False", "no signature"]

@@ -26,7 +26,7 @@ def test_generated_file_is_current():
 
 
 @pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin", "x64"])
-@pytest.mark.parametrize("mod", ["fe_viper", "sha512_viper", "keccak_viper", "aes_viper"])
+@pytest.mark.parametrize("mod", ["fe_viper", "sha512_viper", "keccak_viper", "aes_viper", "mlkem_viper"])
 def test_machine_code_for_every_arch(tmp_path, march, mod):
     # the viper functions are in the source (not exec'd at import), so mpy-cross emits machine
     # code for them: a board that loads the .mpy or has it frozen compiles nothing
@@ -75,6 +75,8 @@ def emulated():
     """fe_viper.py run by CPython: the viper functions as plain ones, every assignment to the
     sums x, y, h (and x -= ..) checked, every store checked by Ptr."""
     mem = Mem()
+    if LIB not in sys.path:  # fe_viper imports ussh.compat (have_thumb: False on CPython)
+        sys.path.insert(0, LIB)
     src = open(os.path.join(LIB, "ussh", "crypto", "fe_viper.py")).read()
     src = src.replace("import micropython", "").replace("@micropython.viper\n", "")
     # the viper functions come before the Python helpers (run, put, get: big ints)
@@ -223,11 +225,13 @@ def test_unix_operations_agree_with_ints():
     assert out == ["products", "viper", "checked", "1800", "bad", "0"]
 
 
+@pytest.mark.parametrize("mod", ["fe_thumb", "keccak_thumb"])
 @pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin"])
-def test_thumb_products_for_arm_only(tmp_path, march):
-    # fe_thumb.py (the products in Thumb assembler, 16-bit instructions: armv6m runs them) is
-    # machine code for both ARM arches; xtensawin refuses it, so only ARM builds carry it
-    out = str(tmp_path / "fe_thumb.mpy")
-    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, os.path.join(LIB, "ussh", "crypto", "fe_thumb.py")],
+def test_thumb_products_for_arm_only(tmp_path, march, mod):
+    # fe_thumb.py (the products in Thumb assembler, 16-bit instructions: armv6m runs them) and
+    # keccak_thumb.py (Keccak-f[1600]) are machine code for both ARM arches; xtensawin refuses
+    # them, so only ARM builds carry them
+    out = str(tmp_path / (mod + ".mpy"))
+    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, os.path.join(LIB, "ussh", "crypto", mod + ".py")],
                        capture_output=True, text=True)
     assert (p.returncode == 0) == (march != "xtensawin"), p.stderr

@@ -14,8 +14,10 @@ from runtimes import RUNTIMES, run
 
 Q = 3329
 CASES = {"cpython": 12, "unix": 8, "wasm": 4, "unix-portable": 3}
-# "unix-portable": the unix port with Keccak's viper path swapped for the portable one
-PORTABLE = "from ussh.crypto import sha3\nsha3.keccak_f1600 = sha3.keccak_f1600_pure\n"
+# "unix-portable": the unix port with Keccak's viper path swapped for the portable one, and
+# ML-KEM's polynomials on Python ints (mlkem_viper.py's path off)
+PORTABLE = ("from ussh.crypto import sha3\nsha3.keccak_f1600 = sha3.keccak_f1600_pure\n"
+            "from ussh.crypto import mlkem\nmlkem._fast = False\n")
 
 
 def lines(out):
@@ -93,6 +95,16 @@ def test_known_answer_vector(runtime):
     ) % ([v["d"].hex(), v["z"].hex(), v["m"].hex()],)
     out = run(runtime.split("-")[0], code).split()
     assert out == [v["ek"].hex(), v["K"].hex(), v["c"].hex(), v["K"].hex()]
+
+
+def test_fast_path_chosen_where_expected():
+    # mlkem_viper.py where the port runs viper code (the unix port), the portable code elsewhere;
+    # the choice is recorded beside X25519's and Ed25519's
+    code = ("from ussh.crypto import mlkem\nfrom ussh.crypto.curve25519 import fast_paths\n"
+            "print(bool(mlkem._fast), fast_paths()['mlkem'].split(':')[0])\n")
+    assert run("unix", code).split() == ["True", "viper"]
+    assert run("cpython", code).split() == ["False", "portable"]
+    assert run("wasm", code).split() == ["False", "portable"]
 
 
 def test_encaps_is_deterministic_in_m():

@@ -113,10 +113,10 @@ def test_x25519_both_paths(board):
     assert out.split() == ["00" * 32] * len(inputs)
 
 
-def test_mlkem768_viper_keccak(board):
-    # the Keccak path chosen here (viper loads on armv6m); the portable one is the
-    # Cortex-M3's test (two minutes here)
-    qc.test_mlkem768(board, "viper")
+def test_mlkem768_fast_paths(board):
+    # the paths chosen here (Keccak in Thumb assembler, the polynomials in viper: both load on
+    # armv6m); the portable ones are the Cortex-M3's test (two minutes here)
+    qc.test_mlkem768(board, "thumb")
 
 
 def test_aes_ctr_every_backend(board):

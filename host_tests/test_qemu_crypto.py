@@ -2,8 +2,9 @@
 `make firmware`, tools/qemu.py): 31-bit small ints, no time, select, asyncio, cryptolib or
 os.urandom, a real Thumb-2 native emitter. The vectors are those of the per-primitive tests
 (imported from them), fewer random cases (the emulator runs ~200 million instructions a
-second). Keccak runs on both paths: viper (chosen on the board) and portable (forced by
-`sha3.keccak_f1600 = sha3.keccak_f1600_pure`, as v_mlkem.py does on unix). One board serves
+second). Keccak runs on three paths: Thumb assembler (keccak_thumb.py, chosen on the board),
+viper (keccak_viper.py) and portable (forced by `sha3.keccak_f1600 = sha3.keccak_f1600_pure`,
+as v_mlkem.py does on unix); ML-KEM on its viper polynomials (mlkem_viper.py) and portable. One board serves
 the module; the code of each test runs in its raw REPL."""
 import hashlib
 import os
@@ -32,6 +33,9 @@ import peers  # noqa: E402
 import qemu  # noqa: E402
 
 PORTABLE = "from ussh.crypto import sha3\nsha3.keccak_f1600 = sha3.keccak_f1600_pure\n"
+# the board's choice, keccak_thumb.py (set again: the board serves every test of the module)
+THUMB = ("from ussh.crypto import sha3\nprint(sha3.KECCAK)\n"
+         "from ussh.crypto.keccak_thumb import keccak_f1600 as _kt\nsha3.keccak_f1600 = _kt\n")
 VIPER = "from ussh.crypto import sha3\nfrom ussh.crypto.keccak_viper import keccak_f1600 as _kv\nsha3.keccak_f1600 = _kv\n"
 
 
@@ -261,10 +265,35 @@ def test_hmac_drbg_and_no_entropy(board):
     assert out == ["NoEntropy True", "40 True"]
 
 
-@pytest.mark.parametrize("path", ["viper", "portable"])
+def test_keccak_thumb_agrees_with_portable(board):
+    # keccak_thumb.py (Thumb assembler, the board's choice) and the portable permutation on
+    # random states, all zeros and all ones, three permutations each
+    rng = random.Random(1601)
+    states = [bytes(rng.getrandbits(8) for _ in range(200)) for _ in range(30)] + [bytes(200), b"\xff" * 200]
+    out = lines(board.exec(
+        "from ussh.crypto import sha3\n"
+        "from ussh.crypto.keccak_thumb import keccak_f1600\n"
+        "from ussh.compat import have_thumb\n"
+        "print(sha3.KECCAK, have_thumb())\n"
+        "bad = 0\n"
+        "for h in %r:\n"
+        "    a = bytearray(h)\n"
+        "    b = bytearray(a)\n"
+        "    for _ in range(3):\n"
+        "        sha3.keccak_f1600_pure(a)\n"
+        "        keccak_f1600(b)\n"
+        "        bad += a != b\n"
+        "print('bad', bad)\n" % (states,)))
+    assert out == ["thumb True", "bad 0"]
+
+
+SHA3_PATHS = {"thumb": THUMB, "viper": VIPER, "portable": PORTABLE}
+
+
+@pytest.mark.parametrize("path", ["thumb", "viper", "portable"])
 def test_sha3_shake(board, path):
     ts = v_sha3
-    code = (PORTABLE if path == "portable" else VIPER) + "from ussh.crypto.sha3 import sha3_256, sha3_512, shake128, shake256\n"
+    code = SHA3_PATHS[path] + "from ussh.crypto.sha3 import sha3_256, sha3_512, shake128, shake256\n"
     code += "print(sha3.keccak_f1600 is sha3.keccak_f1600_pure)\n"
     for fn, msg, n, _ in ts.FIPS_VECTORS:
         code += "m = %r\nprint(%s.hex())\n" % (msg, ts.call(fn, n))
@@ -275,17 +304,24 @@ def test_sha3_shake(board, path):
             cases.append((fn, rng.randbytes(n), rng.randrange(1, 300) if fn.startswith("shake") else 0))
     code += "for fn, m, k in %r:\n    print((globals()[fn](m, k) if k else globals()[fn](m)).hex())\n" % (cases,)
     out = lines(board.exec(code))
+    if path == "thumb":
+        assert out.pop(0) == "thumb"
     assert out[0] == str(path == "portable")
     assert out[1:] == [d for _, _, _, d in ts.FIPS_VECTORS] + [
         ts.reference(fn, m, k or (32 if fn == "sha3_256" else 64)) for fn, m, k in cases]
 
 
-@pytest.mark.parametrize("path", ["viper", "portable"])
+@pytest.mark.parametrize("path", ["thumb", "viper", "portable"])
 def test_mlkem768(board, path):
-    # the known-answer vector, and cases cross-checked with cryptography's ML-KEM-768
+    # the known-answer vector, and cases cross-checked with cryptography's ML-KEM-768; "thumb":
+    # the board's choice (Keccak in Thumb assembler, the polynomials in viper: mlkem_viper.py),
+    # "viper": keccak_viper.py under mlkem_viper.py, "portable": Python ints throughout
     v = v_mlkem.unlucky()
-    cases = v_mlkem.make_cases(2 if path == "viper" else 1, 203)
-    code = (PORTABLE if path == "portable" else VIPER) + (
+    cases = v_mlkem.make_cases(1 if path == "portable" else 2, 203)
+    code = SHA3_PATHS[path] + (
+        "from ussh.crypto import mlkem, mlkem_viper\n"
+        "mlkem._fast = mlkem_viper if %r else False\n"
+        "print(bool(mlkem._fast))\n"
         "from ussh.crypto.mlkem import keygen, encaps, decaps\n"
         "print(sha3.keccak_f1600 is sha3.keccak_f1600_pure)\n"
         "d, z, m = (bytes.fromhex(x) for x in %r)\n"
@@ -296,9 +332,12 @@ def test_mlkem768(board, path):
         "    ek, dk = keygen(bytes.fromhex(d), bytes.fromhex(z))\n"
         "    k, ct = encaps(ek, bytes.fromhex(m))\n"
         "    print(ek.hex(), k.hex(), ct.hex(), decaps(dk, bytes.fromhex(c)).hex(), decaps(dk, bytes.fromhex(bad)).hex())\n"
-    ) % ([v["d"].hex(), v["z"].hex(), v["m"].hex()],
+    ) % (path != "portable", [v["d"].hex(), v["z"].hex(), v["m"].hex()],
          [(d.hex(), z.hex(), m.hex(), c.hex(), bad.hex()) for _, d, z, m, _, c, bad in cases])
     out = lines(board.exec(code))
+    if path == "thumb":
+        assert out.pop(0) == "thumb"
+    assert out.pop(0) == str(path != "portable")
     assert out[0] == str(path == "portable")
     assert out[1].split() == [v["ek"].hex(), v["K"].hex(), v["c"].hex(), v["K"].hex()]
     assert len(out) == 2 + len(cases)

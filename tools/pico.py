@@ -8,11 +8,15 @@ tools/qemu.py's Cortex-M3. For tests, benchmarks and the UART login:
         b.usb_port                            # that port on 127.0.0.1: mpremote connect socket://...
         n = b.cycles("x25519(k, u)", setup="...")  # core cycles (125 MHz) one run of the statement took
 
-Board(elf=FIRMWARE, uart1_port=None, timeout=300):
+Board(elf=FIRMWARE, uart1_port=None, timeout=300, flash=None):
 - the node process (one PID, its own session) runs the firmware from a flash image made from the
   ELF with pico-sdk's flash_range_erase / flash_range_program patched to a BKPT each, which
   run.mjs carries out on the emulated flash (littlefs, the board's filesystem, works; the flash
   is fresh at every start: the firmware formats its filesystem at first boot).
+- flash=path keeps the whole flash (2 MB) in that host file instead: run.mjs writes every erase
+  and program into it as it happens, so the filesystem survives the emulator killed and started
+  again (a reset, or a power cut). Each start writes the firmware's part afresh; the rest (the
+  filesystem, from 640 KB on) is what the board left there.
 - USB CDC (MicroPython's REPL) on a free loopback TCP port, .usb_port; UART1 on uart1_port
   (GP4/GP5 on a real Pico) when given: `socat - TCP:127.0.0.1:N` is then the board's UART.
 - exec / exec_start / read_until / exec_wait as tools/qemu.py's Board (the same raw REPL code).
@@ -45,6 +49,7 @@ RUNNER = os.path.join(ROOT, "tools", "pico", "run.mjs")
 HZ = 125_000_000
 XIP = 0x10000000
 FLASH_SIZE = 2 * 1024 * 1024
+FS_START = FLASH_SIZE - 1408 * 1024  # RPI_PICO's filesystem (MICROPY_HW_FLASH_STORAGE_BYTES) ends the flash
 HOOKS = {"flash_range_erase": 0x51, "flash_range_program": 0x52}  # BKPT numbers run.mjs knows
 
 BoardError = qemu.BoardError
@@ -155,13 +160,15 @@ class _Proc:
 
 
 class Board(qemu.Board):
-    def __init__(self, elf=FIRMWARE, uart1_port=None, timeout=300):
-        super().__init__(elf=elf, icount=False, uart1_port=uart1_port, timeout=timeout)
+    def __init__(self, elf=FIRMWARE, uart1_port=None, timeout=300, flash=None):
+        super().__init__(elf=elf, icount=False, uart1_port=uart1_port, timeout=timeout, flash=flash)
         self.usb_port = None
         self._dir = None
 
     def command(self, image):
         cmd = ["node", RUNNER, "--bootrom", bootrom(), "--flash", image, "--usb", str(self.usb_port)]
+        if self.flash:
+            cmd += ["--persist", "1"]
         if self.uart1_port:
             cmd += ["--uart1", str(self.uart1_port)]
         return cmd
@@ -172,9 +179,20 @@ class Board(qemu.Board):
         if not os.path.isdir(os.path.join(ROOT, "tools", "pico", "node_modules", "rp2040js")):
             raise BoardError("rp2040js missing: run `make pico-firmware` (npm install in tools/pico)")
         self._dir = tempfile.mkdtemp(prefix="ussh-pico-")
-        image = os.path.join(self._dir, "flash.bin")
-        with open(image, "wb") as f:
-            f.write(flash_image(self.elf))
+        fw = flash_image(self.elf)
+        if self.flash:
+            if len(fw) > FS_START:
+                raise BoardError("%s: %d bytes of firmware reach into the filesystem at %d" % (self.elf, len(fw), FS_START))
+            image = self.flash
+            if not os.path.exists(image) or os.path.getsize(image) != FLASH_SIZE:
+                with open(image, "wb") as f:
+                    f.write(b"\xff" * FLASH_SIZE)
+            with open(image, "r+b") as f:
+                f.write(fw)
+        else:
+            image = os.path.join(self._dir, "flash.bin")
+            with open(image, "wb") as f:
+                f.write(fw)
         self.usb_port = free_port()
         # the emulator's messages into a file: a pipe nobody reads during a long run could fill and stop it
         log = os.path.join(self._dir, "node.log")

@@ -59,6 +59,9 @@ mp="$SRC/$(cat "$SRC/ready")"
 
 build() {  # build <name> <manifest>
   local b="$ROOT/$OUT/build-$1" log="$ROOT/$OUT/$1.log"
+  # a build folder copied from elsewhere (another clone or worktree) names that place in its
+  # cmake cache, and make would build there: such a folder starts afresh
+  if [ -f "$b/CMakeCache.txt" ] && ! grep -qxF "# For build in directory: $b" "$b/CMakeCache.txt"; then rm -rf "$b"; fi
   {
     [ -f "$b/Makefile" ] || cmake -S "$mp/ports/rp2" -B "$b" -DMICROPY_BOARD=RPI_PICO -DPICO_BUILD_DOCS=0 \
       -DPICO_NO_PICOTOOL=1 -DMICROPY_FROZEN_MANIFEST="$2"

@@ -22,17 +22,23 @@ MAIN = os.path.join(ROOT, "boards", "rp2", "uart_ssh.py")
 
 
 class PicoUart(qemu_login.UartBoard):
-    def __init__(self, timeout=600):
+    def __init__(self, timeout=600, flash=None, keys=None):
+        """flash: a host file that keeps the board's flash (pico.Board); keys: (host key, client
+        key) files to use (the same board across restarts), instead of new ones."""
         self.port = free_port()
-        self.board = pico.Board(uart1_port=self.port, timeout=timeout)
+        self.board = pico.Board(uart1_port=self.port, timeout=timeout, flash=flash)
         self.dir = None
         self.started = False
+        self.keys = keys
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="ussh-pico-")
         try:
-            self.host_key = keygen(os.path.join(self.dir, "host"), "pico-host")
-            self.client_key = keygen(os.path.join(self.dir, "client"), "pico-client")
+            if self.keys:
+                self.host_key, self.client_key = self.keys
+            else:
+                self.host_key = keygen(os.path.join(self.dir, "host"), "pico-host")
+                self.client_key = keygen(os.path.join(self.dir, "client"), "pico-client")
             self.known_hosts = os.path.join(self.dir, "known_hosts")
             self.board.start()
             with open(MAIN) as f:
@@ -79,7 +85,8 @@ def ssh_target(folder, authorized_keys, timeout=900):
     ub = PicoUart(timeout=timeout)
     ub.__enter__()
     try:
-        first = ub.serve(forever=True, one_session=False, root="/", authorized_keys_file=authorized_keys)
+        first = ub.serve(forever=True, one_session=False, root="/", authorized_keys_file=authorized_keys,
+                         legacy_mac=True)  # for dbclient, as the virtual board's interop config
         if "serving SSH" not in first:
             raise pico.BoardError("the board did not serve: " + first)
     except BaseException:

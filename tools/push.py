@@ -2,6 +2,7 @@
 
 usage: python tools/push.py DIR TARGET [-i KEY] [-p PORT] [-l USER] [--known-hosts FILE]
                             [--proxy-command CMD] [--accept-new] [--reset] [-v] [--chunk N]
+                            [--timeout S]
 
 TARGET is [user@]host[:port] or a Host of ~/.ssh/config (its HostName, Port, User,
 IdentityFile, ProxyCommand and UserKnownHostsFile apply). The host key must be in known_hosts
@@ -95,8 +96,9 @@ def connect(a):
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy() if a.accept_new else paramiko.RejectPolicy())
     sock = proxy(t["proxy"]) if t["proxy"] else None
     off = {"kex": ["mlkem768x25519-sha256"]} if a.classic_kex else None
-    c.connect(t["host"], t["port"], username=t["user"], key_filename=t["keys"] or None, sock=sock, timeout=30,
-              banner_timeout=60, auth_timeout=60, look_for_keys=not t["keys"], disabled_algorithms=off)
+    w = a.timeout  # for the handshake too (paramiko's timeout): a slow board computes it all
+    c.connect(t["host"], t["port"], username=t["user"], key_filename=t["keys"] or None, sock=sock, timeout=w,
+              banner_timeout=w, auth_timeout=w, look_for_keys=not t["keys"], disabled_algorithms=off)
     return c, t
 
 
@@ -120,7 +122,7 @@ def upload(s, local, remote, chunk, progress=None):
 
 def board_call(c, code, timeout=300):
     """Runs Python on the board (SSH exec); the dict of its USSH-PUSH line."""
-    ch = c.get_transport().open_session(timeout=60)
+    ch = c.get_transport().open_session(timeout=timeout)
     ch.settimeout(timeout)
     ch.exec_command(code)
     out = b""
@@ -161,7 +163,8 @@ def _push(a, c, t, files, out):
     # one channel at a time: each takes a buffer a window long, and a board of 140 KB (the
     # emulated Cortex-M3) has no room for two of them beside a session's other buffers
     where = "%s:%d" % (t["host"], t["port"])
-    r = board_call(c, "from ussh import apppush\napppush.stage(%r)" % (files,))
+    wait = max(300, a.timeout)
+    r = board_call(c, "from ussh import apppush\napppush.stage(%r)" % (files,), wait)
     if "error" in r:
         out("push: %s refused: %s" % (where, r["error"]))
         return 1
@@ -177,7 +180,7 @@ def _push(a, c, t, files, out):
     sent = 0
     if need:
         s = c.open_sftp()
-        s.get_channel().settimeout(120)
+        s.get_channel().settimeout(max(120, a.timeout))
         made = set()
         for p in need:
             parts = p.split("/")[:-1]
@@ -196,7 +199,7 @@ def _push(a, c, t, files, out):
             sent += size
         s.close()  # its buffers go before the commit's channel comes
     out("push: sent %d file(s), %d bytes; %d already on the board" % (len(need), sent, len(files) - len(need)))
-    r = board_call(c, "from ussh import apppush\napppush.commit(%r, %d)" % (files, r["version"]))
+    r = board_call(c, "from ussh import apppush\napppush.commit(%r, %d)" % (files, r["version"]), wait)
     if "error" in r:
         out("push: %s refused the commit: %s" % (where, r["error"]))
         return 1
@@ -228,6 +231,8 @@ def main(argv):
     ap.add_argument("--classic-kex", action="store_true",
                     help="no post-quantum key exchange (curve25519-sha256): less heap on a small board")
     ap.add_argument("--reset", action="store_true", help="reset the board after the commit (machine.reset())")
+    ap.add_argument("--timeout", type=float, default=60,
+                    help="seconds to wait for each step of the SSH connection (handshake, login; default 60)")
     a = ap.parse_args(argv)
     if not os.path.isdir(a.dir):
         print("push: %s is not a folder" % a.dir)

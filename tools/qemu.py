@@ -45,10 +45,13 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+from ussh.stream import HANGUP, HUNG_UP  # noqa: E402
 FIRMWARE = os.path.join(ROOT, "build", "qemu", "firmware.elf")
 FIRMWARE_PLAIN = os.path.join(ROOT, "build", "qemu", "firmware-plain.elf")
 QEMU = "qemu-system-arm"
@@ -308,6 +311,31 @@ class Board:
         return int(self.exec(code, timeout).strip())
 
 
+def hang_up(uart, bound=600):
+    """Tells a board serving SSH on the UART behind socket uart that its client has left
+    (ussh.stream.HANGUP with a fresh token) and drops what the board sends until its answer
+    (HUNG_UP, the same token): the board then has ended that connection and written all it
+    ever will for it. False when the UART closed (the board stopped)."""
+    token = os.urandom(8).hex().encode()
+    uart.sendall(HANGUP + token + b"\n")
+    answer = HUNG_UP + token + b"\n"
+    seen = b""
+    end = time.monotonic() + bound
+    while answer not in seen:
+        left = end - time.monotonic()
+        if left <= 0:
+            # a board that stopped reading its UART (a command that never ends): say so and go
+            # on, so that the target's user sees the next client fail rather than a hang
+            sys.stderr.write("qemu.py: the board did not answer a hang-up in %d s\n" % bound)
+            return True
+        if select.select([uart], [], [], min(left, 1.0))[0]:
+            d = uart.recv(65536)
+            if not d:
+                return False
+            seen = seen[-len(answer):] + d
+    return True
+
+
 class SSHTarget:
     """A board serving SSH on UART1 for as long as it runs: .host, .port (a loopback bridge to
     qemu's TCP port of UART1: a client connects to it as to an SSH port, one connection at a
@@ -341,10 +369,6 @@ class SSHTarget:
         self._bridge_thread = threading.Thread(target=self._bridge, daemon=True)
         self._bridge_thread.start()
 
-    def _seen(self, marker):
-        with self._lock:
-            return self.console.count(marker)
-
     def _bridge(self):
         try:
             self._bridge_loop()
@@ -354,17 +378,15 @@ class SSHTarget:
     def _bridge_loop(self):
         # One TCP connection to the board's UART for the target's life; clients take turns on
         # it. A UART cannot hang up: what the board still sends for a client that has left (its
-        # replies to the client's last packets, written after qemu's socket would already have
-        # taken the next client) must not reach the next one. So after a client leaves, the
-        # board's output is dropped until its console says that connection ended, or it sent
-        # nothing for 2 s (a client that left without DISCONNECT: the board ends that
-        # connection only when the next client's version line comes, and then drops its own
-        # output itself).
+        # replies to the client's last packets) must not reach the next one, nor may the next
+        # client's version line land in the middle of the last one's packet. So after a client
+        # leaves, the bridge says so on the UART (ussh.stream.HANGUP and a fresh token), and
+        # drops the board's output until the board's answer with that token (HUNG_UP): the
+        # board has then ended that connection, and written all it ever will for it.
         uart = self._uart
         while not self._stopping:
             c, _ = self._lsock.accept()
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            ends = self._seen(b" disconnect: ")
             try:
                 while True:
                     r, _, _ = select.select([c, uart], [], [], 1.0)
@@ -382,16 +404,8 @@ class SSHTarget:
                 pass
             finally:
                 c.close()
-            end = time.monotonic() + 20
-            quiet = time.monotonic() + 2
-            while self._seen(b" disconnect: ") == ends and time.monotonic() < min(end, quiet):
-                if select.select([uart], [], [], 0.05)[0]:
-                    if not uart.recv(65536):
-                        return
-                    quiet = time.monotonic() + 2
-            while select.select([uart], [], [], 0)[0]:
-                if not uart.recv(65536):
-                    return
+            if not hang_up(uart):
+                return
 
     def _read_console(self):
         p = self.ub.board.proc
@@ -452,7 +466,10 @@ def ssh_target(folder, authorized_keys, timeout=600, files=1024 * 1024, flash=No
             kw["root"] = "/"
         # one_session=False: a connection lasts until its client disconnects or the next one
         # starts (an OpenSSH ControlMaster opens its sessions one after another)
-        first = ub.serve(forever=True, authorized_keys_file=authorized_keys, one_session=False, **kw)
+        # legacy_mac: Dropbear's dbclient (2022) has no encrypt-then-MAC, as the virtual board's
+        # interop config
+        first = ub.serve(forever=True, authorized_keys_file=authorized_keys, one_session=False, legacy_mac=True,
+                         **kw)
         if "serving SSH" not in first:
             raise BoardError("the board did not serve: " + first)
     except BaseException:

@@ -45,10 +45,15 @@ dir="$SRC/$(cat "$SRC/ready")"
 
 mkdir -p build/qemu
 build() {  # build <name> <manifest or empty> [heap bytes]
-  local log="build/qemu/$1.log"
+  local log="build/qemu/$1.log" b="$ROOT/build/qemu/build-$1"
+  local opts=(BOARD=MPS2_AN385 FROZEN_MANIFEST="$2" MICROPY_VFS_LFS2=1 LDSCRIPT="$ROOT/firmware/mps2_an385.ld"
+    CFLAGS_EXTRA='-D"mp_hal_time_ns()=0ULL"' ${3:+MICROPY_HEAP_SIZE=$3})
+  # make does not see changed options (a build made before MICROPY_VFS_LFS2 stayed without
+  # littlefs): the options are kept beside the build, which starts afresh when they change
+  if [ -d "$b" ] && [ "$(cat "$b.options" 2>/dev/null)" != "${opts[*]}" ]; then rm -rf "$b"; fi
+  mkdir -p "$b" && printf '%s' "${opts[*]}" >"$b.options"
   # BUILD is relative to ports/qemu
-  if ! make -j"$JOBS" -C "$dir/ports/qemu" BOARD=MPS2_AN385 BUILD="$ROOT/build/qemu/build-$1" \
-      FROZEN_MANIFEST="$2" MICROPY_VFS_LFS2=1 LDSCRIPT="$ROOT/firmware/mps2_an385.ld" CFLAGS_EXTRA='-D"mp_hal_time_ns()=0ULL"' ${3:+MICROPY_HEAP_SIZE=$3} >"$log" 2>&1; then
+  if ! make -j"$JOBS" -C "$dir/ports/qemu" BUILD="$b" "${opts[@]}" >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "firmware build failed; log in $log" >&2
     exit 1

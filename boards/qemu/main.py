@@ -26,19 +26,33 @@ def _uart_init():
 
 
 @micropython.viper
-def _rx(buf: ptr8, n: int, t: ptr32):
-    # exactly n bytes into buf; the timer stops while nothing is there
+def _rx(buf: ptr8, n: int, t: ptr32, mag: ptr8, m: int, k: ptr32) -> int:
+    # n bytes into buf, or fewer when the host's hang-up line (mag, m bytes: ussh.stream.HANGUP)
+    # ended among them: the client it stands for has left, and the rest of a packet will never
+    # come. k[0]: how much of mag the bytes so far ended with (a hang-up split over two reads).
+    # The timer stops while nothing is there.
     u = ptr32(0x40005000)
     i = 0
     while i < n:
         if u[1] & 2:
-            buf[i] = u[0]
+            c = u[0] & 0xFF
+            buf[i] = c
             i += 1
+            j = k[0]
+            if c == mag[j]:
+                j += 1
+                if j == m:
+                    k[0] = 0
+                    return i
+            else:
+                j = 1 if c == mag[0] else 0
+            k[0] = j
         else:
             t[0] = 0
             while (u[1] & 2) == 0:
                 pass
             t[0] = 1
+    return i
 
 
 @micropython.viper
@@ -92,7 +106,7 @@ class _Pool:
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True):
+          viper=True, root=None, one_session=True, legacy_mac=False):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -108,7 +122,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         compat.have_viper = lambda: False
     from ussh.connection import make_config
     from ussh.crypto import rand
-    from ussh.stream import serve_stream
+    from ussh.stream import HANGUP, Link, serve_stream
 
     global _rand
     _rand = rand
@@ -119,7 +133,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         # this 138 KB heap): each packet takes a few buffers of its size, and after a while a
         # heap, though mostly free, has few long free runs between the small objects that stay
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, **more)  # packets and window: ussh.budget
+        cfg = make_config(host_key, authorized_keys, log=_log, legacy_mac=legacy_mac, **more)  # packets and window: ussh.budget
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return
@@ -133,11 +147,12 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
 
     buf = bytearray(2048)  # one packet, reused: the transport copies it at once
 
+    matched = bytearray(4)  # _rx's k
+
     def read(n):
         st.point()
         b = buf if n <= len(buf) else bytearray(n)
-        _rx(b, n, t)
-        return memoryview(b)[:n]
+        return memoryview(b)[: _rx(b, n, t, HANGUP, len(HANGUP), matched)]
 
     def write(b):
         st.point()
@@ -153,6 +168,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     from ussh import budget
 
     print("ussh: %s" % budget.describe(cfg))
+    link = Link(read, write, _ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
     conn = None
     while True:  # serve_forever's loop, with the measurements between connections
@@ -160,8 +176,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         conn = None  # the last connection's buffers and state go before the next one's come
         gc.collect()
         try:
-            conn = serve_stream(read, write, cfg, _ready, "uart1", one_session, pending)
-            pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+            conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
+            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
         except MemoryError:  # outside serve_stream's own guard (starting a connection)
             conn, pending = None, b""
             print("ussh: out of memory starting a connection")

@@ -9,6 +9,11 @@
 # and authorized_keys are the files `make deploy` put on the board (the host key is made on the
 # board at the first start), entropy comes from the board's os.urandom (the ring oscillator).
 # Log lines go to the console (USB CDC). The emulated Pico (tools/pico.py) runs this file too.
+# With an app that `make push` put on the board (ussh.app), main.py becomes
+#     import uart_ssh
+#     uart_ssh.run_app()
+#     uart_ssh.serve()
+# the app's main.py imported first (it may start its own timers or interrupts), then the server.
 import gc
 
 import machine
@@ -23,7 +28,8 @@ def _cycles():
 
 
 def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
-          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False):
+          root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False,
+          legacy_mac=False):
     """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
     connection). one_session: a connection ends once its session closed (a UART does not tell
     when the client went away; False: when the client disconnects or a new one starts, as an
@@ -36,13 +42,14 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     import select
 
     from ussh.connection import make_config
-    from ussh.stream import serve_stream
+    from ussh.stream import Link, serve_stream
 
     st = _State(measure, heap)
     _state[0] = st
     try:
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window, **more)
+        cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window,
+                          legacy_mac=legacy_mac, **more)
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError, OSError
         print("ussh: not started: %s" % e)
         return
@@ -79,14 +86,15 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
 
         os.chdir(root)
     print("ussh: serving SSH on UART%d (%d baud), host key %s" % (uart, baudrate, cfg.host_key.fingerprint()))
+    link = Link(read, write, ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
     while True:
         st.reset()
         conn = None
         gc.collect()
         try:
-            conn = serve_stream(read, write, cfg, ready, "uart%d" % uart, one_session, pending)
-            pending = bytes(conn.transport.rbuf)
+            conn = serve_stream(link.read, write, cfg, link.ready, "uart%d" % uart, one_session, pending)
+            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
         except MemoryError:
             conn, pending = None, b""
             print("ussh: out of memory starting a connection")
@@ -94,6 +102,23 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
         if not forever:
             break
     _state[0] = None
+
+
+def run_app(config="ussh.cfg"):
+    """The app `make push` put on the board (ussh.app), before serve(): this server blocks
+    (ussh.stream, no asyncio), so the app's main.py is imported first, guarded (an exception
+    there rolls the version back at once; a reset before it confirmed, at the next boot), and
+    the server runs after it whatever the app did. config: app_dir, app_healthy_after (> 0: a
+    version is healthy once its import returned) and root, as in ussh.cfg. Returns the app's
+    module, or None."""
+    from ussh import app, board
+
+    try:
+        cfg = board.current = board.load(config)
+    except board.ConfigError as e:
+        print("ussh: app not started: %s" % e)
+        return None
+    return app.run_blocking(cfg)
 
 
 _state = [None]

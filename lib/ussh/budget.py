@@ -1,7 +1,8 @@
 # The memory one connection holds, as a bound from its Config (README "Limits"):
-#   receive buffer   one packet as the client sends it: channel_max_packet + framing
-#                    (a KEXINIT or an RSA login is about 2 KB; max_packet is the
-#                    transport's hard limit, RFC 4253 §6.1)
+#   receive buffer   one packet as the client sends it, and the copy of its channel
+#                    data: up to the window each (paramiko sends 4 KB packets whatever
+#                    channel_max_packet we announce; a KEXINIT or an RSA login is about
+#                    2 KB; max_packet is the transport's hard limit, RFC 4253 §6.1)
 #   channel input    the window we grant (the client may have that much in flight),
 #                    and the copy a program takes of it
 #   channel output   the channel's buffer, then each packet's header + data and the
@@ -20,14 +21,15 @@ from ussh.compat import const
 _FRAMING = const(64)  # packet length, padding, MAC, channel header
 _CRYPTO = const(2048)  # two AES-CTR contexts and two HMAC-SHA256 states, about
 _FIXED = const(6144)  # Connection, Transport, Channel objects, dicts, names: measured order
-_SMALL_HEAP = const(524288)  # a heap under this is a board's: budget it
+_SMALL_HEAP = const(524288)
+_MAX_PACKET = const(35000)  # Config.max_packet's default  # a heap under this is a board's: budget it
 
 
 def table(cfg):
     """[(what, bytes)] one connection holds at most, from cfg; the last row is the total."""
     p = cfg.channel_max_packet + _FRAMING
     rows = [
-        ("receive buffer", p),
+        ("receive buffer + data copy", 2 * (max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING)),
         ("channel input (window + copy)", 2 * cfg.window),
         ("channel output (buffer + packet copies)", 3 * p),
         ("cipher and MAC state", _CRYPTO),
@@ -55,6 +57,7 @@ def defaults(free, connections=2):
         return {}
     share = free // (connections + 1)  # one share stays for user code and the compiler
     c = _Sizes()
+    c.max_packet = _MAX_PACKET
     c.channel_max_packet = 16384
     while True:
         c.window = 4 * c.channel_max_packet  # a window of four packets

@@ -26,6 +26,7 @@ _OPEN_RESOURCE_SHORTAGE = const(4)
 _EXTENDED_DATA_STDERR = const(1)
 _MIN_GRANT = const(1024)  # the smallest window add() falls back to
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
+_FRAMING = const(64)  # packet length, padding, MAC, channel header (ussh.budget)
 _PREALLOC = const(16384)  # a window up to this is allocated whole at the first data
 
 
@@ -300,6 +301,13 @@ def window_adjust(conn, p):
         ch.wake()
 
 
+def _room(t, n):
+    # the transport's channel-data copy made n bytes long, so that packets up to n no longer
+    # grow it
+    if len(t.pbuf) < n:
+        t.pbuf = bytearray(n)
+
+
 def channel_data(conn, p):
     r = Reader(p, 1)
     ch = _channel(conn, r)
@@ -323,7 +331,14 @@ def channel_data(conn, p):
             try:
                 ch.inbuf = bytearray(ch.grant)
                 ch.inbuf[:] = b""
-            except MemoryError:  # no free run that long: the buffer grows with the data instead
+                # and what take_input() copies it into; and the transport's data copy for a packet
+                # of up to the window: paramiko sends 4 KB packets whatever max packet we
+                # announce. All while the heap still has long free runs (a board's later
+                # growth to that size found none)
+                if len(ch.taken) < ch.grant:
+                    ch.taken = bytearray(ch.grant)
+                _room(conn.transport, ch.grant + _FRAMING)
+            except MemoryError:  # no free run that long: the buffers grow with the data instead
                 pass
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     if ch.wake:

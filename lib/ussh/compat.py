@@ -35,6 +35,14 @@ def have_viper():
         return False
 
 
+def have_thumb():
+    """Whether this port's native code is ARM Thumb (armv6m, armv7m, armv7em:
+    sys.implementation._mpy's arch field, 4 to 8), where the Thumb assembler
+    modules (crypto/*_thumb.py) can load; elsewhere importing one would only
+    parse it to fail."""
+    return MICROPYTHON and 4 <= (getattr(sys.implementation, "_mpy", 0) >> 10 & 15) <= 8
+
+
 # "no such file": the webassembly port raises emscripten's number (44)
 # although its errno module says 2
 ENOENT = (errno.ENOENT, 44) if sys.platform == "webassembly" else (errno.ENOENT,)

@@ -28,6 +28,7 @@ class Config:
     override the defaults below."""
 
     host_key = None  # keys.HostKey
+    warm = False  # whether warm() ran
     authorized_keys = ()  # authkeys entries
     log = print
     max_packet = 35000  # RFC 4253 §6.1; the largest packet accepted
@@ -325,19 +326,7 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
         host_key = keys.load_or_create(host_key, log)
     elif isinstance(host_key, (bytes, bytearray)):
         host_key = keys.parse(host_key)
-    if getattr(host_key, "seed", None) is not None:
-        # RFC 8032 §5.1.5: the public half must be the seed's, or every
-        # signature would be refused; worked out here, at start, it also
-        # spares the first client the signing key's expansion (cached)
-        from ussh.crypto import ed25519_public
-
-        if ed25519_public(host_key.seed) != host_key.pub:
-            raise keys.KeyFileError("host key: corrupt: public and private key do not match")
-    # the cipher's first use (its tables; on a board its viper code compiled)
-    # at start too: 9 million Cortex-M3 instructions the first login saves
-    from ussh.crypto import AESCTR
-
-    AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+    # the host key's check and the cipher's first use: warm(), idle work
     if isinstance(authorized_keys, str):
         authorized_keys = authkeys.load(authorized_keys, log)
     elif isinstance(authorized_keys, (bytes, bytearray)):
@@ -353,6 +342,26 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
     if isinstance(cas, str):  # a file of CA keys, in authorized_keys format
         settings["trusted_cas"] = authkeys.load(cas, log) if cas else ()
     return Config(host_key=host_key, authorized_keys=authorized_keys, log=log, **settings)
+
+
+def warm(cfg):
+    """Idle work a driver runs while it waits for its first client (the
+    stream driver before the version line, the asyncio server once it
+    listens), once per Config: the host key's check (keys.HostKey.check,
+    RFC 8032 §5.1.5; it also expands the signing key, cached) and the
+    cipher's first use (its tables; a board without the viper code frozen
+    compiles it): 4.4 million Cortex-M3 instructions the first client does
+    not wait for and the start-up does not take. Raises keys.KeyFileError
+    for a host key whose halves disagree."""
+    if cfg.warm:
+        return
+    check = getattr(getattr(cfg.host_key, "key", cfg.host_key), "check", None)
+    if check:
+        check()
+    from ussh.crypto import AESCTR
+
+    AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+    cfg.warm = True
 
 
 def pump(conn, send, recv, block):

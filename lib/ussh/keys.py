@@ -49,21 +49,36 @@ class HostKey:
     the 32-byte public key, `blob` the SSH public key blob."""
 
     algorithm = ALGORITHM
+    checked = False  # whether pub was found to be the seed's (check())
 
     def __init__(self, seed, pub=None, comment=""):
         if pub is None:
             from ussh.crypto import ed25519_public
 
             pub = ed25519_public(seed)
+            self.checked = True
         self.seed = bytes(seed)
         self.pub = bytes(pub)
         self.blob = _BLOB_HEAD + self.pub
         self.comment = comment
 
+    def check(self):
+        """RFC 8032 §5.1.5: the public half must be the seed's, or every
+        signature would be refused: raises KeyFileError when it is not.
+        Worked out once (connection.warm(), the drivers' idle work, else the
+        first signature), which also expands the signing key (cached)."""
+        if not self.checked:
+            from ussh.crypto import ed25519_public
+
+            if ed25519_public(self.seed) != self.pub:
+                raise KeyFileError("host key: corrupt: public and private key do not match")
+            self.checked = True
+
     def sign(self, data):
         """The SSH signature blob for data (RFC 8709 §6)."""
         from ussh.crypto import ed25519_sign
 
+        self.check()
         return _SIG_HEAD + ed25519_sign(self.seed, data)
 
     def fingerprint(self):

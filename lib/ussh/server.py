@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate
 from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, make_config, pump  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -277,6 +277,7 @@ class Server:
         lsock.setblocking(False)
         self.cfg.log("ussh: listening on %s:%d, host key %s" % (host, port, self.cfg.host_key.fingerprint()))
         try:
+            warm(self.cfg)  # before the first client (connection.warm)
             while True:
                 await wait_readable(lsock)
                 sock = None

@@ -6,9 +6,9 @@
 import gc
 import sys
 
-from ussh.compat import print_exception
+from ussh.compat import const, print_exception
 from ussh import kex
-from ussh.connection import Connection, pump
+from ussh.connection import Connection, pump, warm
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION
 
@@ -38,6 +38,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     version line where a packet should start ends the connection silently,
     as a new client (the previous one went away unannounced)."""
     rand.require()
+    warm(cfg)  # idle until the client's first byte; a corrupt host key raises KeyFileError here
     conn = Connection(cfg, peer)
     t = conn.transport
 
@@ -75,7 +76,8 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             else:
                 b = read(1)
                 if not b:
-                    conn.lost("closed before the version line")
+                    # not a connection yet, and a host's hang-up (Link) ends here after every client
+                    conn.closed = True
                     return conn
                 c = b[0]
             m = m + 1 if c == _SSH[m] else int(c == _SSH[0])
@@ -91,7 +93,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                 if opened and not [c for c in chans.values() if not c.closed_out]:
                     # no DISCONNECT: a client that has its exit status would report it as an error
                     conn.lost("session closed")
-    except MemoryError:
+    except MemoryError as e:
         # the client is told (it would wait for its reply forever: a UART cannot hang up), once
         # the failed step's buffers are gone; if the cipher stream was torn it gets a bad MAC,
         # which ends it as well
@@ -102,6 +104,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             from ussh import budget
 
             conn.log("out of memory: over the %s" % budget.describe(cfg))
+            print_exception(e, sys.stderr)  # where: the console is the board's owner's
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:
                 write(q.pop(0))
@@ -125,9 +128,84 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     return conn
 
 
+# A UART cannot hang up. A host that joins clients to the board's UART one after another (the
+# emulators' bridges, tools/qemu.py) sends HANGUP + token + b"\n" once a client has left; the
+# board then ends that client's connection wherever it was (in a packet, in a command's output)
+# and answers HUNG_UP + token + b"\n" once nothing more of it will be written, so the host drops
+# the board's output up to that line and the next client meets a clean stream. Binary, so that
+# no version line or name-list holds them; inside ciphertext, 1 in 2**96 per position.
+HANGUP = b"\xff\x00ussh-hangup\x00\xff"
+HUNG_UP = b"\xff\x00ussh-hung-up "
+_TOKEN = const(32)  # the most of a token read
+_LOOK = const(64)  # a read's last bytes that may hold a hang-up line: HANGUP, token, b"\n"
+
+
+class Link:
+    """read, write and ready of a byte stream, for serve_stream, that also
+    understand the host's hang-up line (HANGUP): from it on, read returns
+    b"" (the connection ends as if the peer closed it) until after() has
+    written the answer. Boards serving on a UART use it."""
+
+    def __init__(self, read, write, ready=None):
+        self._read, self.write, self._ready = read, write, ready
+        self._tail = b""  # the last bytes read, for a HANGUP split over two reads
+        self.token = None  # set once a HANGUP was read: what follows it, up to b"\n"
+
+    def ready(self):
+        return self.token is not None or (self._ready is not None and self._ready())
+
+    def read(self, n):
+        if self.token is not None:
+            return b""
+        b = self._read(n)
+        k = len(b)
+        if not k:
+            return b
+        if k <= len(HANGUP):
+            got = bytes(b)
+            if k >= 4 and HANGUP[:k] == got:
+                # where a packet's length goes (a reader asking for exactly 4 bytes): read on to
+                # tell. Either the hang-up, or a length over any limit (with encrypt-then-MAC
+                # the length is plain) that ends the connection anyway; without it, 1 in 2**32.
+                while len(got) < len(HANGUP) and HANGUP[: len(got)] == got:
+                    more = self._read(len(HANGUP) - len(got))
+                    if not more:
+                        break
+                    got += bytes(more)
+                b = got
+        else:
+            # nothing follows the hang-up line until it is answered: it ends a read, so only a
+            # read's last bytes are looked at (no copy of the packet: a board's heap is small)
+            got = bytes(b[k - _LOOK :] if k > _LOOK else b)
+        seen = self._tail + got
+        i = seen.find(HANGUP)
+        if i < 0:
+            self._tail = seen[-len(HANGUP) + 1 :]
+            return b
+        rest = seen[i + len(HANGUP) :]
+        while b"\n" not in rest and len(rest) < _TOKEN:
+            more = self._read(1)
+            if not more:
+                break
+            rest += bytes(more)
+        self.token = rest[: rest.find(b"\n")] if b"\n" in rest else rest[:_TOKEN]
+        self._tail = b""
+        return b""
+
+    def after(self):
+        """Called once the connection ended: answers a hang-up, if one came,
+        and returns whether one did."""
+        if self.token is None:
+            return False
+        self.write(HUNG_UP + self.token + b"\n")
+        self.token = None
+        return True
+
+
 def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True):
     """serve_stream, one connection after another, until the stream ends
-    (read returns b""; a UART never does)."""
+    (read returns b""; a UART never does), answering the host's hang-ups
+    (Link)."""
     end = []
 
     def rd(n):
@@ -136,7 +214,8 @@ def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True)
             end.append(1)
         return b
 
+    link = Link(rd, write, ready)
     pending = b""
     while not end:
-        conn = serve_stream(rd, write, cfg, ready, peer, one_session, pending)
-        pending = bytes(conn.transport.rbuf)  # a new client's first bytes
+        conn = serve_stream(link.read, write, cfg, link.ready if ready else None, peer, one_session, pending)
+        pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes

@@ -1,11 +1,13 @@
 // The emulated Raspberry Pi Pico: rp2040js (package.json) running a MicroPython rp2 firmware, for
 // tools/pico.py (which starts this with the arguments below and stops it by its PID).
 //
-//   node run.mjs --bootrom B1.bin --flash image.bin --usb PORT [--uart1 PORT] [--uart0 PORT]
+//   node run.mjs --bootrom B1.bin --flash image.bin [--persist 1] --usb PORT [--uart1 PORT] [--uart0 PORT]
 //
 // --flash: the flash image from address 0x10000000 (the firmware's .bin, which tools/pico.py
 // patches: a BKPT 0x51 as the first instruction of pico-sdk's flash_range_erase and a BKPT 0x52
 // in flash_range_program; this file does their work on the emulated flash and returns).
+// --persist 1: those writes also go into the image file as they happen (the file then holds the
+// whole flash, 2 MB): a board killed and started again on it finds its filesystem as it was.
 // --usb: the USB CDC serial port (MicroPython's REPL) as a TCP server on 127.0.0.1:PORT; --uart1,
 // --uart0: the UARTs' bytes (8N1, no rate: a byte goes as soon as the FIFO has room). One client
 // at a time on each (a new one replaces the last). What the board sends to USB while no client
@@ -102,6 +104,12 @@ const rom = fs.readFileSync(args.bootrom);
 mcu.loadBootrom(new Uint32Array(rom.buffer, rom.byteOffset, rom.length >> 2));
 const image = fs.readFileSync(args.flash);
 mcu.flash.set(image);
+// --persist 1: every erase and program also goes into the --flash file at once (a file the size
+// of the flash), so the board's filesystem outlives this process, killed or not
+const keep = args.persist === '1' ? fs.openSync(args.flash, 'r+') : null;
+function kept(offs, n) {
+  if (keep !== null) fs.writeSync(keep, mcu.flash, offs, n, offs);
+}
 
 const ERASE = 0x51;
 const PROGRAM = 0x52;
@@ -111,11 +119,13 @@ mcu.onBreak = (code) => {
   if (code === ERASE) {
     const offs = r[0] >>> 0;
     mcu.flash.fill(0xff, offs, offs + (r[1] >>> 0));
+    kept(offs, r[1] >>> 0);
   } else if (code === PROGRAM) {
     const offs = r[0] >>> 0;
     const src = r[1] >>> 0;
     const n = r[2] >>> 0;
     for (let i = 0; i < n; i++) mcu.flash[offs + i] &= mcu.readUint8(src + i);
+    kept(offs, n);
   } else {
     console.error(`pico: the board stopped at a breakpoint (${code}), pc ${core.PC.toString(16)} lr ${(r[14] >>> 0).toString(16)} r0 ${(r[0] >>> 0).toString(16)} sp ${(core.SP >>> 0).toString(16)} stack ${Array.from({ length: 24 }, (_, i) => mcu.readUint32(core.SP + 4 * i).toString(16)).join(" ")}`);
     process.exit(3);

@@ -22,6 +22,8 @@
 # import.
 import micropython  # noqa: F401 (the decorator)
 
+from ussh.compat import have_thumb
+
 ADDSUB = 0  # d = a + b, e = a - b (e apart from a and b: fe_thumb writes it first)
 E24 = 1  # d = a - b, e = a + 121665 d (RFC 7748's a24)
 MUL = 2  # d = a * b
@@ -615,14 +617,16 @@ def _e24(a: int, b: int):
 
 # On ARM ports the products in Thumb assembler (fe_thumb.py: 4 instructions a
 # product, not 10), where that module is there and compiles; _run calls
-# whichever _mul and _sqr are the module's globals.
+# whichever _mul and _sqr are the module's globals. Elsewhere it is not tried
+# (the unix port would parse its 4,000 lines only to refuse them: 0.2 s).
 PRODUCTS = "viper"
-try:
-    from ussh.crypto.fe_thumb import _mul, _sqr, _add, _sub, _addsub, _e24  # noqa: F811
+if have_thumb():
+    try:
+        from ussh.crypto.fe_thumb import _mul, _sqr, _add, _sub, _addsub, _e24  # noqa: F811
 
-    PRODUCTS = "thumb"
-except Exception:  # not an ARM port, or not installed: the viper ones above
-    pass
+        PRODUCTS = "thumb"
+    except Exception:  # not installed, or a port without the inline assembler: the viper ones above
+        pass
 
 
 @micropython.viper

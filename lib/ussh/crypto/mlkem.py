@@ -259,6 +259,13 @@ def _pke_decrypt(dk, c):
 def keygen(d, z):
     """ML-KEM-768 KeyGen_internal (FIPS 203 Algorithm 16) from the 32-byte
     seeds d and z: (encapsulation key, 1184 bytes; decapsulation key, 2400)."""
+    if _fast:
+        return _fast.keygen(d, z)
+    return keygen_pure(d, z)
+
+
+def keygen_pure(d, z):
+    # keygen() on Python ints: ports without viper, and the tests' oracle
     ek, dk = _pke_keygen(d)
     return ek, dk + ek + sha3_256(ek) + z
 
@@ -268,6 +275,13 @@ def encaps(ek, m):
     random bytes m: (shared key, 32 bytes; ciphertext, 1088 bytes). Raises
     ValueError for a key of the wrong length or failing the modulus check
     (section 7.2)."""
+    if _fast:
+        return _fast.encaps(ek, m)
+    return encaps_pure(ek, m)
+
+
+def encaps_pure(ek, m):
+    # encaps() on Python ints
     t = _decode_t(ek)
     g = sha3_512(m + sha3_256(ek))
     return g[:32], _pke_encrypt(t, ek[1152:], m, g[32:])
@@ -278,6 +292,13 @@ def decaps(dk, c):
     shared key (the implicit-rejection key for a ciphertext that does not
     re-encrypt). Raises ValueError for the wrong input lengths or a key
     whose hash of ek does not match (section 7.3)."""
+    if _fast:
+        return _fast.decaps(dk, c)
+    return decaps_pure(dk, c)
+
+
+def decaps_pure(dk, c):
+    # decaps() on Python ints
     if len(dk) != DK_LEN or len(c) != CT_LEN:
         raise ValueError("ML-KEM-768 decapsulation input length")
     c = bytes(c)
@@ -294,3 +315,16 @@ def decaps(dk, c):
         diff |= x ^ y
     mask = ((diff + 255) >> 8) - 1 & 255  # 255 when c == c2, else 0
     return bytes([b ^ (mask & (a ^ b)) for a, b in zip(g[:32], k_bar)])
+
+
+def _viper():
+    # mlkem_viper.py (optional): the polynomial arithmetic in viper code
+    # where the port runs it, chosen (and the reason when not) as
+    # curve25519.load_fast chooses X25519's; mlkem._fast = False selects the
+    # portable code (tests, the bench)
+    from ussh.crypto import curve25519
+
+    return curve25519.load_fast("mlkem", "ussh.crypto.mlkem_viper")
+
+
+_fast = _viper()  # the module mlkem_viper, or False

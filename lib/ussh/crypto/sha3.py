@@ -6,7 +6,7 @@
 # key exchange, never by ussh.crypto itself.
 import struct
 
-from ussh.compat import const, have_viper
+from ussh.compat import const, have_thumb, have_viper
 
 _M64 = const(0xFFFFFFFFFFFFFFFF)
 
@@ -120,9 +120,20 @@ def keccak_f1600_pure(s):
 
 
 keccak_f1600 = keccak_f1600_pure
-if have_viper():
+KECCAK = "portable"  # which permutation keccak_f1600 is: "thumb", "viper" or "portable"
+if have_thumb():
+    try:
+        # ARM boards: Thumb assembler (keccak_thumb.py, frozen or built for armv6m/armv7m only)
+        from ussh.crypto.keccak_thumb import keccak_f1600
+
+        KECCAK = "thumb"
+    except Exception:  # not installed (mip leaves it out), or a port without the inline assembler
+        pass
+if KECCAK == "portable" and have_viper():
     try:
         from ussh.crypto.keccak_viper import keccak_f1600
+
+        KECCAK = "viper"
     except ImportError:  # a bytecode-only build (mpy-cross without -march) leaves it out
         pass
 
