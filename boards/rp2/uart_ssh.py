@@ -72,9 +72,21 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
         st.moved(got)
         return mv[:got]
 
+    wpoll = select.poll()
+    wpoll.register(u, select.POLLOUT)
+
     def write(b):
+        # all of b: with timeout=0 the UART takes what its transmit buffer has room for and
+        # returns that count (None for nothing); a packet's tail left out would leave the
+        # client waiting for it forever
         st.point()
-        u.write(b)
+        mv = memoryview(b)
+        while len(mv):
+            n = u.write(mv)
+            if n:
+                mv = mv[n:]
+            else:
+                wpoll.poll(1000)
         st.moved(len(b))
         st.wrote()
 
