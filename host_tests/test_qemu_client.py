@@ -22,10 +22,12 @@ import ussh.crypto.rand as _r
 _rand = _r
 _r.set_source(_Pool(%r))
 from ussh import client_stream
+from ussh.stream import HANGUP
+_K = bytearray(4)
 
 def _read(n):
     b = bytearray(n)
-    _rx(b, n, _NOCOUNT)
+    _rx(b, n, _NOCOUNT, HANGUP, len(HANGUP), _K)  # no hang-up comes to a client: all n
     return b
 
 def _write(b):
