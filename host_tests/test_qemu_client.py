@@ -3,6 +3,7 @@ board's UART1, which socat joins to OpenSSH's sshd on 127.0.0.1; the board logs 
 command with stdin, and gets its output and exit status."""
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 
@@ -51,9 +52,26 @@ def test_client_exec_from_the_cortex_m3():
             with open(os.path.join(ROOT, "boards", "qemu", "main.py")) as f:
                 b.exec(f.read())
             b.exec("_uart_init()")  # on before the first byte comes
-            bridge = subprocess.Popen(["socat", "TCP:127.0.0.1:%d" % uart, "TCP:127.0.0.1:%d" % srv.port],
+            # qemu drops what the board writes on UART1 before its TCP port has a client: the
+            # board's version line, written before socat connected on a busy machine, was lost
+            # and both sides waited (300 s). So the UART's connection is made and seen to carry
+            # a byte from the board before the client starts; only then is sshd joined to it.
+            u = socket.create_connection(("127.0.0.1", uart), timeout=30)
+            u.settimeout(1)
+            for _ in range(60):
+                b.exec("_tx(b'!', 1, _NOCOUNT)")
+                try:
+                    if u.recv(1) == b"!":
+                        break
+                except socket.timeout:
+                    continue
+            else:
+                raise AssertionError("UART1's connection carried nothing in 60 tries")
+            u.settimeout(None)
+            bridge = subprocess.Popen(["socat", "FD:%d" % u.fileno(), "TCP:127.0.0.1:%d" % srv.port], pass_fds=(u.fileno(),),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
+            u.close()  # socat holds it
             try:
                 out = b.exec(CLIENT % (os.urandom(48 + 32 * 31), srv.port, srv.user, key,
                                        known_line(srv).encode()), timeout=300)
