@@ -124,8 +124,12 @@ class SharedStream:
                 else:
                     client.close()
                     client = None
+                    self.client_left()
         if client:
             client.close()
+
+    def client_left(self):
+        pass
 
     def close(self):
         self.stop = True
@@ -267,32 +271,11 @@ class HangupStream(SharedStream):
     """SharedStream with the emulators' bridge (tools/qemu.py hang_up): when a client leaves, the
     board is told, and its output is dropped up to its answer."""
 
-    def _run(self):
+    def client_left(self):
         import qemu
 
-        client = None
-        while not self.stop:
-            fds = [self.lsock, self._side] + ([client] if client else [])
-            r, _, _ = select.select(fds, [], [], 0.1)
-            if self.lsock in r and client is None:
-                client, _ = self.lsock.accept()
-            if self._side in r:
-                data = self._side.recv(65536)
-                if not data:
-                    break
-                if client:
-                    client.sendall(data)
-            if client and client in r:
-                data = client.recv(65536)
-                if data:
-                    self._side.sendall(data)
-                else:
-                    client.close()
-                    client = None
-                    self.hangups += 1
-                    qemu.hang_up(self._side, bound=60)
-        if client:
-            client.close()
+        self.hangups += 1
+        qemu.hang_up(self._side, bound=60)
 
     hangups = 0
 
