@@ -20,6 +20,7 @@ package(
         "cert.py",
         "channel.py",
         "client.py",
+        "client_chan.py",
         "client_conn.py",
         "client_kex.py",
         "client_sftp.py",

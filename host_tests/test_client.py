@@ -253,7 +253,7 @@ def test_client_on_the_unix_port():
         assert "get 70000" in out, out
 
 
-CLIENT_MODULES = {"ussh.client", "ussh.client_conn", "ussh.client_kex", "ussh.client_sftp", "ussh.client_stream",
+CLIENT_MODULES = {"ussh.client", "ussh.client_chan", "ussh.client_conn", "ussh.client_kex", "ussh.client_sftp", "ussh.client_stream",
                   "ussh.knownhosts",
                   "ussh.callhome", "ussh.hostcert"}
 

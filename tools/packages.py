@@ -34,7 +34,7 @@ OPTIONAL = {
     # app updates (ussh.app, `make push`) arrive over SFTP
     "package-sftp.json": ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py", "ussh/app.py",
                           "ussh/appslot.py", "ussh/apppush.py"),
-    "package-client.json": ("ussh/client.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
+    "package-client.json": ("ussh/client.py", "ussh/client_chan.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
                             "ussh/client_stream.py", "ussh/knownhosts.py", "ussh/callhome.py"),
 }
 
