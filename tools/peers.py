@@ -1,6 +1,6 @@
 """SSH servers on 127.0.0.1 for ussh's tests and benchmarks, and the ssh client command for them.
 
-Shared by host_tests/ (sshd_fixtures.py) and bench/ (login.py); never imported by lib/ussh.
+Shared by host_tests/ (sshd_fixtures.py), bench/ (login.py) and tools/ (free_port); never imported by lib/ussh.
 
     with Lab() as lab:                      # temp dir + throwaway ed25519 client key
         srv = lab.start("dropbear")         # or "sshd", "asyncssh", "ussh" (runtime="unix"|"cpython")

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from peers import free_port  # tools/, beside this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _WITH_VALUE = ("-p", "-i", "-l", "-F", "-J", "-o", "-b", "-c", "-m", "-E", "-S")
 TUNNEL_TIMEOUT = 60  # seconds for ssh to log in and listen
@@ -52,14 +54,6 @@ def mpremote_exe():
     return venv if os.path.exists(venv) else (shutil.which("mpremote") or "mpremote")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _listening(port):
     # ssh listens once binding the port fails (probing by bind, not connect)
     s = socket.socket()
@@ -77,7 +71,7 @@ def tunnel(ssh_opts, host, ssh="ssh", timeout=TUNNEL_TIMEOUT, tries=3):
     (with ssh's messages) when it exits first or does not listen within timeout."""
     err = ""
     for _ in range(tries):  # a port taken between our probe and ssh's bind: another port
-        port = _free_port()
+        port = free_port()
         argv = [ssh, "-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:%d:repl:1" % port] + ssh_opts + [host]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + timeout

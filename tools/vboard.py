@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from peers import free_port  # tools/, beside this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 _PIDFILE = ".vboard.pid"
@@ -34,19 +36,11 @@ def boot_argv(folder):
     return [MICROPYTHON, "main.py"]
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start(folder, port=None, timeout=10):
     """Starts a virtual board on 127.0.0.1:port serving folder; returns (pid, port)."""
     folder = os.path.abspath(folder)
     os.makedirs(folder, exist_ok=True)
-    port = port or _free_port()
+    port = port or free_port()
     repl = "%s -i" % MICROPYTHON
     argv = [
         "socat",
