@@ -16,7 +16,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from peers import Lab, free_port, keygen  # noqa: E402
+from peers import Lab, free_port  # noqa: E402
 
 # a small HTTP server on the board (asyncio, beside ussh), started by an SSH command
 SERVICE = """
@@ -64,13 +64,7 @@ KEYS = {  # name -> authorized_keys options
 def board(request):
     with Lab() as lab:
         svc_port = free_port()
-        keys = {}
-        with open(lab.authorized_keys, "w") as f:
-            for name, opts in KEYS.items():
-                path = keygen(os.path.join(lab.dir, "key_" + name), name)
-                keys[name] = path
-                with open(path + ".pub") as pub:
-                    f.write((opts.replace("PORT", str(svc_port)) + " " if opts else "") + pub.read())
+        keys = lab.authorize({k: v.replace("PORT", str(svc_port)) for k, v in KEYS.items()})
         srv = lab.start("ussh", runtime=request.param)
         srv.client_key = keys["plain"]
         rude_port = free_port()

@@ -18,7 +18,7 @@ import pytest
 from mpremote_ssh import ROOT, Tunnel, ok
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from peers import Lab, keygen  # noqa: E402
+from peers import Lab  # noqa: E402
 
 KEYS = {  # name -> authorized_keys options
     "plain": "",
@@ -33,13 +33,7 @@ KEYS = {  # name -> authorized_keys options
 @pytest.fixture(scope="module")
 def board():
     with Lab() as lab:
-        keys = {}
-        with open(lab.authorized_keys, "w") as f:
-            for name, opts in KEYS.items():
-                path = keygen(os.path.join(lab.dir, "key_" + name), name)
-                keys[name] = path
-                with open(path + ".pub") as pub:
-                    f.write((opts + " " if opts else "") + pub.read())
+        keys = lab.authorize(KEYS)
         srv = lab.start("ussh", runtime="unix")
         srv.client_key = keys["plain"]
         srv.keys = keys

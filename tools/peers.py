@@ -231,6 +231,17 @@ class Lab:
         self.known_hosts = os.path.join(self.dir, "known_hosts")
         self.servers = []
 
+    def authorize(self, keys):
+        """Replaces authorized_keys with one new key per name of keys (name -> the line's
+        options, "" for none); returns {name: private key path}."""
+        paths = {}
+        with open(self.authorized_keys, "w") as f:
+            for name, opts in keys.items():
+                paths[name] = keygen(os.path.join(self.dir, "key_" + name), name)
+                with open(paths[name] + ".pub") as pub:
+                    f.write((opts + " " if opts else "") + pub.read())
+        return paths
+
     def _server(self, name, argv, port, **kw):
         s = Server(name, argv, port, self.dir, client_key=self.client_key,
                    known_hosts=self.known_hosts, **kw)
