@@ -20,7 +20,8 @@ from ussh import board  # noqa: E402
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 HOST_ONLY = {"ussh/_compat_cpython.py"}  # CPython's half of compat: never on a board
 ARM_ONLY = {"ussh/crypto/fe_thumb.py", "ussh/crypto/keccak_thumb.py"}  # Thumb assembler: frozen by ussh_thumb.py, not in mip
-PACKAGES = ("package.json", "package-pq.json", "package-keys.json", "package-sftp.json", "package-client.json")
+PACKAGES = ("package.json", "package-pq.json", "package-keys.json", "package-sftp.json", "package-client.json",
+            "package-mpremote.json")
 
 
 def lib_modules():
@@ -109,6 +110,7 @@ def test_mip_packages_cover_every_module_once():
     assert {"ussh/server.py", "ussh/interrupt.py", "ussh/plugins.py"} <= core and "ussh/sftp.py" not in core
     assert not core & {"ussh/pqkex.py", "ussh/crypto/mlkem.py", "ussh/key_rsa.py", "ussh/cert.py"}
     assert "ussh/client.py" not in core and "ussh/knownhosts.py" not in core
+    assert "ussh/rawrepl.py" not in core and "ussh/rawrepl_io.py" not in core
 
 
 def test_core_package_alone_serves_and_logs_in(tmp_path):
@@ -121,13 +123,19 @@ def test_core_package_alone_serves_and_logs_in(tmp_path):
     for m in core:
         os.makedirs(os.path.dirname(str(tmp_path / m)), exist_ok=True)
         shutil.copy(os.path.join(ROOT, "lib", m), str(tmp_path / m))
-    code = ("import sys\nfrom sshpair import Pair\np = Pair()\n"
-            "print([n for n, _ in p.conn.cfg.reg.kex], p.conn.user, 'ussh.pqkex' in sys.modules)\n")
+    # then mpremote's tunnel (ssh -L N:repl:1) is refused as not installed, and the connection goes on
+    code = ("import sys\nfrom sshpair import Pair, u32\nfrom ussh import wire\np = Pair()\n"
+            "print([n for n, _ in p.conn.cfg.reg.kex], p.conn.user, 'ussh.pqkex' in sys.modules)\n"
+            "p.feed(b'\\x5a' + wire.string(b'direct-tcpip') + u32(7) + u32(4096) + u32(1024) + wire.string(b'repl')"
+            " + u32(1) + wire.string(b'127.0.0.1') + u32(5))\n"
+            "print(p.events(), p.conn.closed)\n")
     env = dict(os.environ, MICROPYPATH="%s:%s" % (tmp_path, os.path.join(ROOT, "host_tests")))
     r = subprocess.run([os.path.join(ROOT, ".venv", "bin", "micropython"), "-c", code], capture_output=True,
                        text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.split() == ["[b'curve25519-sha256',", "b'curve25519-sha256@libssh.org']", "pair", "False"], r.stdout
+    first, second = r.stdout.splitlines()
+    assert first.split() == ["[b'curve25519-sha256',", "b'curve25519-sha256@libssh.org']", "pair", "False"], r.stdout
+    assert second == "[('open-failure', 7, 1, 'repl:1 is not installed on this board')] False", r.stdout
 
 
 # --- the config file ---

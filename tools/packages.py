@@ -5,6 +5,7 @@ micropython-lib splits aioble (a core, and a package per optional feature on top
     package-keys.json        mip: RSA, ECDSA and security-key user keys, certificates (optional)
     package-sftp.json        mip: file transfer, sftp and scp, and app updates (optional)
     package-client.json      mip: the board as an SSH client, call home (optional)
+    package-mpremote.json    mip: mpremote's raw REPL through `ssh -L N:repl:1` (optional)
     firmware/ussh_package.py the frozen-firmware manifest's package() call (all of them)
 
 usage: python tools/packages.py          rewrite the files
@@ -36,6 +37,8 @@ OPTIONAL = {
                           "ussh/appslot.py", "ussh/apppush.py"),
     "package-client.json": ("ussh/client.py", "ussh/client_chan.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
                             "ussh/client_stream.py", "ussh/knownhosts.py", "ussh/callhome.py"),
+    # the toolchain over SSH: a direct-tcpip channel to the reserved host "repl"
+    "package-mpremote.json": ("ussh/rawrepl.py", "ussh/rawrepl_io.py"),
 }
 
 
