@@ -15,14 +15,20 @@ way into /lib/qemu_main.mpy. march="none" ships the modules that hold viper code
 instead (compiled on the board at import, as mip or a plain copy of the sources would leave them):
 the comparison the footprint bench makes.
 
-Run alone: python tools/qemu_small.py [--march none]: installs, serves, logs in once and prints the
-free heap at each step and the guest instructions the start took.
+Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, serves (the
+110 KB build, or --plain: the 140 KB one), logs in once and prints the free heap once main is loaded
+and the lowest during the login; --measure: measure()'s table (the footprint bench section).
+
+A board this small cannot hold every module a session wants and a session (README "Numbers"):
+SmallBoard(preload=..., reserve=N) imports them at start above a block of N bytes let go
+afterwards, and leaves the post-quantum exchange, other key types and the client off (LEFT_OUT).
 """
 import binascii
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -163,21 +169,47 @@ class SmallBoard(qemu_login.UartBoard):
                                     "except OSError:\n    print(0)\n").strip()
             if there == "0":
                 self.installed = install(self.board, folder)
+            t0 = time.monotonic()
             out = self.board.exec(PRELOAD % (self.reserve, self.viper, " ".join(self.preload)))
             self.start_heap = int(out.strip())
+            self.start_seconds = time.monotonic() - t0
         except BaseException:
             self.__exit__()
             raise
         return self
 
 
+def measure(folder):
+    """{label: (guest instructions, heap bytes)} that importing what a session needs (ussh.stream,
+    ussh.repl, ussh.auth) takes on the 140 KB nothing-frozen board, ussh as .mpy from its flash:
+    portable code only, the viper modules as armv7m machine code (`make mpy BOARD=qemu`), and as
+    .py compiled on the board at import (where that runs out of heap, the portable code is used:
+    the label says which paths loaded). folder: for the flash images."""
+    out = {}
+    for march, viper in (("armv7m", False), ("armv7m", True), ("none", True)):
+        with SmallBoard(os.path.join(folder, "m-%s.img" % march), march=march, elf=qemu.FIRMWARE_PLAIN, viper=viper,
+                        icount=True, preload=[], reserve=0) as sb:
+            b = sb.board
+            n = b.count("import ussh.stream, ussh.repl, ussh.auth", setup="import gc\ngc.collect()\n_f0 = gc.mem_free()")
+            heap = int(b.exec("gc.collect()\nprint(_f0 - gc.mem_free())").strip())
+            paths = b.exec("from ussh.crypto import curve25519\nprint(curve25519.fast_paths()['x25519'][:8])").strip()
+            label = "portable" if not viper else ("viper precompiled" if march != "none" else "viper compiled on the board")
+            out["%s (x25519: %s)" % (label, paths)] = (n, heap)
+    return out
+
+
 def main(argv):
+    if "--measure" in argv:
+        with tempfile.TemporaryDirectory() as d:
+            for k, (n, heap) in measure(d).items():
+                print("%-50s %12d instructions %7d B heap" % (k, n, heap))
+        return 0
     march = "none" if "--march" in argv and argv[argv.index("--march") + 1] == "none" else "armv7m"
     with tempfile.TemporaryDirectory() as d:
         elf = qemu.FIRMWARE_PLAIN if "--plain" in argv else qemu.FIRMWARE_SMALL
         with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv) as sb:
-            print("installed %d B of ussh (-march=%s); free heap with main loaded %d B"
-                  % (sb.installed, march, sb.start_heap))
+            print("installed %d B of ussh (-march=%s, viper %s); free heap with main loaded %d B, loaded in %.2f s"
+                  % (sb.installed, march, sb.viper, sb.start_heap, sb.start_seconds))
             first = sb.serve(heap=True, viper=sb.viper)
             print(first)
             if "serving SSH" not in first:
