@@ -1,6 +1,8 @@
 """Footprint of the server on the MicroPython unix port with modules loaded as .mpy:
 the smallest `-X heapsize=` at which kex, auth and an exec complete, and the .mpy size of
-every module the shell server has loaded once a pty shell runs.
+every module the shell server has loaded once a pty shell runs; on the emulated Cortex-M3 with
+nothing frozen, the guest instructions and heap that importing a session's modules from .mpy takes
+(portable, viper as machine code, viper compiled on the board: tools/qemu_small.py measure()).
 
 Used by bench/run.py (section "footprint"); also runnable alone: python bench/footprint.py
 """
@@ -90,8 +92,16 @@ def section(args=None):
         notes.append("modules: " + " ".join(m[5:] or "ussh" for m in ours))
         heap = smallest_heap(lab, mpydir)
         rows["smallest heapsize for kex+auth+exec (KiB)"] = {"unix": heap if heap else "FAIL"}
-    return {"title": "footprint: server on the unix port, modules from .mpy", "columns": ["unix"],
-            "rows": rows, "notes": notes}
+    # the emulated Cortex-M3 with nothing frozen (140 KB heap), ussh as .mpy on its flash
+    # (tools/qemu_small.py): what importing a session's modules takes, by how the viper code comes
+    import qemu_small
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ussh-footprint-qemu-") as d:
+        for label, (n, heap) in qemu_small.measure(d).items():
+            rows["qemu .mpy import, " + label] = {"instructions": n, "heap (B)": heap}
+    return {"title": "footprint: server on the unix port, modules from .mpy; the emulated board's imports",
+            "columns": ["unix", "instructions", "heap (B)"], "rows": rows, "notes": notes}
 
 
 if __name__ == "__main__":

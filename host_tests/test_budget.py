@@ -136,3 +136,52 @@ def test_defaults_fit_a_share_of_a_board_heap():
         d = budget.defaults(free)
         assert d["channel_max_packet"] == want and d["window"] == 4 * want
         assert budget.per_connection(config(**d)) <= free // 3
+
+
+def test_memory_error_names_the_budget_and_free_heap_ends_the_connection_with_a_reason(monkeypatch):
+    # the blocking driver (a board's UART): a MemoryError while a packet is handled ends that
+    # connection with a DISCONNECT "out of memory", the log line gives the configured budget and the
+    # free heap, and the next client on the same stream is served
+    from ussh import budget, connection, stream
+
+    logs = []
+    cfg = config(channel_max_packet=1024, window=4096, log=logs.append)
+    monkeypatch.setattr(budget, "free_heap", lambda: 12345)  # CPython has no such figure; a board's
+    real_feed = connection.Connection.feed
+    calls = []
+
+    def feed(self, data):
+        if self.peer_version is not None and data and not calls:  # the client's first packet
+            calls.append(len(data))
+            raise MemoryError("allocating 1560 bytes")
+        return real_feed(self, data)
+
+    monkeypatch.setattr(connection.Connection, "feed", feed)
+
+    def served(client):
+        data = bytearray(client)
+        out = []
+
+        def read(n):
+            b = bytes(data[:n])
+            data[:n] = b""
+            return b
+
+        conn = stream.serve_stream(read, out.append, cfg)
+        return conn, b"".join(bytes(x) for x in out)
+
+    kexinit = struct.pack(">IB", 12, 10) + b"\x14" + bytes(10)  # a packet's start: length, padding
+    conn, out = served(b"SSH-2.0-first\r\n" + kexinit)
+    assert conn.closed and conn.peer_version == b"SSH-2.0-first"
+    line = [m for m in logs if "out of memory" in m and "over the" in m]
+    assert line and line[0].endswith(
+        "out of memory: over the budget %d B a connection (packets of 1024 B, window 4096 B); 12345 B of heap free"
+        % budget.per_connection(cfg)), logs
+    assert b"out of memory" in out, out  # the DISCONNECT's reason, in the clear before keys
+    i = out.index(b"out of memory")
+    # SSH_MSG_DISCONNECT (1), SSH_DISCONNECT_BY_APPLICATION (11), the reason's length
+    assert out[i - 9] == 1 and struct.unpack(">II", out[i - 8 : i])[0] == 11, out
+    # the next client on the stream gets the server's version line and its own key exchange
+    monkeypatch.setattr(connection.Connection, "feed", real_feed)
+    conn2, out2 = served(b"SSH-2.0-second\r\n")
+    assert conn2.peer_version == b"SSH-2.0-second" and out2.startswith(b"SSH-2.0-"), out2

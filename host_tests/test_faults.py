@@ -9,6 +9,7 @@ after each connection (nothing of the hook is in lib/ussh).
 import base64
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -198,6 +199,10 @@ def test_tight_heap_parallel_logins_refused_cleanly(server):
     assert refused, "5 logins fit in %s: the heap is not tight, lower TIGHT_HEAP" % TIGHT_HEAP
     assert srv.proc.poll() is None, srv.log()
     assert "disconnect: out of memory" in srv.log()
+    # the log gives the budget and the free heap (README "Limits": out of memory)
+    over = [x for x in srv.log().splitlines() if "out of memory: over the" in x]
+    for x in over:
+        assert re.search(r"over the budget \d+ B a connection \(packets of \d+ B, window \d+ B\); \d+ B of heap free$", x), x
     for _ in range(3):  # and then, once the burst's connections are gone, a normal login works
         time.sleep(1)
         p = srv.ssh()

@@ -180,12 +180,30 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
             pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
         except MemoryError:  # outside serve_stream's own guard (starting a connection)
             conn, pending = None, b""
+            gc.collect()
             print("ussh: out of memory starting a connection")
+            _turn_away(link, write)
         st.report()
         if not forever:
             break
     del hold
     _state[0] = None
+
+
+def _turn_away(link, write):
+    # A connection that could not start: once a client is there (its first byte; no spinning
+    # meanwhile), our version line and a DISCONNECT "out of memory" in the clear (RFC 4253 §11.1,
+    # before any key exchange), then its bytes are dropped up to the host's hang-up, answered.
+    # Without it the client waits for a version line that never comes.
+    if link.read(1):
+        why = b"out of memory"
+        body = b"\x01" + (11).to_bytes(4, "big") + len(why).to_bytes(4, "big") + why + bytes(4)
+        pad = 8 - (5 + len(body)) % 8
+        pad += 8 if pad < 4 else 0
+        write(b"SSH-2.0-ussh\r\n" + (1 + len(body) + pad).to_bytes(4, "big") + bytes([pad]) + body + bytes(pad))
+        while link.read(64):
+            pass
+    link.after()
 
 
 def run_app(config="/ussh.cfg"):

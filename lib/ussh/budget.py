@@ -44,10 +44,12 @@ def per_connection(cfg):
     return table(cfg)[-1][1]
 
 
-def describe(cfg):
-    """One line for the log: the budget a connection ran out of."""
-    return "budget %d B a connection (packets of %d B, window %d B)" % (
+def describe(cfg, free=None):
+    """One line for the log: the budget a connection ran out of, and free, the
+    free heap (bytes) where the runtime reports it."""
+    line = "budget %d B a connection (packets of %d B, window %d B)" % (
         per_connection(cfg), cfg.channel_max_packet, cfg.window)
+    return line if free is None else line + "; %d B of heap free" % free
 
 
 def defaults(free, connections=2):

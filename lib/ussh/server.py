@@ -232,7 +232,7 @@ class Server:
             try:
                 from ussh import budget
 
-                conn.log("out of memory: over the %s" % budget.describe(conn.cfg))
+                conn.log("out of memory: over the %s" % budget.describe(conn.cfg, budget.free_heap()))
                 if not conn.torn:
                     conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
                 await _send(sock, conn)

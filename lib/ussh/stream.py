@@ -103,7 +103,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             gc.collect()
             from ussh import budget
 
-            conn.log("out of memory: over the %s" % budget.describe(cfg))
+            conn.log("out of memory: over the %s" % budget.describe(cfg, budget.free_heap()))
             print_exception(e, sys.stderr)  # where: the console is the board's owner's
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
             while q:

@@ -1,0 +1,233 @@
+"""The ESP32-sized emulated board: build/qemu/firmware-small.elf (MicroPython's qemu port, a 110 KB
+GC heap, nothing frozen) with ussh as .mpy files on its flash filesystem (boards/qemu/flash.py:
+littlefs outside the heap), as `make deploy` leaves an ESP32 without PSRAM: every module ussh
+imports is loaded from the filesystem into the heap.
+
+    from qemu_small import SmallBoard          # tools/ on sys.path
+    with SmallBoard(flash="/tmp/flash.img") as sb:   # started, ussh installed in /lib, main loaded
+        first = sb.serve(forever=True, root="/")     # as qemu_login.UartBoard
+        p = sb.ssh("print(6*7)")
+
+The .mpy files come from tools/build_mpy.py (`make mpy BOARD=qemu`: -march=armv7m, so viper and
+native code arrive as machine code, nothing compiled on the board) and go in through the raw REPL
+(base64, a few KB per exec: no large block in the heap). boards/qemu/main.py is compiled the same
+way into /lib/qemu_main.mpy. march="none" ships the modules that hold viper code as .py source
+instead (compiled on the board at import, as mip or a plain copy of the sources would leave them):
+the comparison the footprint bench makes.
+
+Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, serves (the
+110 KB build, or --plain: the 140 KB one), logs in once and prints the free heap once main is loaded
+and the lowest during the login; --measure: measure()'s table (the footprint bench section).
+
+A board this small cannot hold every module a session wants and a session (README "Numbers"):
+SmallBoard(preload=..., reserve=N) imports them at start above a block of N bytes let go
+afterwards, and leaves the post-quantum exchange, other key types and the client off (LEFT_OUT).
+"""
+import binascii
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import build_mpy  # noqa: E402
+import packages  # noqa: E402
+import qemu  # noqa: E402
+import qemu_login  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+FILES = 1024 * 1024  # the flash filesystem: ussh's .mpy (about 200 KB) and the transfers
+_CHUNK = 3072  # bytes of a file per exec (4 KB of base64 in the heap at once)
+
+
+def build(march="armv7m"):
+    """build/mpy/qemu-small[-none]/: ussh for the board and qemu_main.mpy; returns that folder.
+    march "none": modules with viper/native code stay .py (mpy-cross cannot compile them without
+    an arch), the rest are .mpy bytecode."""
+    name = "qemu-small" if march == "armv7m" else "qemu-small-" + march
+    out = build_mpy.mpy_dir(name)
+    res = build_mpy.build(name, march, out)
+    for rel, msg in res.errors.items():
+        if march != "none" or "native" not in msg and "viper" not in msg:
+            raise RuntimeError("mpy-cross %s: %s" % (rel, msg))
+        with open(os.path.join(build_mpy.LIB, rel)) as f, open(os.path.join(out, rel), "w") as g:
+            g.write(f.read())  # compiled on the board at import
+    main = os.path.join(out, "qemu_main.mpy")
+    cmd = [build_mpy.MPY_CROSS, "-O3", "-o", main, "-s", "qemu_main.py"]
+    if march != "none":
+        cmd.append("-march=" + march)
+    src = os.path.join(ROOT, "boards", "qemu", "main.py")
+    p = subprocess.run(cmd + [src], capture_output=True, text=True)
+    if p.returncode != 0:
+        if march != "none":
+            raise RuntimeError("mpy-cross main.py: " + p.stderr)
+        with open(src) as f, open(os.path.join(out, "qemu_main.py"), "w") as g:
+            g.write(f.read())
+    return out
+
+
+# what `mpremote mip install` of the core and package-sftp.json puts on a board: the optional
+# post-quantum exchange, key types and client stay off (the post-quantum module, installed, would
+# be loaded at every start: ussh.plugins)
+LEFT_OUT = tuple(m[:-3] for k, mods in packages.OPTIONAL.items() if k != "package-sftp.json" for m in mods)
+
+
+def files(folder):
+    """[(path under folder, size)] of what install() copies: ussh/** (the core and file transfer:
+    LEFT_OUT stays out) and qemu_main.*"""
+    out = []
+    for d, dirs, names in os.walk(folder):
+        dirs.sort()
+        for n in sorted(names):
+            rel = os.path.relpath(os.path.join(d, n), folder)
+            if rel.rsplit(".", 1)[0].replace(os.sep, "/") in LEFT_OUT:
+                continue
+            if rel.startswith("ussh" + os.sep) or rel.startswith("qemu_main."):
+                out.append((rel, os.path.getsize(os.path.join(d, n))))
+    return out
+
+
+def put(board, path, data):
+    """Writes data (bytes) to path on the board through its raw REPL, a chunk per exec."""
+    board.exec("_f = open(%r, 'wb')" % path)
+    for i in range(0, len(data), _CHUNK):
+        b64 = binascii.b2a_base64(data[i : i + _CHUNK], newline=False).decode()
+        board.exec("_f.write(_a2b(%r))" % b64)
+    board.exec("_f.close()\ndel _f")
+
+
+def install(board, folder, dest="/lib"):
+    """Copies the files of folder (build()) to dest on the board's mounted flash; returns bytes."""
+    board.exec("import os, gc\nfrom binascii import a2b_base64 as _a2b\n"
+               "def _mkdir(p):\n    try:\n        os.mkdir(p)\n    except OSError:\n        pass\n")
+    board.exec("_mkdir(%r)" % dest)
+    made, total = set(), 0
+    for rel, size in files(folder):
+        parts = rel.split(os.sep)
+        for i in range(1, len(parts)):
+            d = dest + "/" + "/".join(parts[:i])
+            if d not in made:
+                board.exec("_mkdir(%r)" % d)
+                made.add(d)
+        with open(os.path.join(folder, rel), "rb") as f:
+            put(board, dest + "/" + "/".join(parts), f.read())
+        total += size
+    board.exec("del _mkdir, _a2b\ngc.collect()")
+    return total
+
+
+# main's serve() and the modules a session loads, imported at start above a reserved block that is
+# then let go: the connections' buffers find one free run below them. Imported one by one as a
+# session wants them, each module's bytecode would land between the last one's buffers, and after a
+# few the heap, 16 KB free, has no 1.5 KB in one piece (a KEXINIT failed so).
+PRELOAD = """import sys, gc
+sys.path.append('/lib')
+gc.collect()
+_r = bytearray(%d)
+if not %r:
+    from ussh import compat
+    compat.have_viper = lambda: False
+from qemu_main import serve
+_m = None
+for _m in %r.split():
+    __import__(_m)
+del _r, _m
+gc.collect()
+print(gc.mem_free())
+"""
+# what a login, an exec, a shell and an SFTP upload load (sys.modules after them)
+SESSION = ("ussh.stream ussh.connection ussh.auth ussh.kex ussh.channel ussh.repl ussh.budget ussh.scheduler "
+           "ussh.plugins")
+
+
+class SmallBoard(qemu_login.UartBoard):
+    """qemu_login.UartBoard on firmware-small.elf with ussh on its flash (installed at the first
+    start on a fresh flash image); main.py's serve() is that of /lib/qemu_main.mpy. start_heap:
+    the free heap once main is loaded (gc.collect()); installed: bytes copied (0 if they were
+    there)."""
+
+    def __init__(self, flash, march="armv7m", timeout=600, icount=False, elf=qemu.FIRMWARE_SMALL, viper=False,
+                 reserve=8192, preload=SESSION.split()):
+        super().__init__(icount=icount, timeout=timeout, flash=flash, elf=elf)
+        self.viper, self.reserve, self.preload = viper, reserve, preload
+        self.march = march
+        self.start_heap = None
+        self.installed = 0
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ussh-qemu-small-")
+        try:
+            self.host_key = qemu_login.keygen(os.path.join(self.dir, "host"), "qemu-host")
+            self.client_key = qemu_login.keygen(os.path.join(self.dir, "client"), "qemu-client")
+            self.known_hosts = os.path.join(self.dir, "known_hosts")
+            folder = build(self.march)
+            self.board.start()
+            qemu.mount_flash(self.board, FILES)
+            there = self.board.exec("import os\ntry:\n    print(len(os.listdir('/lib/ussh')))\n"
+                                    "except OSError:\n    print(0)\n").strip()
+            if there == "0":
+                self.installed = install(self.board, folder)
+            t0 = time.monotonic()
+            out = self.board.exec(PRELOAD % (self.reserve, self.viper, " ".join(self.preload)))
+            self.start_heap = int(out.strip())
+            self.start_seconds = time.monotonic() - t0
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+
+def measure(folder):
+    """{label: (guest instructions, heap bytes)} that importing what a session needs (ussh.stream,
+    ussh.repl, ussh.auth) takes on the 140 KB nothing-frozen board, ussh as .mpy from its flash:
+    portable code only, the viper modules as armv7m machine code (`make mpy BOARD=qemu`), and as
+    .py compiled on the board at import (where that runs out of heap, the portable code is used:
+    the label says which paths loaded). folder: for the flash images."""
+    out = {}
+    for march, viper in (("armv7m", False), ("armv7m", True), ("none", True)):
+        with SmallBoard(os.path.join(folder, "m-%s.img" % march), march=march, elf=qemu.FIRMWARE_PLAIN, viper=viper,
+                        icount=True, preload=[], reserve=0) as sb:
+            b = sb.board
+            n = b.count("import ussh.stream, ussh.repl, ussh.auth", setup="import gc\ngc.collect()\n_f0 = gc.mem_free()")
+            heap = int(b.exec("gc.collect()\nprint(_f0 - gc.mem_free())").strip())
+            paths = b.exec("from ussh.crypto import curve25519\nprint(curve25519.fast_paths()['x25519'][:8])").strip()
+            label = "portable" if not viper else ("viper precompiled" if march != "none" else "viper compiled on the board")
+            out["%s (x25519: %s)" % (label, paths)] = (n, heap)
+    return out
+
+
+def main(argv):
+    if "--measure" in argv:
+        with tempfile.TemporaryDirectory() as d:
+            for k, (n, heap) in measure(d).items():
+                print("%-50s %12d instructions %7d B heap" % (k, n, heap))
+        return 0
+    march = "none" if "--march" in argv and argv[argv.index("--march") + 1] == "none" else "armv7m"
+    with tempfile.TemporaryDirectory() as d:
+        elf = qemu.FIRMWARE_PLAIN if "--plain" in argv else qemu.FIRMWARE_SMALL
+        with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv) as sb:
+            print("installed %d B of ussh (-march=%s, viper %s); free heap with main loaded %d B, loaded in %.2f s"
+                  % (sb.installed, march, sb.viper, sb.start_heap, sb.start_seconds))
+            first = sb.serve(heap=True, viper=sb.viper)
+            print(first)
+            if "serving SSH" not in first:
+                print(sb.wait(60))
+                return 1
+            try:
+                p = sb.ssh("print(6*7)", timeout=120)
+            except subprocess.TimeoutExpired:
+                try:
+                    print("ssh timed out; console:", sb.board._read_until(b"\x04", 3))
+                except qemu.BoardError as e:
+                    print("ssh timed out; console:", str(e)[-3000:])
+                return 1
+            print("exec:", p.returncode, repr(p.stdout), p.stderr[-300:])
+            log = sb.wait(300)
+            print(log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
