@@ -8,7 +8,7 @@
 # Products that only feed sums are folded once,
 # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and leaves
 # them a few bits above 2^255 (below 2^273); coordinates, which are
-# multiplied again, are reduced with % p.
+# multiplied again, are folded twice (below 2^256; inside _sum).
 # The multiples of B that _sum adds are affine (x, y) byte strings, decoded
 # entry by entry (tables of big ints would take more RAM than a small board
 # has): 3 KB from ed25519_tab.py where that module is (in flash when frozen),
@@ -143,8 +143,10 @@ def _sum(terms, top):
     # digits at i (Straus: one chain of doublings for all terms). A term is
     # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
     # s times point j, s = +-1; points are an affine table (bytes-like) or a
-    # list of cached points. Returns (X, Y, Z).
-    P = p
+    # list of cached points. Returns (X, Y, Z), each congruent mod p to
+    # the coordinate, not reduced: every product that becomes a coordinate
+    # is folded twice (a third cheaper than % p on a board), which leaves
+    # it in (-2^48, 2^256) whatever the signs of its factors.
     M = _MASK
     D2 = d2
     X = 0
@@ -170,11 +172,19 @@ def _sum(terms, top):
             E = H - (E & M) - 19 * (E >> 255)
             G = A - B
             F = C + C + G
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
+            X = E * F
+            X = (X & M) + 19 * (X >> 255)
+            X = (X & M) + 19 * (X >> 255)
+            Y = G * H
+            Y = (Y & M) + 19 * (Y >> 255)
+            Y = (Y & M) + 19 * (Y >> 255)
+            Z = F * G
+            Z = (Z & M) + 19 * (Z >> 255)
+            Z = (Z & M) + 19 * (Z >> 255)
             if n:
-                T = E * H % P
+                T = E * H
+                T = (T & M) + 19 * (T >> 255)
+                T = (T & M) + 19 * (T >> 255)
         for e, tab in terms:
             v = e[i]
             if v:
@@ -208,12 +218,20 @@ def _sum(terms, top):
                 F = D - C
                 G = D + C
                 H = B + A
-                X = E * F % P
-                Y = G * H % P
-                Z = F * G % P
+                X = E * F
+                X = (X & M) + 19 * (X >> 255)
+                X = (X & M) + 19 * (X >> 255)
+                Y = G * H
+                Y = (Y & M) + 19 * (Y >> 255)
+                Y = (Y & M) + 19 * (Y >> 255)
+                Z = F * G
+                Z = (Z & M) + 19 * (Z >> 255)
+                Z = (Z & M) + 19 * (Z >> 255)
                 n -= 1
                 if n:
-                    T = E * H % P
+                    T = E * H
+                    T = (T & M) + 19 * (T >> 255)
+                    T = (T & M) + 19 * (T >> 255)
         i -= 1
     return X, Y, Z
 
@@ -432,7 +450,7 @@ def ed25519_verify(pub, msg, sig):
             _fast.sum_terms(e + ((_wnaf(8 * abs(u), 4), 18), (_wnaf(8 * abs(v), 4), 34)), 131)
             return _fast.sum_is_identity()
         X, Y, Z = _sum(e + ((_wnaf(8 * abs(u), 4), _odd_multiples(A)), (_wnaf(8 * abs(v), 4), _odd_multiples(R))), 131)
-        return X == 0 and Y == Z
+        return X % p == 0 and (Y - Z) % p == 0  # (_sum's results are not reduced)
     except Exception:
         return False
 
