@@ -10,7 +10,6 @@ _M64 = const(0xFFFFFFFFFFFFFFFF)
 _R = const(0x10000000000000001)
 
 _K = None  # K0..K79, then H(0), as big-endian bytes (a bytearray)
-_KI = None  # K0..K79 as ints, for the pure code (a round reads one without decoding it)
 
 
 def _constants():
@@ -53,7 +52,7 @@ def _compress(H, buf, off):
     # x * _R; sigma and SIGMA values keep garbage above bit 63, which only
     # ever meets sums that are reduced mod 2^64 before they are used again.
     m = _M64
-    k = _KI
+    k = _K
     w = list(struct.unpack_from(">16Q", buf, off))
     a, b, c, d, e, f, g, h = H
     bc = b ^ c
@@ -69,7 +68,7 @@ def _compress(H, buf, off):
             W = w[j] = (W + w[(j + 9) & 15] + (X >> 1 ^ X >> 8 ^ x >> 7) + (Y >> 19 ^ Y >> 61 ^ y >> 6)) & m
         # T1 = h + SIGMA1(e) + Ch(e, f, g) + K[t] + W[t]
         X = e * _R
-        W += h + (X >> 14 ^ X >> 18 ^ X >> 41) + (g ^ e & (f ^ g)) + k[t]
+        W += h + (X >> 14 ^ X >> 18 ^ X >> 41) + (g ^ e & (f ^ g)) + int.from_bytes(k[8 * t : 8 * t + 8], "big")
         # T2 = SIGMA0(a) + Maj(a, b, c), Maj = b ^ (a ^ b) & (b ^ c)
         X = a * _R
         x = a ^ b
@@ -96,10 +95,7 @@ def sha512_pure(data):
     buf.append(0x80)
     buf.extend(bytes((111 - n) % 128))
     buf.extend((8 * n).to_bytes(16, "big"))
-    global _KI
-    if _KI is None:
-        _KI = list(struct.unpack_from(">80Q", _constants()))
-    H = list(struct.unpack_from(">8Q", _K, 640))
+    H = list(struct.unpack_from(">8Q", _constants(), 640))
     for off in range(0, len(buf), 128):
         _compress(H, buf, off)
     return struct.pack(">8Q", *H)
