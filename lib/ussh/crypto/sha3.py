@@ -18,6 +18,19 @@ _RC = (
     0x8000000000008002, 0x8000000000000080, 0x800A, 0x800000008000000A,
     0x8000000080008081, 0x8000000000008080, 0x80000001, 0x8000000080008008,
 )
+_RCW = None  # the same as (low, high) 32-bit little-endian words: rc_words()
+
+
+def rc_words():
+    """The round constants as 24 (low, high) pairs of little-endian 32-bit
+    words, 192 bytes: the table the fast permutations (keccak_viper.py,
+    keccak_thumb.py) read, made from _RC on first use and shared."""
+    global _RCW
+    if _RCW is None:
+        _RCW = bytearray(192)
+        for i, rc in enumerate(_RC):
+            _RCW[8 * i : 8 * i + 8] = rc.to_bytes(8, "little")
+    return _RCW
 
 
 def keccak_f1600_pure(s):
