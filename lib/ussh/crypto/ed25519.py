@@ -376,6 +376,10 @@ def _decode(s):
 
 
 _key = None  # (seed, s, prefix, A) of the last key used: the host key
+# {32-byte public key: its comb tables} of the keys ed25519_pre.prepare made
+# ahead (the users' keys, while the server is idle), and that module's check
+_pre = {}
+_pre_check = None
 
 
 def _expand(seed):
@@ -424,11 +428,14 @@ def ed25519_verify(pub, msg, sig):
         S = int.from_bytes(sig[32:], "little")
         if S >= L:
             return False
-        A = _decode(pub)
+        tabs = None if _fast else _pre.get(pub)  # a key prepared ahead (ed25519_pre)
+        A = tabs or _decode(pub)
         R = _decode(sig[:32])
         if A is None or R is None:
             return False
         k = int.from_bytes(sha512(sig[:32] + pub + bytes(msg)), "little") % L
+        if tabs:
+            return _pre_check(tabs, S, R, k)
         # RFC 8032 §5.1.7: [8][S]B = [8]R + [8][k]A. With u = v*k mod L from
         # _half_size, v times this is [8]([w]B - [u]A - [v]R) = 0 for
         # w = v*S mod L (8A and 8R are in the group of order L, and v is not
