@@ -108,6 +108,27 @@ def _table():
     return _T
 
 
+def _with_t(tab):
+    # (tab, the 2*d*x*y of each of its affine points, 32 bytes each): the
+    # affine terms of _sum, which then skips two products per addition
+    n = len(tab) >> 6
+    tt = bytearray(32 * n)
+    for i in range(n):
+        x, y, _, t = _point(tab, 64 * i)
+        tt[32 * i : 32 * i + 32] = (t * d2 % p).to_bytes(32, "little")
+    return tab, tt
+
+
+_TT = None  # _table()'s tables with_t, for the int code
+
+
+def _table_t():
+    global _TT
+    if _TT is None:
+        _TT = [_with_t(t) for t in _table()]
+    return _TT
+
+
 def _build():
     # The tables, from B (RFC 8032 §5.1: y = 4/5, x even) along one chain
     # of doublings P1 = [2^i]B, i = 0..235. Points are kept affine in the
@@ -142,13 +163,12 @@ def _sum(terms, top):
     # Sum over the columns i = top..0 of 2^i times the sum of the terms'
     # digits at i (Straus: one chain of doublings for all terms). A term is
     # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
-    # s times point j, s = +-1; points are an affine table (bytes-like) or a
-    # list of cached points. Returns (X, Y, Z), each congruent mod p to
+    # s times point j, s = +-1; points are an affine table with its 2*d*x*y
+    # values (_with_t) or a list of cached points. Returns (X, Y, Z), each congruent mod p to
     # the coordinate, not reduced: every product that becomes a coordinate
     # is folded twice (a third cheaper than % p on a board), which leaves
     # it in (-2^48, 2^256) whatever the signs of its factors.
     M = _MASK
-    D2 = d2
     X = 0
     Y = Z = 1
     T = 0
@@ -197,13 +217,14 @@ def _sum(terms, top):
                     D = Z * D
                     D = (D & M) + 19 * (D >> 255)
                 else:
-                    # affine (x, y), negated by x: the same steps for both signs
+                    # affine (x, y) and 2*d*x*y (_with_t), negated by x and
+                    # that: the same steps for both signs
+                    tab, tt = tab
+                    s = (v > 32) * 2 - 1
+                    t = int.from_bytes(tt[j << 5 : (j << 5) + 32], "little") * s
                     j <<= 6
-                    x = int.from_bytes(tab[j : j + 32], "little") * ((v > 32) * 2 - 1)
+                    x = int.from_bytes(tab[j : j + 32], "little") * s
                     y = int.from_bytes(tab[j + 32 : j + 64], "little")
-                    t = x * y
-                    t = D2 * ((t & M) + 19 * (t >> 255))
-                    t = (t & M) + 19 * (t >> 255)
                     ypx = y + x
                     ymx = y - x
                     D = Z + Z
@@ -262,7 +283,7 @@ def _comb_digits(k):
 def _base_mul(k):
     # (X, Y, Z) of [k]B for 0 <= k < L with the comb (_comb_digits)
     neg, e = _comb_digits(k)
-    T = _table()
+    T = _table_t()
     X, Y, Z = _sum(((e[:26], T[1]), (e[26:], T[3])), 25)
     return (1 - neg - neg) * X, Y, Z
 
@@ -449,7 +470,7 @@ def ed25519_verify(pub, msg, sig):
             A = (-A[0], A[1], A[2], -A[3])
         if v > 0:
             R = (-R[0], R[1], R[2], -R[3])
-        T = _table()
+        T = _table_t() if not _fast else _table()
         e = ((_wnaf(8 * (w - (S << 128)), 5), T[0]), (_wnaf(8 * S, 5), T[2]))
         if _fast:
             _fast.odd_multiples(A[0] % p, A[1], 18)

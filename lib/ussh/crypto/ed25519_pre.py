@@ -1,8 +1,8 @@
 # Ed25519 verification (RFC 8032 §5.1.7) under public keys known ahead, the
 # users' keys in authorized_keys, for the portable int code of ed25519.py.
 # prepare() decodes such a key A and builds its comb tables, the same two
-# tables of 16 affine points that ed25519_tab.py holds for B, while the
-# server is idle (connection.warm): 2 KB each, at most _MAX keys. A
+# tables of 16 affine points that ed25519_tab.py holds for B (and their 2*d*x*y), while the
+# server is idle (connection.warm): 3 KB each, at most _MAX keys. A
 # signature under a prepared key is then checked with one comb for both
 # scalars: [8]([S]B - [k]A) against [8]R, 28 doublings and 104 additions in
 # one chain, where ed25519_verify's general path decodes A, builds its odd
@@ -12,7 +12,7 @@
 from ussh.crypto import ed25519 as _e
 from ussh.crypto.curve25519 import p, _MASK
 
-_MAX = 4  # keys prepared at most (2 KB of tables each)
+_MAX = 4  # keys prepared at most (3 KB of tables each)
 
 
 def _double(P1):
@@ -66,7 +66,7 @@ def comb_tables(P1):
     T = bytearray(64 * 32)
     _e._affine(T, [64 * i for i in range(32)], pts)
     m = memoryview(T)
-    return [m[:1024], m[1024:]]
+    return [_e._with_t(m[:1024]), _e._with_t(m[1024:])]
 
 
 def prepare(pub):
@@ -115,7 +115,7 @@ def check(tabs, S, R, k):
     if not n:
         ek = _flip(ek)
     z = bytes(3)
-    T = _e._table()
+    T = _e._table_t()
     X, Y, Z = _e._sum(((z + eS[:26], T[1]), (z + eS[26:], T[3]), (z + ek[:26], tabs[0]), (z + ek[26:], tabs[1])), 28)
     for _ in range(3):
         R = _e._add(R, R)
