@@ -119,13 +119,18 @@ def _with_t(tab):
     return tab, tt
 
 
-_TT = None  # _table()'s tables with_t, for the int code
+# _table() with the combs _with_t (1 KB), made by ed25519_pre.prepare (idle
+# work, with the users' keys' tables); until then the int code goes without
+_TT = None
 
 
 def _table_t():
+    # (the odd multiples, used by the general verification only, go
+    # without: 0.5 KB more for a tenth of a verification's additions)
     global _TT
     if _TT is None:
-        _TT = [_with_t(t) for t in _table()]
+        T = _table()
+        _TT = [T[0], _with_t(T[1]), T[2], _with_t(T[3])]
     return _TT
 
 
@@ -163,12 +168,13 @@ def _sum(terms, top):
     # Sum over the columns i = top..0 of 2^i times the sum of the terms'
     # digits at i (Straus: one chain of doublings for all terms). A term is
     # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
-    # s times point j, s = +-1; points are an affine table with its 2*d*x*y
-    # values (_with_t) or a list of cached points. Returns (X, Y, Z), each congruent mod p to
+    # s times point j, s = +-1; points are an affine table (bytes-like, or
+    # with its points' 2*d*x*y: _with_t) or a list of cached points. Returns (X, Y, Z), each congruent mod p to
     # the coordinate, not reduced: every product that becomes a coordinate
     # is folded twice (a third cheaper than % p on a board), which leaves
     # it in (-2^48, 2^256) whatever the signs of its factors.
     M = _MASK
+    D2 = d2
     X = 0
     Y = Z = 1
     T = 0
@@ -217,14 +223,23 @@ def _sum(terms, top):
                     D = Z * D
                     D = (D & M) + 19 * (D >> 255)
                 else:
-                    # affine (x, y) and 2*d*x*y (_with_t), negated by x and
-                    # that: the same steps for both signs
-                    tab, tt = tab
+                    # affine (x, y), negated by x (and 2*d*x*y by its sign):
+                    # the same steps for both signs
                     s = (v > 32) * 2 - 1
-                    t = int.from_bytes(tt[j << 5 : (j << 5) + 32], "little") * s
-                    j <<= 6
-                    x = int.from_bytes(tab[j : j + 32], "little") * s
-                    y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                    if type(tab) is tuple:
+                        # with 2*d*x*y at hand (_with_t)
+                        tab, tt = tab
+                        t = int.from_bytes(tt[j << 5 : (j << 5) + 32], "little") * s
+                        j <<= 6
+                        x = int.from_bytes(tab[j : j + 32], "little") * s
+                        y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                    else:
+                        j <<= 6
+                        x = int.from_bytes(tab[j : j + 32], "little") * s
+                        y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                        t = x * y
+                        t = D2 * ((t & M) + 19 * (t >> 255))
+                        t = (t & M) + 19 * (t >> 255)
                     ypx = y + x
                     ymx = y - x
                     D = Z + Z
@@ -283,7 +298,7 @@ def _comb_digits(k):
 def _base_mul(k):
     # (X, Y, Z) of [k]B for 0 <= k < L with the comb (_comb_digits)
     neg, e = _comb_digits(k)
-    T = _table_t()
+    T = _TT or _table()
     X, Y, Z = _sum(((e[:26], T[1]), (e[26:], T[3])), 25)
     return (1 - neg - neg) * X, Y, Z
 
@@ -470,7 +485,7 @@ def ed25519_verify(pub, msg, sig):
             A = (-A[0], A[1], A[2], -A[3])
         if v > 0:
             R = (-R[0], R[1], R[2], -R[3])
-        T = _table_t() if not _fast else _table()
+        T = _table()
         e = ((_wnaf(8 * (w - (S << 128)), 5), T[0]), (_wnaf(8 * S, 5), T[2]))
         if _fast:
             _fast.odd_multiples(A[0] % p, A[1], 18)

@@ -81,6 +81,7 @@ def prepare(pub):
     while len(_e._pre) >= _MAX:
         _e._pre.pop(next(iter(_e._pre)))
     _e._pre[pub] = comb_tables(A)
+    _e._table_t()  # B's combs with 2*d*x*y too (1 KB, once), for check() and signing
     _e._pre_check = check
     return True
 
