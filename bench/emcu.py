@@ -15,7 +15,9 @@ SHA-512, AES-256-CTR (viper and pure backends: no cryptolib here) and HMAC-SHA25
 Keccak-f[1600] and ML-KEM-768 encapsulation on the viper and the portable Keccak path, the
 server's side of each key exchange (kex.py's curve25519_sha256, pqkex's
 mlkem768x25519_sha256: the client's share in, reply and K out) and their difference, the PQ
-extra; the idle work of the next exchange's X25519 key pair (kex.prepare_ephemeral, which the
+extra; the portable Ed25519 verification without and with the user's key prepared while idle
+(ed25519_pre.py: its comb tables, built by connection.warm) and that preparation's cost and heap;
+the idle work of the next exchange's X25519 key pair (kex.prepare_ephemeral, which the
 stream driver runs while it waits for a client) and both exchanges with that pair made; the lowest free heap seen during the PQ exchange (gc.collect() then gc.mem_free() at
 every Keccak permutation and X25519 inside it, in a run apart from the counted one); the .mpy
 sizes of the PQ modules (armv7m, as frozen); `arm-none-eabi-size` of the firmware with and
@@ -104,6 +106,20 @@ if PATH == "viper":
     m("hmac_sha256_1KB", HMACSHA256(k1).mac, kb)
 else:
     pub = x25519_base(k2)
+    # the portable Ed25519 verification, and with the user's key prepared while idle (ed25519_pre)
+    from ussh.crypto import ed25519, ed25519_pre
+    fast, ed25519._fast = ed25519._fast, False
+    epub = ed25519_public(seed)
+    sig = ed25519_sign(seed, blob)
+    m("ed25519_verify_portable", ed25519_verify, epub, blob, sig)
+    gc.collect()
+    f0 = gc.mem_free()
+    m("ed25519_prepare_portable", ed25519_pre.prepare, epub)
+    gc.collect()
+    print("HEAP ed25519_prepare_portable", f0 - gc.mem_free())
+    m("ed25519_verify_portable_prepared", ed25519_verify, epub, blob, sig)
+    ed25519._pre.clear()
+    ed25519._fast = fast
 m("keccak_f1600", sha3.keccak_f1600, state)
 m("keccak_f1600", sha3.keccak_f1600, state)
 if PATH == "viper":
@@ -217,6 +233,12 @@ def section(args=None):
         rows["peak heap of the PQ exchange, %s" % tag] = bytes_row(
             hp["free_before_pq_kex"] - hp["lowest_free_during_pq_kex"])
     rows["heap of the firmware (gc total)"] = bytes_row(v["HEAP"]["heap_total"])
+    rows["Ed25519 verify (150 B), portable"] = instr_row(cp["ed25519_verify_portable"])
+    rows["idle work, portable: a user's key's comb tables (ed25519_pre.prepare, in connection.warm)"] = \
+        instr_row(cp["ed25519_prepare_portable"])
+    rows["heap the tables of one user's key keep (portable)"] = bytes_row(p["HEAP"]["ed25519_prepare_portable"])
+    rows["Ed25519 verify (150 B), portable, user's key prepared while idle"] = \
+        instr_row(cp["ed25519_verify_portable_prepared"])
     try:
         sizes, march = mpy_sizes()
         for mod, n in sizes.items():

@@ -64,6 +64,7 @@ package(
         "crypto/curve25519.py",
         "crypto/drbg.py",
         "crypto/ed25519.py",
+        "crypto/ed25519_pre.py",
         "crypto/ed25519_tab.py",
         "crypto/ed25519_viper.py",
         "crypto/fe_viper.py",

@@ -259,3 +259,22 @@ def test_precomputed_table_is_current_and_used():
             "print(aes_viper._T == TABLE, aes_pure._T is None, b.hex())\n")
     want = Cipher(algorithms.AES(bytes(range(32))), modes.CTR(bytes(16))).encryptor().update(bytes(32)).hex()
     assert run("unix", code).split() == ["True", "True", want]
+
+
+def test_pure_counter_carries_and_wraps():
+    # aes_pure.encrypt_ctr keeps the counter as eight 16-bit halves: a run of blocks that carries
+    # across halves (0x..ffff), through 2^64 and around 2^128 gives the keystream and the next
+    # counter that AES-CTR on a 128-bit counter gives
+    sys.path.insert(0, LIB)
+    from ussh.crypto.aes_pure import encrypt_ctr, expand_key
+
+    r = random.Random(19)
+    starts = [(1 << 128) - 3, (1 << 64) - 2, 0xFFFE, (r.getrandbits(96) << 32) | 0xFFFFFFFF]
+    starts += [r.getrandbits(128) for _ in range(20)]
+    for c in starts:
+        key = bytes(r.getrandbits(8) for _ in range(r.choice((16, 32))))
+        n = r.randrange(3, 9)
+        ks = bytearray(16 * n)
+        assert encrypt_ctr(expand_key(key), ks, c, n) == (c + n) % (1 << 128)
+        ref = Cipher(algorithms.AES(key), modes.CTR(c.to_bytes(16, "big"))).encryptor().update(bytes(16 * n))
+        assert bytes(ks) == ref, hex(c)

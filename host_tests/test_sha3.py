@@ -182,3 +182,35 @@ def test_unix_portable_path_vectors():
     for line, m in zip(out, msgs):
         assert line.split() == [hashlib.sha3_256(m).hexdigest(), hashlib.sha3_512(m).hexdigest(),
                                 hashlib.shake_128(m).hexdigest(200), hashlib.shake_256(m).hexdigest(33)]
+
+
+def _lfsr_rc(ir):
+    # FIPS 202 Algorithms 5 and 6: RC of round ir from the LFSR x^8 + x^6 + x^5 + x^4 + 1
+    def bit(t):
+        r = 1
+        for _ in range(t % 255):
+            r <<= 1
+            if r & 0x100:
+                r ^= 0x171
+        return r & 1
+
+    return sum(1 << ((1 << j) - 1) for j in range(7) if bit(j + 7 * ir))
+
+
+def test_round_constants_owned_by_sha3_and_shared():
+    # sha3.py holds the one table of round constants; the fast permutations read its words
+    # (sha3.rc_words): the same object for both, and what the LFSR of FIPS 202 gives
+    code = ("from ussh.crypto import sha3, keccak_viper\n"
+            "keccak_viper.keccak_f1600(bytearray(200))\n"
+            "print(list(sha3._RC), sha3.rc_words().hex(), keccak_viper._RC is sha3.rc_words())\n")
+    want = [_lfsr_rc(r) for r in range(24)]
+    out = run("unix", code).strip()
+    words = b"".join(x.to_bytes(8, "little") for x in want).hex()
+    assert out == "%s %s True" % (want, words)
+    import os
+
+    from runtimes import ROOT
+
+    for name in ("keccak_viper.py", "keccak_thumb.py"):
+        with open(os.path.join(ROOT, "lib", "ussh", "crypto", name)) as f:
+            assert "\\x8a\\x80" not in f.read()  # no second copy of the table

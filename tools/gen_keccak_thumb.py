@@ -163,43 +163,29 @@ def generate():
 # the round constants on entry. One round, %d instructions, runs 24 times.
 import micropython  # noqa: F401 (the decorator)
 
-# FIPS 202 section 3.2.5: the round constants as (low, high) 32-bit words
-_RC = bytearray(
+# FIPS 202 section 3.2.5: the round constants as (low, high) 32-bit words, sha3.py's
+# table (sha3.rc_words), taken on the first permutation
+_RC = None
+_T = bytearray(288)
+
+
+@micropython.asm_thumb
+def _perm(r0, r1, r2):
 ''' % n
-    rc = []
-    for r in range(24):
-        # round constants from the LFSR of FIPS 202 Algorithm 5
-        rc.append(_rc(r))
-    b = b"".join(x.to_bytes(8, "little") for x in rc)
-    lines = ['    b"%s"' % "".join("\\x%02x" % c for c in b[i:i + 16]) for i in range(0, len(b), 16)]
-    body = "\n".join(lines) + "\n)\n_T = bytearray(288)\n\n\n@micropython.asm_thumb\ndef _perm(r0, r1, r2):\n"
+    body = ""
     tail = '''
 
 def keccak_f1600(s):
     """Keccak-f[1600] in place on s, the 200-byte state (lane i in bytes
     8i..8i+7, little-endian)."""
+    global _RC
+    if _RC is None:
+        from ussh.crypto.sha3 import rc_words
+
+        _RC = rc_words()
     _perm(s, _T, _RC)
 '''
     return head + body + "\n".join(g.out) + "\n" + tail
-
-
-def _rc(ir):
-    # FIPS 202 Algorithms 5 and 6: RC of round ir
-    def bit(t):
-        if t % 255 == 0:
-            return 1
-        r = 1
-        for _ in range(t % 255):
-            r <<= 1
-            if r & 0x100:
-                r ^= 0x171
-        return r & 1
-
-    v = 0
-    for j in range(7):
-        if bit(j + 7 * ir):
-            v |= 1 << ((1 << j) - 1)
-    return v
 
 
 def main(argv):

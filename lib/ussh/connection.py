@@ -358,9 +358,13 @@ def warm(cfg):
     check = getattr(getattr(cfg.host_key, "key", cfg.host_key), "check", None)
     if check:
         check()
-    from ussh.crypto import AESCTR
+    from ussh.crypto import AESCTR, ed25519
 
     AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+    if not ed25519._fast:  # the users' keys' tables for the portable verification (ed25519_pre)
+        from ussh.crypto.ed25519_pre import prepare_entries
+
+        prepare_entries(cfg.authorized_keys)
     cfg.warm = True
 
 

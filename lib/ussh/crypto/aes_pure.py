@@ -7,6 +7,7 @@ from ussh.compat import const
 
 _M32 = const(0xFFFFFFFF)
 _M16 = const(0xFFFF)
+_M128 = const(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF)
 
 # Words are kept as 16-bit halves (hi, lo): on a 32-bit port an int of 31
 # bits or more is a heap object, and tables of them scatter over the heap
@@ -87,18 +88,22 @@ def encrypt_ctr(rk, ks, c, n):
     (mod 2^128) into ks[:16*n]; returns the next counter. rk: expand_key()."""
     S, A, B, C, D = _tables()
     last = len(rk) - 8
+    # the middle rounds' keys as 8-tuples (a loop over them unpacks a
+    # round's key in one step), the counter as eight 16-bit halves: small
+    # ints, where c itself is a heap int that each block would split again
+    rounds = [tuple(rk[k : k + 8]) for k in range(8, last, 8)]
+    q = [c >> 16 * (7 - i) & _M16 for i in range(8)]
     for j in range(n):
         # column i is (hi, lo) = (hI, lI); every value stays below 2^16
-        h0 = c >> 112 ^ rk[0]
-        l0 = c >> 96 & _M16 ^ rk[1]
-        h1 = c >> 80 & _M16 ^ rk[2]
-        l1 = c >> 64 & _M16 ^ rk[3]
-        h2 = c >> 48 & _M16 ^ rk[4]
-        l2 = c >> 32 & _M16 ^ rk[5]
-        h3 = c >> 16 & _M16 ^ rk[6]
-        l3 = c & _M16 ^ rk[7]
-        k = 8
-        while k < last:
+        h0 = q[0] ^ rk[0]
+        l0 = q[1] ^ rk[1]
+        h1 = q[2] ^ rk[2]
+        l1 = q[3] ^ rk[3]
+        h2 = q[4] ^ rk[4]
+        l2 = q[5] ^ rk[5]
+        h3 = q[6] ^ rk[6]
+        l3 = q[7] ^ rk[7]
+        for k0, k1, k2, k3, k4, k5, k6, k7 in rounds:
             # the bytes of the four lookups: top of column i, second of
             # i+1, third of i+2, last of i+3
             x0 = h0 >> 8
@@ -117,15 +122,14 @@ def encrypt_ctr(rk, ks, c, n):
             y3 = h3 & 255
             z3 = l3 >> 8
             w3 = l3 & 255
-            h0 = A[x0] ^ C[y1] ^ B[z2] ^ D[w3] ^ rk[k]
-            l0 = B[x0] ^ D[y1] ^ A[z2] ^ C[w3] ^ rk[k + 1]
-            h1 = A[x1] ^ C[y2] ^ B[z3] ^ D[w0] ^ rk[k + 2]
-            l1 = B[x1] ^ D[y2] ^ A[z3] ^ C[w0] ^ rk[k + 3]
-            h2 = A[x2] ^ C[y3] ^ B[z0] ^ D[w1] ^ rk[k + 4]
-            l2 = B[x2] ^ D[y3] ^ A[z0] ^ C[w1] ^ rk[k + 5]
-            h3 = A[x3] ^ C[y0] ^ B[z1] ^ D[w2] ^ rk[k + 6]
-            l3 = B[x3] ^ D[y0] ^ A[z1] ^ C[w2] ^ rk[k + 7]
-            k += 8
+            h0 = A[x0] ^ C[y1] ^ B[z2] ^ D[w3] ^ k0
+            l0 = B[x0] ^ D[y1] ^ A[z2] ^ C[w3] ^ k1
+            h1 = A[x1] ^ C[y2] ^ B[z3] ^ D[w0] ^ k2
+            l1 = B[x1] ^ D[y2] ^ A[z3] ^ C[w0] ^ k3
+            h2 = A[x2] ^ C[y3] ^ B[z0] ^ D[w1] ^ k4
+            l2 = B[x2] ^ D[y3] ^ A[z0] ^ C[w1] ^ k5
+            h3 = A[x3] ^ C[y0] ^ B[z1] ^ D[w2] ^ k6
+            l3 = B[x3] ^ D[y0] ^ A[z1] ^ C[w2] ^ k7
         # last round: SubBytes, ShiftRows, AddRoundKey
         struct.pack_into(
             ">8H",
@@ -140,7 +144,12 @@ def encrypt_ctr(rk, ks, c, n):
             (S[h3 >> 8] << 8 | S[h0 & 255]) ^ rk[last + 6],
             (S[l1 >> 8] << 8 | S[l2 & 255]) ^ rk[last + 7],
         )
-        c += 1
-        if c >> 128:
-            c = 0
-    return c
+        # the next counter (mod 2^128)
+        i = 7
+        while i >= 0:
+            v = q[i] + 1 & _M16
+            q[i] = v
+            if v:
+                break
+            i -= 1
+    return (c + n) & _M128

@@ -16,9 +16,14 @@ _MASK = pow(2, 255) - 1
 
 
 def _sq_times(x, n):
-    # x^(2^n) by n squarings.
+    # x^(2^n) by n squarings. For x below 2^256 each square is folded twice
+    # (see _ladder), which leaves it below 2^256 again: a third cheaper on
+    # a board than % p, and the chains below are nearly all squarings.
+    M = _MASK
     for _ in range(n):
-        x = x * x % p
+        x = x * x
+        x = (x & M) + 19 * (x >> 255)
+        x = (x & M) + 19 * (x >> 255)
     return x
 
 
@@ -64,11 +69,12 @@ def _ladder(k, x_1):
     # the projective result (x_2, z_2). AA, BB, DA, CB and (DA - CB)^2 feed
     # only sums or one more product, so they are folded once,
     # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and
-    # leaves them a few bits above 2^255 (below 2^276); x_2, x_3 and z_3,
-    # never negative, are folded twice (below 2^256: a division costs a
-    # third more than both folds on a board), z_2 (E may be negative) is
-    # reduced with % p.
-    P = p
+    # leaves them a few bits above 2^255 (below 2^276); x_2, x_3, z_3 and
+    # z_2 are folded twice (below 2^256: a division costs a third more than
+    # both folds on a board). E may be negative, and so z_2: the folds hold
+    # for negative ints too (& and >> round towards minus infinity), z_2
+    # then stays above -2^48, and the sums and products below only ever
+    # see its residue mod p.
     M = _MASK
     A24 = a24
     x_2 = 1
@@ -79,13 +85,16 @@ def _ladder(k, x_1):
     for t in range(254, -1, -1):
         k_t = (k[t >> 3] >> (t & 7)) & 1
         swap ^= k_t
-        # cswap(swap, x_2, x_3), cswap(swap, z_2, z_3): arithmetic, no branch
-        dummy = swap * (x_3 - x_2)
-        x_2 += dummy
-        x_3 -= dummy
-        dummy = swap * (z_3 - z_2)
-        z_2 += dummy
-        z_3 -= dummy
+        # cswap(swap, x_2, x_3), cswap(swap, z_2, z_3): no branch, the same
+        # steps for either bit; picking from a tuple costs a tenth of the
+        # arithmetic swap (x_2 + swap * (x_3 - x_2), ..: eight big-int
+        # operations, and quicker for swap = 0, which skips the product)
+        q = (x_2, z_2, x_3, z_3)
+        o = swap + swap
+        x_2 = q[o]
+        z_2 = q[o + 1]
+        x_3 = q[2 - o]
+        z_3 = q[3 - o]
         swap = k_t
 
         A = x_2 + z_2
@@ -113,12 +122,12 @@ def _ladder(k, x_1):
         x_2 = AA * BB
         x_2 = (x_2 & M) + 19 * (x_2 >> 255)
         x_2 = (x_2 & M) + 19 * (x_2 >> 255)
-        z_2 = E * (AA + A24 * E) % P
-    dummy = swap * (x_3 - x_2)
-    x_2 += dummy
-    dummy = swap * (z_3 - z_2)
-    z_2 += dummy
-    return x_2, z_2
+        z_2 = E * (AA + A24 * E)
+        z_2 = (z_2 & M) + 19 * (z_2 >> 255)
+        z_2 = (z_2 & M) + 19 * (z_2 >> 255)
+    q = (x_2, z_2, x_3, z_3)
+    o = swap + swap
+    return q[o], q[o + 1]
 
 
 def x25519(k, u):

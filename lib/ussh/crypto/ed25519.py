@@ -8,7 +8,7 @@
 # Products that only feed sums are folded once,
 # x = (x mod 2^255) + 19*(x >> 255), which is cheaper than % p and leaves
 # them a few bits above 2^255 (below 2^273); coordinates, which are
-# multiplied again, are reduced with % p.
+# multiplied again, are folded twice (below 2^256; inside _sum).
 # The multiples of B that _sum adds are affine (x, y) byte strings, decoded
 # entry by entry (tables of big ints would take more RAM than a small board
 # has): 3 KB from ed25519_tab.py where that module is (in flash when frozen),
@@ -108,6 +108,32 @@ def _table():
     return _T
 
 
+def _with_t(tab):
+    # (tab, the 2*d*x*y of each of its affine points, 32 bytes each): the
+    # affine terms of _sum, which then skips two products per addition
+    n = len(tab) >> 6
+    tt = bytearray(32 * n)
+    for i in range(n):
+        x, y, _, t = _point(tab, 64 * i)
+        tt[32 * i : 32 * i + 32] = (t * d2 % p).to_bytes(32, "little")
+    return tab, tt
+
+
+# _table() with the combs _with_t (1 KB), made by ed25519_pre.prepare (idle
+# work, with the users' keys' tables); until then the int code goes without
+_TT = None
+
+
+def _table_t():
+    # (the odd multiples, used by the general verification only, go
+    # without: 0.5 KB more for a tenth of a verification's additions)
+    global _TT
+    if _TT is None:
+        T = _table()
+        _TT = [T[0], _with_t(T[1]), T[2], _with_t(T[3])]
+    return _TT
+
+
 def _build():
     # The tables, from B (RFC 8032 §5.1: y = 4/5, x even) along one chain
     # of doublings P1 = [2^i]B, i = 0..235. Points are kept affine in the
@@ -142,9 +168,11 @@ def _sum(terms, top):
     # Sum over the columns i = top..0 of 2^i times the sum of the terms'
     # digits at i (Straus: one chain of doublings for all terms). A term is
     # (digits, points): digits[i] = 0 for none, else 32 + s*(2*j + 1) for
-    # s times point j, s = +-1; points are an affine table (bytes-like) or a
-    # list of cached points. Returns (X, Y, Z).
-    P = p
+    # s times point j, s = +-1; points are an affine table (bytes-like, or
+    # with its points' 2*d*x*y: _with_t) or a list of cached points. Returns (X, Y, Z), each congruent mod p to
+    # the coordinate, not reduced: every product that becomes a coordinate
+    # is folded twice (a third cheaper than % p on a board), which leaves
+    # it in (-2^48, 2^256) whatever the signs of its factors.
     M = _MASK
     D2 = d2
     X = 0
@@ -170,11 +198,19 @@ def _sum(terms, top):
             E = H - (E & M) - 19 * (E >> 255)
             G = A - B
             F = C + C + G
-            X = E * F % P
-            Y = G * H % P
-            Z = F * G % P
+            X = E * F
+            X = (X & M) + 19 * (X >> 255)
+            X = (X & M) + 19 * (X >> 255)
+            Y = G * H
+            Y = (Y & M) + 19 * (Y >> 255)
+            Y = (Y & M) + 19 * (Y >> 255)
+            Z = F * G
+            Z = (Z & M) + 19 * (Z >> 255)
+            Z = (Z & M) + 19 * (Z >> 255)
             if n:
-                T = E * H % P
+                T = E * H
+                T = (T & M) + 19 * (T >> 255)
+                T = (T & M) + 19 * (T >> 255)
         for e, tab in terms:
             v = e[i]
             if v:
@@ -187,13 +223,23 @@ def _sum(terms, top):
                     D = Z * D
                     D = (D & M) + 19 * (D >> 255)
                 else:
-                    # affine (x, y), negated by x: the same steps for both signs
-                    j <<= 6
-                    x = int.from_bytes(tab[j : j + 32], "little") * ((v > 32) * 2 - 1)
-                    y = int.from_bytes(tab[j + 32 : j + 64], "little")
-                    t = x * y
-                    t = D2 * ((t & M) + 19 * (t >> 255))
-                    t = (t & M) + 19 * (t >> 255)
+                    # affine (x, y), negated by x (and 2*d*x*y by its sign):
+                    # the same steps for both signs
+                    s = (v > 32) * 2 - 1
+                    if type(tab) is tuple:
+                        # with 2*d*x*y at hand (_with_t)
+                        tab, tt = tab
+                        t = int.from_bytes(tt[j << 5 : (j << 5) + 32], "little") * s
+                        j <<= 6
+                        x = int.from_bytes(tab[j : j + 32], "little") * s
+                        y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                    else:
+                        j <<= 6
+                        x = int.from_bytes(tab[j : j + 32], "little") * s
+                        y = int.from_bytes(tab[j + 32 : j + 64], "little")
+                        t = x * y
+                        t = D2 * ((t & M) + 19 * (t >> 255))
+                        t = (t & M) + 19 * (t >> 255)
                     ypx = y + x
                     ymx = y - x
                     D = Z + Z
@@ -208,12 +254,20 @@ def _sum(terms, top):
                 F = D - C
                 G = D + C
                 H = B + A
-                X = E * F % P
-                Y = G * H % P
-                Z = F * G % P
+                X = E * F
+                X = (X & M) + 19 * (X >> 255)
+                X = (X & M) + 19 * (X >> 255)
+                Y = G * H
+                Y = (Y & M) + 19 * (Y >> 255)
+                Y = (Y & M) + 19 * (Y >> 255)
+                Z = F * G
+                Z = (Z & M) + 19 * (Z >> 255)
+                Z = (Z & M) + 19 * (Z >> 255)
                 n -= 1
                 if n:
-                    T = E * H % P
+                    T = E * H
+                    T = (T & M) + 19 * (T >> 255)
+                    T = (T & M) + 19 * (T >> 255)
         i -= 1
     return X, Y, Z
 
@@ -244,7 +298,7 @@ def _comb_digits(k):
 def _base_mul(k):
     # (X, Y, Z) of [k]B for 0 <= k < L with the comb (_comb_digits)
     neg, e = _comb_digits(k)
-    T = _table()
+    T = _TT or _table()
     X, Y, Z = _sum(((e[:26], T[1]), (e[26:], T[3])), 25)
     return (1 - neg - neg) * X, Y, Z
 
@@ -358,6 +412,10 @@ def _decode(s):
 
 
 _key = None  # (seed, s, prefix, A) of the last key used: the host key
+# {32-byte public key: its comb tables} of the keys ed25519_pre.prepare made
+# ahead (the users' keys, while the server is idle), and that module's check
+_pre = {}
+_pre_check = None
 
 
 def _expand(seed):
@@ -406,11 +464,14 @@ def ed25519_verify(pub, msg, sig):
         S = int.from_bytes(sig[32:], "little")
         if S >= L:
             return False
-        A = _decode(pub)
+        tabs = None if _fast else _pre.get(pub)  # a key prepared ahead (ed25519_pre)
+        A = tabs or _decode(pub)
         R = _decode(sig[:32])
         if A is None or R is None:
             return False
         k = int.from_bytes(sha512(sig[:32] + pub + bytes(msg)), "little") % L
+        if tabs:
+            return _pre_check(tabs, S, R, k)
         # RFC 8032 §5.1.7: [8][S]B = [8]R + [8][k]A. With u = v*k mod L from
         # _half_size, v times this is [8]([w]B - [u]A - [v]R) = 0 for
         # w = v*S mod L (8A and 8R are in the group of order L, and v is not
@@ -432,7 +493,7 @@ def ed25519_verify(pub, msg, sig):
             _fast.sum_terms(e + ((_wnaf(8 * abs(u), 4), 18), (_wnaf(8 * abs(v), 4), 34)), 131)
             return _fast.sum_is_identity()
         X, Y, Z = _sum(e + ((_wnaf(8 * abs(u), 4), _odd_multiples(A)), (_wnaf(8 * abs(v), 4), _odd_multiples(R))), 131)
-        return X == 0 and Y == Z
+        return X % p == 0 and (Y - Z) % p == 0  # (_sum's results are not reduced)
     except Exception:
         return False
 

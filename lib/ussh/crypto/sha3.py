@@ -18,6 +18,19 @@ _RC = (
     0x8000000000008002, 0x8000000000000080, 0x800A, 0x800000008000000A,
     0x8000000080008081, 0x8000000000008080, 0x80000001, 0x8000000080008008,
 )
+_RCW = None  # the same as (low, high) 32-bit little-endian words: rc_words()
+
+
+def rc_words():
+    """The round constants as 24 (low, high) pairs of little-endian 32-bit
+    words, 192 bytes: the table the fast permutations (keccak_viper.py,
+    keccak_thumb.py) read, made from _RC on first use and shared."""
+    global _RCW
+    if _RCW is None:
+        _RCW = bytearray(192)
+        for i, rc in enumerate(_RC):
+            _RCW[8 * i : 8 * i + 8] = rc.to_bytes(8, "little")
+    return _RCW
 
 
 def keccak_f1600_pure(s):
@@ -124,15 +137,19 @@ KECCAK = "portable"  # which permutation keccak_f1600 is: "thumb", "viper" or "p
 if have_thumb():
     try:
         # ARM boards: Thumb assembler (keccak_thumb.py, frozen or built for armv6m/armv7m only)
-        from ussh.crypto.keccak_thumb import keccak_f1600
+        from ussh.crypto import keccak_thumb as _m
 
+        _m._RC = rc_words()  # the table handed over at import (else taken on the first permutation)
+        keccak_f1600 = _m.keccak_f1600
         KECCAK = "thumb"
     except Exception:  # not installed (mip leaves it out), or a port without the inline assembler
         pass
 if KECCAK == "portable" and have_viper():
     try:
-        from ussh.crypto.keccak_viper import keccak_f1600
+        from ussh.crypto import keccak_viper as _m
 
+        _m._RC = rc_words()
+        keccak_f1600 = _m.keccak_f1600
         KECCAK = "viper"
     except ImportError:  # a bytecode-only build (mpy-cross without -march) leaves it out
         pass
