@@ -117,3 +117,36 @@ def test_login_heap_lowest_point():
     p, log, r = pico_login.login(heap=True)
     assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + log
     assert r["heap"] > 100 * 1024, log
+
+
+def test_openssh10_rekeys_while_stdin_streams(tmp_path):
+    # OpenSSH 10 rekeys (mlkem768x25519-sha256) every 16 KB while 48 KB of stdin stream to a
+    # command: each key exchange runs inside the command's read of stdin, the deepest call chain
+    # the board has. On MicroPython's 8 KB C stack (its recursion check 256 bytes short of the
+    # bottom) it ran into the top of the GC heap and the board hung or crashed; the firmware's
+    # stack is 16 KB (tools/pico_firmware.sh). Through the bridge `make interop TARGET=pico` uses,
+    # whose hang-up the board answers afterwards.
+    import interop_clients as ic
+
+    folder = str(tmp_path)
+    os.chmod(folder, 0o755)  # OpenSSH 10 runs chrooted and sees /tmp only (tools/ssh10)
+    key = keygen(os.path.join(folder, "id"), "rekey")
+    h = pico_login.ssh_target(folder, key + ".pub")
+    try:
+        kh = os.path.join(folder, "known_hosts")
+        with open(kh, "w") as f:
+            f.write(h.known_hosts_line + "\n")
+        data, want = ic.stdin_data(48 * 1024)
+        argv = [ic.SSH10, "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + kh,
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "RekeyLimit=16K", "-v",
+                "-p", str(h.port), "board@127.0.0.1", ic.STDIN_CMD]
+        p = subprocess.run(argv, input=data, capture_output=True, text=True, timeout=240)
+        assert (p.returncode, p.stdout) == (0, want + "\n"), p.stderr[-3000:] + h.console_text()[-2000:]
+        assert "kex: algorithm: mlkem768x25519-sha256" in p.stderr
+        assert p.stderr.count("SSH2_MSG_NEWKEYS received") >= 3, p.stderr[-3000:]
+        # the board answered the bridge's hang-up and serves the next client
+        p = subprocess.run(argv[:-1] + ["print(6*7)"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=120)
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-3000:] + h.console_text()[-2000:]
+    finally:
+        h.stop()
