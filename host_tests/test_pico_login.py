@@ -150,3 +150,90 @@ def test_openssh10_rekeys_while_stdin_streams(tmp_path):
         assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-3000:] + h.console_text()[-2000:]
     finally:
         h.stop()
+
+
+# Guest side: uart_ssh.serve()'s UART with a transmitter that stops (write takes nothing) from the
+# moment a command sets STUCK[0], until the connection it stalled has ended
+_STUCK_UART = """
+import io
+_m = machine
+STUCK = [False]
+
+
+class _StuckUART(io.IOBase):
+    def __init__(self, *a, **kw):
+        self.u = _m.UART(*a, **kw)
+
+    def any(self):
+        return self.u.any()
+
+    def read(self, n=-1):
+        return self.u.read() if n < 0 else self.u.read(n)
+
+    def readinto(self, b):
+        return self.u.readinto(b)
+
+    def write(self, b):
+        return None if STUCK[0] else self.u.write(b)
+
+    def ioctl(self, req, arg):
+        if req != 3:  # MP_STREAM_POLL
+            return 0
+        return (arg & 1 if self.u.any() else 0) | (0 if STUCK[0] else arg & 4)
+
+
+class _Machine:
+    UART, Pin, mem32 = _StuckUART, _m.Pin, _m.mem32
+
+
+machine = _Machine
+_log0 = _log
+
+
+def _log(msg):
+    if "UART took no byte" in msg:
+        STUCK[0] = False
+    _log0(msg)
+"""
+
+
+def test_stalled_uart_write_ends_the_connection(tmp_path):
+    # a UART that takes no byte for send_timeout seconds ends the connection instead of blocking
+    # the board forever; the board then answers the bridge's hang-up and serves the next client.
+    # (The disconnect's log line, written while the command's output is the channel, is not on
+    # the console: the test's UART, taking bytes again, hands it to the client, as a bad MAC.)
+    import qemu
+
+    ub = PicoUart()
+    ub.__enter__()
+    h = None
+    try:
+        ub.board.exec(_STUCK_UART)
+        first = ub.serve(forever=True, one_session=False, send_timeout=3)
+        assert "serving SSH" in first, first
+        h = qemu.SSHTarget(ub)
+        kh = os.path.join(str(tmp_path), "known_hosts")
+        with open(kh, "w") as f:
+            f.write(h.known_hosts_line + "\n")
+        argv = ["ssh", "-F", "/dev/null", "-i", ub.client_key, "-o", "IdentitiesOnly=yes", "-o",
+                "UserKnownHostsFile=" + kh, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                "-p", str(h.port), "board@127.0.0.1"]
+        # its output does not come whole: the client waits, or (the test's UART taking bytes again
+        # once the connection ended) sees the rest of the connection's bytes as a bad MAC
+        try:
+            p = subprocess.run(argv + ["import __main__\n__main__.STUCK[0] = True\nprint('x' * 3000)"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+            assert p.returncode == 255 and "x" * 3000 not in p.stdout, p
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            p = subprocess.run(argv + ["print(6*7)"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            log = h.console_text()
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-2000:] + log[-2000:]
+    finally:
+        if h is not None:
+            h.stop()
+        else:
+            ub.__exit__()
