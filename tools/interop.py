@@ -284,7 +284,7 @@ def _clear_ramfs(t, cell):
     if t.name == "pico":  # its littlefs also holds the board's keys: the cells' files only
         code = "import os\nfor n in os.listdir('/'):\n    if n.startswith('interop') or n.startswith('.'):\n        os.remove('/' + n)\n"
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" +
-            t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+            t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % (10 * t.slow),
             "-p", str(t.port), "%s@%s" % (t.user, t.host), code]
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          start_new_session=True)

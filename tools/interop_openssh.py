@@ -27,7 +27,7 @@ def ossh_prog(cell, prog):
 def ossh_opts(cell, extra=()):
     t = cell.target
     argv = ["-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + t.known_hosts,
-            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-v"]
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % (10 * t.slow), "-v"]
     for o in extra:
         argv += ["-o", o]
     return argv
