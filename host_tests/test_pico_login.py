@@ -117,3 +117,123 @@ def test_login_heap_lowest_point():
     p, log, r = pico_login.login(heap=True)
     assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + log
     assert r["heap"] > 100 * 1024, log
+
+
+def test_openssh10_rekeys_while_stdin_streams(tmp_path):
+    # OpenSSH 10 rekeys (mlkem768x25519-sha256) every 16 KB while 48 KB of stdin stream to a
+    # command: each key exchange runs inside the command's read of stdin, the deepest call chain
+    # the board has. On MicroPython's 8 KB C stack (its recursion check 256 bytes short of the
+    # bottom) it ran into the top of the GC heap and the board hung or crashed; the firmware's
+    # stack is 16 KB (tools/pico_firmware.sh). Through the bridge `make interop TARGET=pico` uses,
+    # whose hang-up the board answers afterwards.
+    import interop_clients as ic
+
+    folder = str(tmp_path)
+    os.chmod(folder, 0o755)  # OpenSSH 10 runs chrooted and sees /tmp only (tools/ssh10)
+    key = keygen(os.path.join(folder, "id"), "rekey")
+    h = pico_login.ssh_target(folder, key + ".pub")
+    try:
+        kh = os.path.join(folder, "known_hosts")
+        with open(kh, "w") as f:
+            f.write(h.known_hosts_line + "\n")
+        data, want = ic.stdin_data(48 * 1024)
+        argv = [ic.SSH10, "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + kh,
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "RekeyLimit=16K", "-v",
+                "-p", str(h.port), "board@127.0.0.1", ic.STDIN_CMD]
+        p = subprocess.run(argv, input=data, capture_output=True, text=True, timeout=240)
+        assert (p.returncode, p.stdout) == (0, want + "\n"), p.stderr[-3000:] + h.console_text()[-2000:]
+        assert "kex: algorithm: mlkem768x25519-sha256" in p.stderr
+        assert p.stderr.count("SSH2_MSG_NEWKEYS received") >= 3, p.stderr[-3000:]
+        # the board answered the bridge's hang-up and serves the next client
+        p = subprocess.run(argv[:-1] + ["print(6*7)"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=120)
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-3000:] + h.console_text()[-2000:]
+    finally:
+        h.stop()
+
+
+# Guest side: uart_ssh.serve()'s UART with a transmitter that stops (write takes nothing) from the
+# moment a command sets STUCK[0], until the connection it stalled has ended
+_STUCK_UART = """
+import io
+_m = machine
+STUCK = [False]
+
+
+class _StuckUART(io.IOBase):
+    def __init__(self, *a, **kw):
+        self.u = _m.UART(*a, **kw)
+
+    def any(self):
+        return self.u.any()
+
+    def read(self, n=-1):
+        return self.u.read() if n < 0 else self.u.read(n)
+
+    def readinto(self, b):
+        return self.u.readinto(b)
+
+    def write(self, b):
+        return None if STUCK[0] else self.u.write(b)
+
+    def ioctl(self, req, arg):
+        if req != 3:  # MP_STREAM_POLL
+            return 0
+        return (arg & 1 if self.u.any() else 0) | (0 if STUCK[0] else arg & 4)
+
+
+class _Machine:
+    UART, Pin, mem32 = _StuckUART, _m.Pin, _m.mem32
+
+
+machine = _Machine
+_log0 = _log
+
+
+def _log(msg):
+    if "UART took no byte" in msg:
+        STUCK[0] = False
+    _log0(msg)
+"""
+
+
+def test_stalled_uart_write_ends_the_connection(tmp_path):
+    # a UART that takes no byte for send_timeout seconds ends the connection instead of blocking
+    # the board forever; the board then answers the bridge's hang-up and serves the next client.
+    # (The disconnect's log line, written while the command's output is the channel, is not on
+    # the console: the test's UART, taking bytes again, hands it to the client, as a bad MAC.)
+    import qemu
+
+    ub = PicoUart()
+    ub.__enter__()
+    h = None
+    try:
+        ub.board.exec(_STUCK_UART)
+        first = ub.serve(forever=True, one_session=False, send_timeout=3)
+        assert "serving SSH" in first, first
+        h = qemu.SSHTarget(ub)
+        kh = os.path.join(str(tmp_path), "known_hosts")
+        with open(kh, "w") as f:
+            f.write(h.known_hosts_line + "\n")
+        argv = ["ssh", "-F", "/dev/null", "-i", ub.client_key, "-o", "IdentitiesOnly=yes", "-o",
+                "UserKnownHostsFile=" + kh, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                "-p", str(h.port), "board@127.0.0.1"]
+        # its output does not come whole: the client waits, or (the test's UART taking bytes again
+        # once the connection ended) sees the rest of the connection's bytes as a bad MAC
+        try:
+            p = subprocess.run(argv + ["import __main__\n__main__.STUCK[0] = True\nprint('x' * 3000)"],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+            assert p.returncode == 255 and "x" * 3000 not in p.stdout, p
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            p = subprocess.run(argv + ["print(6*7)"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            log = h.console_text()
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-2000:] + log[-2000:]
+    finally:
+        if h is not None:
+            h.stop()
+        else:
+            ub.__exit__()

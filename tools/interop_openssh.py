@@ -27,7 +27,7 @@ def ossh_prog(cell, prog):
 def ossh_opts(cell, extra=()):
     t = cell.target
     argv = ["-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o", "UserKnownHostsFile=" + t.known_hosts,
-            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-v"]
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % (10 * t.slow), "-v"]
     for o in extra:
         argv += ["-o", o]
     return argv
@@ -58,7 +58,7 @@ def openssh_stdin(cell):
 
 def openssh_rekey(cell):
     data, want = stdin_data(max(cell.target.stdin_size, 96 * 1024))
-    r = ossh(cell, STDIN_CMD, input=data, timeout=80, extra=("RekeyLimit=16K",))
+    r = ossh(cell, STDIN_CMD, input=data, timeout=80 * cell.target.slow, extra=("RekeyLimit=16K",))
     cell.check((r.rc, r.out) == (0, want + "\n"), "exit %s, stdout %r (want %r)" % (r.rc, r.out[:200], want))
     n = r.err.count("SSH2_MSG_NEWKEYS received")
     cell.notes.append("%d key exchanges (RekeyLimit=16K, %d B up)" % (n, len(data)))

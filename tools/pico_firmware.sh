@@ -57,6 +57,26 @@ if [ ! -f "$SRC/ready" ]; then
 fi
 mp="$SRC/$(cat "$SRC/ready")"
 
+# The C stack: 8 KB in MicroPython's rp2 memory map (SCRATCH_X and Y, 0x20040000-0x20042000), right
+# above the GC heap, with a 256-byte margin for its recursion check. A rekey to mlkem768x25519 while a
+# command reads streamed stdin runs the key exchange inside the command's read (connection.pump):
+# over 8 KB deep, and the check's margin let the C frames under its last check and the UART's
+# interrupt frames run past the bottom into the top of the GC heap, corrupting it (the board then
+# hung or read from a bad address; `make interop TARGET=pico`, OpenSSH 10 rekey). Here the stack is
+# 16 KB (the GC heap ends 8 KB lower) and the margin 1 KB, so a deeper call raises RuntimeError
+# (maximum recursion depth), which ends one connection, instead of corrupting the heap.
+ld="$mp/ports/rp2/memmap_mp_rp2040.ld"
+if ! grep -q "ussh: 16 KB stack" "$ld"; then
+  sed -i -e 's|^\( *\)__GcHeapEnd = ORIGIN(RAM) + LENGTH(RAM);|\1__GcHeapEnd = ORIGIN(RAM) + LENGTH(RAM) - 8k; /* ussh: 16 KB stack */|' \
+    -e 's|^\( *\)__StackBottom = __StackTop - SIZEOF(.stack_dummy);|\1__StackBottom = __GcHeapEnd;|' "$ld"
+  grep -q "ussh: 16 KB stack" "$ld" && grep -q "__StackBottom = __GcHeapEnd;" "$ld" || { echo "$ld: stack not enlarged" >&2; exit 1; }
+fi
+cfg="$mp/ports/rp2/mpconfigport.h"
+if ! grep -q "MICROPY_STACK_CHECK_MARGIN *(1024)" "$cfg"; then
+  sed -i 's|^#define MICROPY_STACK_CHECK_MARGIN *(256)|#define MICROPY_STACK_CHECK_MARGIN              (1024)|' "$cfg"
+  grep -q "MICROPY_STACK_CHECK_MARGIN *(1024)" "$cfg" || { echo "$cfg: stack margin not set" >&2; exit 1; }
+fi
+
 build() {  # build <name> <manifest>
   local b="$ROOT/$OUT/build-$1" log="$ROOT/$OUT/$1.log"
   # a build folder copied from elsewhere (another clone or worktree) names that place in its

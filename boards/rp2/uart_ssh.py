@@ -29,7 +29,7 @@ def _cycles():
 
 def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys",
           root=None, forever=True, one_session=True, window=8192, max_packet=1024, measure=False, heap=False,
-          legacy_mac=False):
+          legacy_mac=False, send_timeout=None):
     """Serves SSH on machine.UART(uart) (pins tx, rx) until the board resets (forever=False: one
     connection). one_session: a connection ends once its session closed (a UART does not tell
     when the client went away; False: when the client disconnects or a new one starts, as an
@@ -38,8 +38,11 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     packet. measure=True (the emulator only) prints `ussh-bench cycles N` (core cycles from the
     client's first byte to the exec output written, sleep left out) and `ussh-bench uart_bytes N`
     (bytes both ways meanwhile); heap=True prints `ussh-bench heap N`, the lowest gc.mem_free()
-    after a collection at every read, write and log line (slow: not with measure)."""
+    after a collection at every read, write and log line (slow: not with measure). send_timeout:
+    seconds a write may wait for the UART to take a byte (and a command for the client's window),
+    ussh's default when None."""
     import select
+    import time
 
     from ussh.connection import make_config
     from ussh.stream import Link, serve_stream
@@ -48,6 +51,8 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     _state[0] = st
     try:
         more = {"root": root} if root else {}
+        if send_timeout is not None:
+            more["send_timeout"] = send_timeout
         cfg = make_config(host_key, authorized_keys, log=_log, channel_max_packet=max_packet, window=window,
                           legacy_mac=legacy_mac, **more)
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError, OSError
@@ -75,18 +80,26 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     wpoll = select.poll()
     wpoll.register(u, select.POLLOUT)
 
+    bound = cfg.send_timeout * 1000
+
     def write(b):
         # all of b: with timeout=0 the UART takes what its transmit buffer has room for and
         # returns that count (None for nothing); a packet's tail left out would leave the
-        # client waiting for it forever
+        # client waiting for it forever. A UART that takes nothing for send_timeout seconds
+        # (a transmitter that stopped) ends the connection (OSError: serve_stream's "stream
+        # error"), and the board goes on to the next hang-up or client instead of waiting forever.
         st.point()
         mv = memoryview(b)
+        t0 = time.ticks_ms()
         while len(mv):
             n = u.write(mv)
             if n:
                 mv = mv[n:]
+                t0 = time.ticks_ms()
+            elif time.ticks_diff(time.ticks_ms(), t0) >= bound:
+                raise OSError("UART took no byte for %d s" % cfg.send_timeout)
             else:
-                wpoll.poll(1000)
+                wpoll.poll(100)
         st.moved(len(b))
         st.wrote()
 
@@ -110,6 +123,10 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
         except MemoryError:
             conn, pending = None, b""
             print("ussh: out of memory starting a connection")
+        except OSError as e:  # the hang-up's answer not written (write's bound): the next one is answered
+            conn, pending = None, b""
+            link.token = None
+            print("ussh: uart%d: %s" % (uart, e))
         st.report()
         if not forever:
             break
