@@ -44,18 +44,26 @@ def plan():
     return out
 
 
-def heap(t, h):
+def heap(t, h, bound=30):
     """(free bytes, largest free block in bytes) after gc.collect() on the board."""
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o",
             "UserKnownHostsFile=" + t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-p", str(t.port), "%s@%s" % (t.user, t.host), HEAP]
+    before = len(re.findall(r"max free sz: \d+\n", h.console_text()))
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     m = re.search(r"soak-heap (\d+)", r.stdout)
     if not m:
         raise RuntimeError("heap probe: exit %s %r %r" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
-    time.sleep(0.5)  # the console line of mem_info comes with the exec
-    blocks = re.findall(r"max free sz: (\d+)", h.console_text())
-    return int(m.group(1)), int(blocks[-1]) * 16 if blocks else None
+    # mem_info() prints on the board's console (UART0), which the target reads in a thread of its
+    # own: the exec's output came back, so the line was printed; wait for it to be read, bounded
+    end = time.monotonic() + bound
+    while True:
+        blocks = re.findall(r"max free sz: (\d+)\n", h.console_text())
+        if len(blocks) > before:
+            return int(m.group(1)), int(blocks[-1]) * 16
+        if time.monotonic() > end:
+            raise RuntimeError("heap probe: no new 'max free sz' line on the console in %d s" % bound)
+        time.sleep(0.02)
 
 
 def soak(sessions=1000, every=50, size=64 * 1024, log=print):

@@ -145,14 +145,15 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     _state[0] = st
     hold = bytearray(ballast) if ballast else None
 
-    buf = bytearray(2048)  # one packet, reused: the transport copies it at once
+    buf = bytearray(2048)  # reused: the transport copies what it gets at once
 
     matched = bytearray(4)  # _rx's k
 
     def read(n):
+        # at most buf's length (serve_stream asks again for the rest of a longer packet): no
+        # packet-sized buffer made, and dropped, for each of paramiko's 4 KB packets
         st.point()
-        b = buf if n <= len(buf) else bytearray(n)
-        return memoryview(b)[: _rx(b, n, t, HANGUP, len(HANGUP), matched)]
+        return memoryview(buf)[: _rx(buf, min(n, len(buf)), t, HANGUP, len(HANGUP), matched)]
 
     def write(b):
         st.point()

@@ -21,6 +21,7 @@ _MSG_GLOBAL_REQUEST = const(80)
 _HELD_PACKETS = const(32)
 _HELD_BYTES = const(65536)
 _KEX_BEFORE_AUTH = const(2)  # key exchanges a client may run before login
+_FRAMING = const(64)  # a packet's length, padding, MAC and channel header around its data (ussh.budget)
 
 
 class Config:
@@ -100,8 +101,14 @@ class Connection:
     def __init__(self, cfg, peer="-"):
         self.cfg = cfg
         self.peer = peer
-        self.transport = Transport(cfg.max_packet)
-        self.transport.pbuf = bytearray()  # channel.channel_data copies each payload at once
+        t = self.transport = Transport(cfg.max_packet)
+        t.pbuf = bytearray()  # channel.channel_data copies each payload at once
+        # the receive buffer is made for a packet of the window's size now, and emptied (it
+        # keeps its length's room): paramiko sends 4 KB packets whatever a board announces,
+        # and grown at such a packet, on a heap earlier connections cut into small pieces, it
+        # found no free run that long (ussh.budget counts it)
+        t.rbuf = bytearray(max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING)
+        t.rbuf[:] = b""
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key
