@@ -72,7 +72,8 @@ def heap(t, h, bound=30):
 _stop = []  # set by SIGTERM (main): the soak ends after the session that runs, and reports
 
 
-def soak(sessions=1000, every=50, size=64 * 1024, log=print):
+def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
+    """keep: a path for the board's console at the end (and keep + '.cells': failed sessions' client output)."""
     folder = tempfile.mkdtemp(prefix="ussh-soak-", dir="/tmp")
     os.chmod(folder, 0o755)
     import qemu
@@ -102,6 +103,10 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print):
             else:
                 failures.append((i, client, op, res.get("reason", "")))
                 log("session %d %s/%s FAILED: %s" % (i, client, op, res.get("reason", "")))
+                if keep:  # the client's side of it
+                    with open(keep + ".cells", "a") as f:
+                        f.write("=== session %d %s/%s: %s\n%s\n" % (i, client, op, res.get("reason", ""),
+                                                                   res.get("output", "")[-20000:]))
             if i % every == 0:
                 free, block = heap(t, h)
                 series.append({"session": i, "free": free, "largest": block})
@@ -109,6 +114,8 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print):
                     i, passed, i, free, block, time.monotonic() - t0))
     finally:
         h.stop()
+        if keep:  # the board's console (its log lines, a MemoryError's traceback)
+            shutil.copy(os.path.join(folder, "qemu.log"), keep)
         shutil.rmtree(folder, ignore_errors=True)
     later = series[1:]
     flat = bool(later) and all(
@@ -124,11 +131,12 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--size", type=int, default=64 * 1024)
     ap.add_argument("--json")
+    ap.add_argument("--console", help="the board's console log goes there at the end (FILE.cells: failed sessions)")
     a = ap.parse_args(argv)
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: _stop.append(1))
-    r = soak(a.sessions, a.every, a.size, log=lambda m: print(m, flush=True))
+    r = soak(a.sessions, a.every, a.size, log=lambda m: print(m, flush=True), keep=a.console)
     print("soak: %d/%d sessions passed in %d s; heap %s" % (r["passed"], r["sessions"], r["seconds"],
                                                            "flat" if r["flat"] else "NOT flat"))
     print("session  free  largest-free-block")
