@@ -105,12 +105,15 @@ class Connection:
         t = self.transport = Transport(cfg.max_packet)
         t.pbuf = bytearray()  # channel.channel_data copies each payload at once
         if cfg.window <= _RESERVE_WINDOW:
-            # a board's budget (ussh.budget): the receive buffer is made for a packet of the
-            # window's size now, and emptied (it keeps its length's room): paramiko sends 4 KB
-            # packets whatever a board announces, and grown at such a packet, on a heap earlier
-            # connections cut into small pieces, it found no free run that long
-            t.rbuf = bytearray(max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING)
+            # a board's budget (ussh.budget): the receive buffer and the data copy are made for
+            # a packet of the window's size now (the buffer emptied: it keeps its length's
+            # room): paramiko sends 4 KB packets whatever a board announces, and made at such a
+            # packet, on a heap earlier connections cut into small pieces, they found no free
+            # run that long
+            n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING
+            t.rbuf = bytearray(n)
             t.rbuf[:] = b""
+            t.pbuf = bytearray(n)
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key
