@@ -155,7 +155,7 @@ interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(fil
 
 SOAK_SESSIONS ?= 1000
 soak: setup build/qemu/firmware.elf
-	nice $(PY) tools/soak.py --sessions $(SOAK_SESSIONS) --json build/soak.json
+	nice $(PY) tools/soak.py --sessions $(SOAK_SESSIONS) --json build/soak.json --console build/soak-console.log
 
 mpy: $(STAMP)/venv
 	$(PY) tools/build_mpy.py --board $(if $(filter unix,$(BOARD)),host,$(BOARD)) $(if $(MPY_MARCH),--march $(MPY_MARCH))

@@ -31,7 +31,10 @@ CLIENTS = ("openssh9", "paramiko", "asyncssh")
 OPS = ("exec", "shell", "stdin", "sftp", "scp", "scp-O", "rekey")
 FLAT = 2048  # bytes: the series may move this much from the second checkpoint on
 
-HEAP = ("import gc, micropython\ngc.collect()\nmicropython.mem_info()\nprint('soak-heap', gc.mem_free())")
+# micropython.mem_info() in code run over SSH is ussh.pyhelp's stand-in (free and used only): the
+# block figures come from the built-in one (the stand-in's .real), which prints on the board's console
+HEAP = ("import gc, micropython\ngc.collect()\ngetattr(micropython, 'real', micropython).mem_info()\n"
+        "print('soak-heap', gc.mem_free())")
 
 
 def plan():
@@ -44,21 +47,33 @@ def plan():
     return out
 
 
-def heap(t, h):
+def heap(t, h, bound=30):
     """(free bytes, largest free block in bytes) after gc.collect() on the board."""
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o",
             "UserKnownHostsFile=" + t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-p", str(t.port), "%s@%s" % (t.user, t.host), HEAP]
+    before = len(re.findall(r"max free sz: \d+\n", h.console_text()))
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     m = re.search(r"soak-heap (\d+)", r.stdout)
     if not m:
         raise RuntimeError("heap probe: exit %s %r %r" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
-    time.sleep(0.5)  # the console line of mem_info comes with the exec
-    blocks = re.findall(r"max free sz: (\d+)", h.console_text())
-    return int(m.group(1)), int(blocks[-1]) * 16 if blocks else None
+    # mem_info() prints on the board's console (UART0), which the target reads in a thread of its
+    # own: the exec's output came back, so the line was printed; wait for it to be read, bounded
+    end = time.monotonic() + bound
+    while True:
+        blocks = re.findall(r"max free sz: (\d+)\n", h.console_text())
+        if len(blocks) > before:
+            return int(m.group(1)), int(blocks[-1]) * 16
+        if time.monotonic() > end:
+            raise RuntimeError("heap probe: no new 'max free sz' line on the console in %d s" % bound)
+        time.sleep(0.02)
 
 
-def soak(sessions=1000, every=50, size=64 * 1024, log=print):
+_stop = []  # set by SIGTERM (main): the soak ends after the session that runs, and reports
+
+
+def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
+    """keep: a path for the board's console at the end (and keep + '.cells': failed sessions' client output)."""
     folder = tempfile.mkdtemp(prefix="ussh-soak-", dir="/tmp")
     os.chmod(folder, 0o755)
     import qemu
@@ -68,19 +83,30 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print):
     t = interop.Target("qemu", h.host, h.port, "board", key, folder, size, 1)
     t.known_hosts_line = h.known_hosts_line
     t.stop_fn = h.stop
-    series, failures, passed = [], [], 0
+    series, failures, passed, ran, times = [], [], 0, 0, {}
     steps = plan()
     t0 = time.monotonic()
     try:
         interop.probe(t)
         for i in range(1, sessions + 1):
+            if _stop:
+                log("stopped (SIGTERM) after %d sessions" % (i - 1))
+                break
             client, op = steps[(i - 1) % len(steps)]
-            res = interop._run_cell(t, client, op, os.path.join(folder, "cells"), settle=0.5)
+            # no pause between sessions: the bridge (tools/qemu.py) lets the next client onto the
+            # UART only once the board answered the last one's hang-up, its connection ended
+            res = interop._run_cell(t, client, op, os.path.join(folder, "cells"), settle=0)
+            ran = i
+            times.setdefault("%s/%s" % (client, op), []).append(res["seconds"])
             if res["status"] == "pass":
                 passed += 1
             else:
                 failures.append((i, client, op, res.get("reason", "")))
                 log("session %d %s/%s FAILED: %s" % (i, client, op, res.get("reason", "")))
+                if keep:  # the client's side of it
+                    with open(keep + ".cells", "a") as f:
+                        f.write("=== session %d %s/%s: %s\n%s\n" % (i, client, op, res.get("reason", ""),
+                                                                   res.get("output", "")[-20000:]))
             if i % every == 0:
                 free, block = heap(t, h)
                 series.append({"session": i, "free": free, "largest": block})
@@ -88,12 +114,15 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print):
                     i, passed, i, free, block, time.monotonic() - t0))
     finally:
         h.stop()
+        if keep:  # the board's console (its log lines, a MemoryError's traceback)
+            shutil.copy(os.path.join(folder, "qemu.log"), keep)
         shutil.rmtree(folder, ignore_errors=True)
     later = series[1:]
     flat = bool(later) and all(
         max(s[k] for s in later) - min(s[k] for s in later) <= FLAT for k in ("free", "largest") if later[0][k] is not None)
-    return {"sessions": sessions, "passed": passed, "failures": failures, "series": series, "flat": flat,
-            "seconds": round(time.monotonic() - t0)}
+    med = {k: sorted(v)[len(v) // 2] for k, v in times.items() if None not in v}
+    return {"sessions": ran, "planned": sessions, "passed": passed, "failures": failures, "series": series,
+            "flat": flat, "seconds": round(time.monotonic() - t0), "median_seconds": med}
 
 
 def main(argv=None):
@@ -102,17 +131,24 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--size", type=int, default=64 * 1024)
     ap.add_argument("--json")
+    ap.add_argument("--console", help="the board's console log goes there at the end (FILE.cells: failed sessions)")
     a = ap.parse_args(argv)
-    r = soak(a.sessions, a.every, a.size)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: _stop.append(1))
+    r = soak(a.sessions, a.every, a.size, log=lambda m: print(m, flush=True), keep=a.console)
     print("soak: %d/%d sessions passed in %d s; heap %s" % (r["passed"], r["sessions"], r["seconds"],
                                                            "flat" if r["flat"] else "NOT flat"))
     print("session  free  largest-free-block")
     for s in r["series"]:
         print("%7d %6d %6s" % (s["session"], s["free"], s["largest"]))
+    print("median seconds per session: " + ", ".join("%s %.1f" % kv for kv in sorted(r["median_seconds"].items())))
+    if r["sessions"] < r["planned"]:
+        print("stopped early: %d of %d sessions" % (r["sessions"], r["planned"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(r, f, indent=1)
-    return 0 if r["passed"] == r["sessions"] and r["flat"] else 1
+    return 0 if r["passed"] == r["sessions"] == r["planned"] and r["flat"] else 1
 
 
 if __name__ == "__main__":

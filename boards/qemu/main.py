@@ -18,11 +18,41 @@ import micropython
 _NOCOUNT = bytearray(4)  # a stand-in "timer" when not measuring
 
 
+@micropython.asm_thumb
+def _wfi():
+    wfi()
+
+
+@micropython.asm_thumb
+def _irq_mask():
+    cpsid(i)
+
+
 @micropython.viper
 def _uart_init():
     u = ptr32(0x40005000)
     u[4] = 16  # BAUDDIV: qemu ignores the rate but wants a valid divider
-    u[2] = 3  # CTRL: TX and RX enabled, no interrupts
+    # CTRL: TX and RX enabled, and the RX interrupt (UART1 RX is IRQ 2 on the AN385), which is
+    # never taken: interrupts stay masked (PRIMASK; the firmware has no handlers for them) and
+    # the interrupt only wakes the core from WFI, so that an idle board sleeps instead of
+    # spinning on the UART (qemu then gives the host's clients that core)
+    _irq_mask()
+    u[3] = 2  # INTCLEAR: RX
+    u[2] = 11  # TX and RX enabled (bits 0, 1), RX interrupt (bit 3)
+    ptr32(0xE000E280)[0] = 4  # NVIC ICPR0: IRQ 2 not pending
+    ptr32(0xE000E100)[0] = 4  # NVIC ISER0: IRQ 2 enabled (masked by PRIMASK)
+
+
+@micropython.viper
+def _rx_sleep():
+    # WFI until the UART holds a byte: its RX interrupt (pending, never taken) wakes the core
+    u = ptr32(0x40005000)
+    nvic = ptr32(0xE000E280)
+    while (u[1] & 2) == 0:
+        u[3] = 2  # the interrupt's status cleared first, then its pending bit: a byte that
+        nvic[0] = 4  # comes after this pends it again, and WFI returns at once
+        if (u[1] & 2) == 0:
+            _wfi()
 
 
 @micropython.viper
@@ -49,8 +79,11 @@ def _rx(buf: ptr8, n: int, t: ptr32, mag: ptr8, m: int, k: ptr32) -> int:
             k[0] = j
         else:
             t[0] = 0
+            w = 0
             while (u[1] & 2) == 0:
-                pass
+                w += 1
+                if w > 2000:  # the next byte is not on its way: sleep (bytes of a packet
+                    _rx_sleep()  # come within a few looks)
             t[0] = 1
     return i
 
@@ -145,14 +178,15 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     _state[0] = st
     hold = bytearray(ballast) if ballast else None
 
-    buf = bytearray(2048)  # one packet, reused: the transport copies it at once
+    buf = bytearray(2048)  # reused: the transport copies what it gets at once
 
     matched = bytearray(4)  # _rx's k
 
     def read(n):
+        # at most buf's length (serve_stream asks again for the rest of a longer packet): no
+        # packet-sized buffer made, and dropped, for each of paramiko's 4 KB packets
         st.point()
-        b = buf if n <= len(buf) else bytearray(n)
-        return memoryview(b)[: _rx(b, n, t, HANGUP, len(HANGUP), matched)]
+        return memoryview(buf)[: _rx(buf, min(n, len(buf)), t, HANGUP, len(HANGUP), matched)]
 
     def write(b):
         st.point()

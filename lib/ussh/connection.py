@@ -21,6 +21,8 @@ _MSG_GLOBAL_REQUEST = const(80)
 _HELD_PACKETS = const(32)
 _HELD_BYTES = const(65536)
 _KEX_BEFORE_AUTH = const(2)  # key exchanges a client may run before login
+_FRAMING = const(64)  # a packet's length, padding, MAC and channel header around its data (ussh.budget)
+_RESERVE_WINDOW = const(16384)  # windows up to this: a board's budget, whose receive buffer is made at once
 
 
 class Config:
@@ -100,8 +102,18 @@ class Connection:
     def __init__(self, cfg, peer="-"):
         self.cfg = cfg
         self.peer = peer
-        self.transport = Transport(cfg.max_packet)
-        self.transport.pbuf = bytearray()  # channel.channel_data copies each payload at once
+        t = self.transport = Transport(cfg.max_packet)
+        t.pbuf = bytearray()  # channel.channel_data copies each payload at once
+        if cfg.window <= _RESERVE_WINDOW:
+            # a board's budget (ussh.budget): the receive buffer and the data copy are made for
+            # a packet of the window's size now (the buffer emptied: it keeps its length's
+            # room): paramiko sends 4 KB packets whatever a board announces, and made at such a
+            # packet, on a heap earlier connections cut into small pieces, they found no free
+            # run that long
+            n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING
+            t.rbuf = bytearray(n)
+            t.rbuf[:] = b""
+            t.pbuf = bytearray(n)
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key

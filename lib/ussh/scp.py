@@ -231,13 +231,18 @@ class _Scp:
             left = st[6]
             err = None
             step = min(_CHUNK, self.ch.remote_max)  # one packet at a time: the budget's size
+            # one buffer for the file, read into (ch.out copies it): not one per chunk, which a
+            # board heap cut up by earlier sessions may have no free run for
+            buf = memoryview(bytearray(min(left, step)))
             while left:
-                data = f.read(min(left, step)) if err is None else b""
-                if not data:  # the file shrank or failed: pad to the size announced
+                m = min(left, len(buf))
+                k = f.readinto(buf[:m]) if err is None else 0
+                if not k:  # the file shrank or failed: pad to the size announced
                     err = err or "read error"
-                    data = bytes(min(left, step))
-                self.ch.out(data)
-                left -= len(data)
+                    buf[:m] = bytes(m)
+                    k = m
+                self.ch.out(buf[:k])
+                left -= k
         if err:
             self.error("%s: %s" % (path, err))
         else:

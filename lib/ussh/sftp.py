@@ -39,6 +39,9 @@ class Session:
         # a READ's reply up to this is held whole (its data, then the channel's buffer); a
         # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way
         self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
+        # what READ reads the file into, made once with the session: a buffer per request, on a
+        # board heap that earlier sessions cut up, soon found no free run of 2 KB (a soak)
+        self.chunk = bytearray(self.max_read)
         self.log = conn.log
         self.buf = bytearray()
         self.wleft = 0  # data of the current WRITE still to come

@@ -170,10 +170,10 @@ def _read(s, r):
         if n > s.max_read:
             return _read_streamed(s, f, off, n)
     f.seek(off)
-    data = f.read(n)
-    if not data:
+    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
+    if not k:
         raise Status(_EOF, "end of file")
-    s.send(_DATA, s.rid, data, struct.pack(">I", len(data)))
+    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
 
 
 def _read_streamed(s, f, off, n):
@@ -181,12 +181,15 @@ def _read_streamed(s, f, off, n):
     ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
     f.seek(off)
     try:
+        buf = memoryview(s.chunk)
         while n:
-            b = f.read(min(n, s.max_read))
-            if not b:  # the file shrank since: the length is announced, zeros make it up
-                b = bytes(min(n, s.max_read))
-            ch.out(b)
-            n -= len(b)
+            m = min(n, len(buf))
+            k = f.readinto(buf[:m])  # ch.out copies it into the channel's buffer
+            if not k:  # the file shrank since: the length is announced, zeros make it up
+                buf[:m] = bytes(m)
+                k = m
+            ch.out(buf[:k])
+            n -= k
     except (OSError, MemoryError) as e:
         # the header is out: no STATUS can follow; the session ends (the client sees it close)
         s.log("sftp: read failed mid-reply (%r): ending the session" % e)
