@@ -37,6 +37,8 @@
 #   make soak [SOAK_SESSIONS=1000]: the emulated board through that many sessions (exec, shell, stdin,
 #                     sftp, scp both modes, rekey; OpenSSH, paramiko, asyncssh in turn; 64 KiB): failures
 #                     and the free heap / largest free block every 50 (tools/soak.py)
+#   make small-board: ussh as .mpy from the emulated board's flash, nothing frozen, at 140 and 110 KB of
+#                     heap (host_tests/small_board.py; out of make test: on the edge of the heap)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -48,7 +50,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
+.PHONY: small-board push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
 
@@ -152,6 +154,10 @@ JOBS ?=
 interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(filter pico,$(TARGET)),pico-firmware)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
+
+# the emulated board with ussh as .mpy from its flash at 140 and 110 KB heaps (host_tests/small_board.py)
+small-board: setup build/qemu/firmware.elf
+	$(PY) -m pytest -q host_tests/small_board.py
 
 SOAK_SESSIONS ?= 1000
 soak: setup build/qemu/firmware.elf

@@ -185,3 +185,40 @@ def test_warm_prepares_the_users_ed25519_keys(tmp_path):
     connection.warm(cfg)
     assert sorted(ed25519._pre) == sorted(pubs)
     ed25519._pre.clear()
+
+
+def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_path, monkeypatch):
+    # a board loading ussh from .mpy (the 140 KB emulated one, host_tests/small_board.py) ran
+    # out of memory building the second key's tables inside warm(), before any client: every
+    # connection then failed to start. Now warm() keeps none and verification takes the general path.
+    import base64
+
+    from ussh import connection
+    from ussh.crypto import ed25519, ed25519_pre
+    from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
+
+    from peers import keygen
+
+    ak = b""
+    for name in ("a", "b"):
+        with open(keygen(os.path.join(str(tmp_path), name), name) + ".pub", "rb") as f:
+            ak += f.read()
+    seed = bytes(range(32))
+    pub = ed25519_public(seed)
+    ak += b"ssh-ed25519 " + base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + pub) + b" c\n"
+    real = ed25519_pre.comb_tables
+    built = []
+
+    def tight(A):
+        if built:
+            raise MemoryError("memory allocation failed, allocating 2048 bytes")
+        built.append(A)
+        return real(A)
+
+    monkeypatch.setattr(ed25519_pre, "comb_tables", tight)
+    ed25519._pre.clear()
+    cfg = connection.make_config(keygen(os.path.join(str(tmp_path), "host"), "host"), ak, log=lambda m: None)
+    connection.warm(cfg)
+    assert len(built) == 1 and not ed25519._pre
+    sig = ed25519_sign(seed, b"msg")
+    assert ed25519_verify(pub, b"msg", sig) and not ed25519_verify(pub, b"msh", sig)

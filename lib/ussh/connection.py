@@ -109,11 +109,14 @@ class Connection:
             # a packet of the window's size now (the buffer emptied: it keeps its length's
             # room): paramiko sends 4 KB packets whatever a board announces, and made at such a
             # packet, on a heap earlier connections cut into small pieces, they found no free
-            # run that long
+            # run that long. Where even now there is none, they grow as the packets come.
             n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING
-            t.rbuf = bytearray(n)
-            t.rbuf[:] = b""
-            t.pbuf = bytearray(n)
+            try:
+                t.rbuf = bytearray(n)
+                t.rbuf[:] = b""
+                t.pbuf = bytearray(n)
+            except MemoryError:
+                t.rbuf = bytearray()
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key
