@@ -29,6 +29,10 @@ try {
   process.stderr.write(String(e.message || e) + "\n");
   status = 1;
 }
-// not process.exit(): that drops whatever stdout has not yet written to a slow pipe.
-// Setting the code lets node drain stdout and stderr, then exit with it.
+// Exit once stdout and stderr have written everything (their write callbacks), not by
+// process.exit() at once (that dropped what a slow pipe had not taken yet) nor by letting the
+// event loop run dry: node 20 then waits in NodePlatform::DrainTasks for background tasks
+// (WebAssembly compilation) and, seen once in a CI run, never returned (0.1 s of CPU, then
+// asleep until the test's 600 s bound; nodejs/node#54918 is the same wait at shutdown).
 process.exitCode = status;
+process.stdout.write("", () => process.stderr.write("", () => process.exit(status)));
