@@ -86,22 +86,28 @@ def test_channel_input_buffers_are_made_once_and_reused():
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
 
 
+def _board_sftp_with_a_file(root):
+    # Sftp's client over a pair with a board's budget (1 KB packets, a 4 KB window), and a handle
+    # open for reading on a 51,200-byte file f: (client, handle, the file's bytes)
+    data = bytes(range(256)) * 200
+    with open(root + "/f", "wb") as f:
+        f.write(data)
+    c = Sftp.__new__(Sftp)
+    c.root = root
+    c.p = Pair(config(root=root, channel_max_packet=1024, window=4096))
+    c.ch = c.p.open(window=1 << 20)
+    c.p.request(c.ch, b"subsystem", b"sftp")
+    c.p.events()
+    c.rid = 0
+    assert c.call(1, b"", rid=False)[0] == 2
+    return c, c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00"), data
+
+
 def test_a_long_read_is_streamed_whole_within_the_budget():
     # libssh2 (parallel-ssh) takes a short read in mid-file as a gap: a board whose budget holds
     # 2 KB answers a 32 KB READ whole, streamed through the channel's flow control
     with Folder() as root:
-        data = bytes(range(256)) * 200  # 51200 bytes
-        with open(root + "/f", "wb") as f:
-            f.write(data)
-        c = Sftp.__new__(Sftp)  # Sftp's client over a pair with a board's budget
-        c.root = root
-        c.p = Pair(config(root=root, channel_max_packet=1024, window=4096))
-        c.ch = c.p.open(window=1 << 20)
-        c.p.request(c.ch, b"subsystem", b"sftp")
-        c.p.events()
-        c.rid = 0
-        assert c.call(1, b"", rid=False)[0] == 2
-        h = c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00")
+        c, h, data = _board_sftp_with_a_file(root)
         kind, rest = c.call(5, s(h) + struct.pack(">QI", 1000, 32768))
         assert kind == 103 and rest == s(data[1000:33768])
         kind, rest = c.call(5, s(h) + struct.pack(">QI", 40000, 32768))  # up to the end: what is there
@@ -251,18 +257,7 @@ def test_reads_go_through_one_buffer_made_with_the_session():
     # READ replies, held whole or streamed, come out of one buffer the SFTP session made at its
     # start (a soak's 82nd session: "read failed mid-reply, allocating 2049 bytes")
     with Folder() as root:
-        data = bytes(range(256)) * 200  # 51200 bytes
-        with open(root + "/f", "wb") as f:
-            f.write(data)
-        c = Sftp.__new__(Sftp)  # Sftp's client over a pair with a board's budget
-        c.root = root
-        c.p = Pair(config(root=root, channel_max_packet=1024, window=4096))
-        c.ch = c.p.open(window=1 << 20)
-        c.p.request(c.ch, b"subsystem", b"sftp")
-        c.p.events()
-        c.rid = 0
-        assert c.call(1, b"", rid=False)[0] == 2
-        h = c.handle(3, s(b"f") + struct.pack(">I", 1) + b"\x00\x00\x00\x00")
+        c, h, data = _board_sftp_with_a_file(root)
         import gc
         from ussh import sftp
 
