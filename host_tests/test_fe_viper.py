@@ -1,5 +1,6 @@
 """fe_viper.py, the viper field arithmetic under x25519_viper.py and ed25519_viper.py: the file is
-what tools/gen_fe_viper.py writes; it compiles to machine code for every arch our boards have
+what tools/gen_fe_viper.py writes; it (and every viper module of native/ussh) compiles to machine
+code for every arch our boards have
 (armv6m included: no "native method too big"); and, run by CPython with the viper pointers
 emulated, every intermediate value of every operation stays in [0, 2^31) (a 32-bit board's
 viper int) even on the largest limbs a stored value can have, while the results agree with
@@ -13,7 +14,7 @@ import types
 
 import pytest
 
-from runtimes import LIB, MPY_CROSS, ROOT
+from runtimes import LIB, MPY_CROSS, NATIVE, ROOT
 
 P = 2**255 - 19
 TOP = [8192] * 19 + [255]  # the largest stored limbs
@@ -25,18 +26,31 @@ def test_generated_file_is_current():
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+VIPER = sorted(f[:-3] for f in os.listdir(os.path.join(NATIVE, "ussh", "crypto")) if f.endswith("_viper.py"))
+THUMB = sorted(f[:-3] for f in os.listdir(os.path.join(NATIVE, "ussh", "crypto")) if f.endswith("_thumb.py"))
+
+
+def test_native_holds_the_viper_and_thumb_modules():
+    # native/ussh/crypto: every module there is one of the two kinds the tests below compile
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(NATIVE, "ussh", "crypto")) if f.endswith(".py"))
+    assert names == sorted(VIPER + THUMB)
+    assert {"fe_viper", "sha512_viper", "keccak_viper", "aes_viper", "mlkem_viper"} <= set(VIPER)
+    assert {"fe_thumb", "keccak_thumb"} <= set(THUMB)
+
+
 @pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin", "x64"])
-@pytest.mark.parametrize("mod", ["fe_viper", "sha512_viper", "keccak_viper", "aes_viper", "mlkem_viper"])
+@pytest.mark.parametrize("mod", VIPER)
 def test_machine_code_for_every_arch(tmp_path, march, mod):
     # the viper functions are in the source (not exec'd at import), so mpy-cross emits machine
     # code for them: a board that loads the .mpy or has it frozen compiles nothing
-    src = os.path.join(LIB, "ussh", "crypto", mod + ".py")
+    src = os.path.join(NATIVE, "ussh", "crypto", mod + ".py")
     out = str(tmp_path / (mod + ".mpy"))
     p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, src], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
-    # without -march the same source is refused: the viper code is really there
+    # without -march the same source is refused: the viper code is really there (and so it
+    # lives in native/, not lib/: test_deploy.py's test_every_lib_module_compiles_without_march)
     p = subprocess.run([MPY_CROSS, "-o", out, src], capture_output=True, text=True)
-    assert p.returncode != 0
+    assert p.returncode != 0 and "invalid arch" in p.stderr, p.stderr
 
 
 # --- the viper source under CPython, every intermediate checked against 32-bit limits
@@ -77,7 +91,7 @@ def emulated():
     mem = Mem()
     if LIB not in sys.path:  # fe_viper imports ussh.compat (have_thumb: False on CPython)
         sys.path.insert(0, LIB)
-    src = open(os.path.join(LIB, "ussh", "crypto", "fe_viper.py")).read()
+    src = open(os.path.join(NATIVE, "ussh", "crypto", "fe_viper.py")).read()
     src = src.replace("import micropython", "").replace("@micropython.viper\n", "")
     # the viper functions come before the Python helpers (run, put, get: big ints)
     i = src.index("\ndef run(")
@@ -225,13 +239,13 @@ def test_unix_operations_agree_with_ints():
     assert out == ["products", "viper", "checked", "1800", "bad", "0"]
 
 
-@pytest.mark.parametrize("mod", ["fe_thumb", "keccak_thumb"])
+@pytest.mark.parametrize("mod", THUMB)
 @pytest.mark.parametrize("march", ["armv6m", "armv7m", "xtensawin"])
 def test_thumb_products_for_arm_only(tmp_path, march, mod):
     # fe_thumb.py (the products in Thumb assembler, 16-bit instructions: armv6m runs them) and
     # keccak_thumb.py (Keccak-f[1600]) are machine code for both ARM arches; xtensawin refuses
     # them, so only ARM builds carry them
     out = str(tmp_path / (mod + ".mpy"))
-    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, os.path.join(LIB, "ussh", "crypto", mod + ".py")],
+    p = subprocess.run([MPY_CROSS, "-march=" + march, "-o", out, os.path.join(NATIVE, "ussh", "crypto", mod + ".py")],
                        capture_output=True, text=True)
     assert (p.returncode == 0) == (march != "xtensawin"), p.stderr

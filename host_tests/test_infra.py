@@ -51,6 +51,21 @@ def test_host_mpy_loads_on_unix_port(tmp_path):
     assert out.strip().endswith("compat.mpy")
 
 
+def test_unix_port_loads_native_modules_as_host_mpy():
+    # `make native-mpy` (part of setup and check) puts native/ussh's viper modules, as machine
+    # code for this machine, beside lib/ussh's portable ones (where the unix port, MICROPYPATH=lib,
+    # finds a package's modules), current with their sources; the unix port imports them from there
+    native = [m for m in build_mpy.native_sources() if m not in build_mpy.ARCH_ONLY]
+    assert len(native) >= 5
+    stale = [m for m in native if not os.path.isfile(os.path.join(runtimes.LIB, m[:-3] + ".mpy"))
+             or os.path.getmtime(os.path.join(runtimes.LIB, m[:-3] + ".mpy"))
+             < os.path.getmtime(build_mpy.source_path(m))]
+    assert not stale, "run `make native-mpy`: missing or older than native/: %s" % stale
+    names = [m[:-3].replace("/", ".") for m in native]
+    out = runtimes.run("unix", "for n in %r:\n    m = __import__(n, None, None, ['x'])\n    print(m.__file__)\n" % names)
+    assert out.split() == [os.path.join(runtimes.LIB, m[:-3] + ".mpy") for m in native]
+
+
 @pytest.mark.parametrize("kind", ["dropbear", "sshd", "asyncssh"])
 def test_peer_login(peer_server, kind):
     srv = peer_server(kind)

@@ -40,8 +40,8 @@ def board():
 
 def test_firmware_freezes_the_current_lib():
     built = os.path.getmtime(pico.FIRMWARE)
-    newer = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ROOT, "lib", "ussh")) for f in fs
-             if f.endswith(".py") and os.path.getmtime(os.path.join(d, f)) > built]
+    newer = [os.path.join(d, f) for top in ("lib", "native") for d, _, fs in os.walk(os.path.join(ROOT, top, "ussh"))
+             for f in fs if f.endswith(".py") and os.path.getmtime(os.path.join(d, f)) > built]
     assert not newer, "run `make pico-firmware`: changed since the build: %s" % newer
 
 

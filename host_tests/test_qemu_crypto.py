@@ -51,10 +51,10 @@ def lines(out):
 
 def test_firmware_freezes_the_current_lib():
     # the board runs the ussh frozen at `make firmware` (the Makefile rebuilds it when lib/ussh
-    # changes; a bare pytest run does not)
+    # or native/ussh changes; a bare pytest run does not)
     built = os.path.getmtime(qemu.FIRMWARE)
-    newer = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(ROOT, "lib", "ussh")) for f in fs
-             if f.endswith(".py") and os.path.getmtime(os.path.join(d, f)) > built]
+    newer = [os.path.join(d, f) for top in ("lib", "native") for d, _, fs in os.walk(os.path.join(ROOT, top, "ussh"))
+             for f in fs if f.endswith(".py") and os.path.getmtime(os.path.join(d, f)) > built]
     assert not newer, "run `make firmware`: changed since the build: %s" % newer
 
 

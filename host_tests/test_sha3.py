@@ -212,5 +212,5 @@ def test_round_constants_owned_by_sha3_and_shared():
     from runtimes import ROOT
 
     for name in ("keccak_viper.py", "keccak_thumb.py"):
-        with open(os.path.join(ROOT, "lib", "ussh", "crypto", name)) as f:
+        with open(os.path.join(ROOT, "native", "ussh", "crypto", name)) as f:
             assert "\\x8a\\x80" not in f.read()  # no second copy of the table

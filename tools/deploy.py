@@ -4,7 +4,7 @@ board's socket), through mpremote.
 usage: python tools/deploy.py --board esp32|rp2|unix --port DEVICE [--ssh-port N]
            [--wifi-ssid S --wifi-password P] [--max-connections N] [--ssh-name NAME]
 
-1. compiles lib/ussh to .mpy for the board's arch (tools/build_mpy.py) and replaces :lib/ussh;
+1. compiles lib/ussh and native/ussh to .mpy for the board's arch (tools/build_mpy.py) and replaces :lib/ussh;
 2. copies boards/<board>/*.py (main.py, boot.py) to the board's folder;
 3. writes :ussh.cfg (Wi-Fi given on an earlier run is kept when none is given now);
 4. writes :authorized_keys from $HOME/.ssh/*.pub (making ~/.ssh/id_ed25519 when there is none);

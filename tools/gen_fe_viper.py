@@ -1,6 +1,6 @@
-"""Writes lib/ussh/crypto/fe_viper.py: arithmetic in GF(2^255 - 19) as MicroPython viper code,
-with the field multiply and square written out limb by limb (too long to type, too regular to
-get wrong by machine). `make test` checks the file is current (host_tests/test_fe_viper.py).
+"""Writes native/ussh/crypto/fe_viper.py (and fe_thumb.py): arithmetic in GF(2^255 - 19) as
+MicroPython viper code, with the field multiply and square written out limb by limb (too long to
+type, too regular to get wrong by machine). `make test` checks the file is current (host_tests/test_fe_viper.py).
 
 usage: python tools/gen_fe_viper.py [--check]
 """
@@ -8,8 +8,8 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "lib", "ussh", "crypto", "fe_viper.py")
-OUT_THUMB = os.path.join(ROOT, "lib", "ussh", "crypto", "fe_thumb.py")
+OUT = os.path.join(ROOT, "native", "ussh", "crypto", "fe_viper.py")
+OUT_THUMB = os.path.join(ROOT, "native", "ussh", "crypto", "fe_thumb.py")
 N = 20  # limbs of 13 bits
 
 

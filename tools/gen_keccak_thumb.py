@@ -1,4 +1,4 @@
-"""Writes lib/ussh/crypto/keccak_thumb.py: Keccak-f[1600] (FIPS 202 section 3.3) in Thumb
+"""Writes native/ussh/crypto/keccak_thumb.py: Keccak-f[1600] (FIPS 202 section 3.3) in Thumb
 assembler, 16-bit instructions only (armv6m's subset, which armv7m runs too), a round written
 out and looped 24 times.
 
@@ -15,7 +15,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "lib", "ussh", "crypto", "keccak_thumb.py")
+OUT = os.path.join(ROOT, "native", "ussh", "crypto", "keccak_thumb.py")
 
 # FIPS 202 section 3.2.2 rho offsets of lane x + 5y, and pi: lane (x, y) goes to (y, 2x + 3y)
 RHO = (0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14)

@@ -1,4 +1,5 @@
-"""Writes the lists of modules that get onto a board, from lib/ussh, split by feature as
+"""Writes the lists of modules that get onto a board, from lib/ussh (portable Python) and
+native/ussh (viper and Thumb assembler: mpy-cross compiles them only for an arch), split by feature as
 micropython-lib splits aioble (a core, and a package per optional feature on top of it):
     package.json             mip: the core server, ed25519 keys (`mpremote mip install github:OWNER/ussh`)
     package-pq.json          mip: the post-quantum key exchange mlkem768x25519-sha256 (optional)
@@ -11,7 +12,7 @@ micropython-lib splits aioble (a core, and a package per optional feature on top
 usage: python tools/packages.py          rewrite the files
        python tools/packages.py --check  exit 1 when one of them is out of date (make test does this)
 
-Every module of lib/ussh goes into the core package except those named below (ussh.plugins loads
+Every module of lib/ussh and native/ussh goes into the core package except those named below (ussh.plugins loads
 each optional one only when it is installed); run this after adding or removing a module.
 """
 import json
@@ -20,6 +21,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = os.path.join(ROOT, "lib")
+NATIVE = os.path.join(ROOT, "native")  # native/ussh/...: the same package, its machine-code modules
 VERSION = "0.1.0"
 HOST_ONLY = ("ussh/_compat_cpython.py",)  # CPython's half of compat: never on a board
 # Thumb assembler: ARM boards only (mpy-cross refuses it for other arches), frozen by
@@ -42,30 +44,50 @@ OPTIONAL = {
 }
 
 
-def modules():
+def _walk(top):
     out = []
-    for d, dirs, files in os.walk(os.path.join(LIB, "ussh")):
+    for d, dirs, files in os.walk(os.path.join(top, "ussh")):
         dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-        out += [os.path.relpath(os.path.join(d, f), LIB) for f in files if f.endswith(".py")]
+        out += [os.path.relpath(os.path.join(d, f), top) for f in files if f.endswith(".py")]
+    return out
+
+
+def native_modules():
+    """The modules under native/ (paths like ussh/crypto/fe_viper.py)."""
+    return sorted(_walk(NATIVE))
+
+
+def modules():
+    out = _walk(LIB) + _walk(NATIVE)
     return sorted(out, key=lambda m: (m.count("/"), m))  # the package's top level first
 
 
+def source(m):
+    """The module's file relative to the checkout: lib/ussh/... or native/ussh/..."""
+    return ("native/" if os.path.isfile(os.path.join(NATIVE, m)) else "lib/") + m
+
+
 def _package_json(files):
-    rows = ",\n".join("    " + json.dumps([m, "lib/" + m]) for m in files)
+    rows = ",\n".join("    " + json.dumps([m, source(m)]) for m in files)
     return '{\n  "urls": [\n%s\n  ],\n  "version": "%s"\n}\n' % (rows, VERSION)
 
 
-def _manifest(files):
+def _package(files, base):
     rows = "".join('        "%s",\n' % m[len("ussh/") :] for m in files)
+    return ('package(\n    "ussh",\n    files=tuple(f for f in (\n%s    ) if f not in (options.exclude or ())),\n'
+            '    base_path="../%s",\n    opt=3,\n)\n') % (rows, base)
+
+
+def _manifest(files):
+    native = [m for m in files if source(m).startswith("native/")]
     return (
         "# The ussh modules to freeze (included by manifest.py and manifest_board.py): every module\n"
-        "# of lib/ussh but %s and the ARM-only crypto/*_thumb.py (ussh_thumb.py).\n"
+        "# of lib/ussh but %s, and native/ussh's viper modules (the same package,\n"
+        "# compiled with the port's -march) but the ARM-only crypto/*_thumb.py (ussh_thumb.py).\n"
         "# Written by tools/packages.py: run it after adding or removing a module (make test\n"
         "# checks this file is current). include(\"ussh_package.py\", exclude=(...)) leaves out\n"
         "# the modules named (paths under ussh/).\n"
-        'package(\n    "ussh",\n    files=tuple(f for f in (\n%s    ) if f not in (options.exclude or ())),\n'
-        '    base_path="../lib",\n    opt=3,\n)\n'
-    ) % (", ".join(HOST_ONLY), rows)
+    ) % ", ".join(HOST_ONLY) + _package([m for m in files if m not in native], "lib") + _package(native, "native")
 
 
 def outputs():

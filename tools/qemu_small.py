@@ -52,7 +52,7 @@ def build(march="armv7m"):
     for rel, msg in res.errors.items():
         if march != "none" or "native" not in msg and "viper" not in msg:
             raise RuntimeError("mpy-cross %s: %s" % (rel, msg))
-        with open(os.path.join(build_mpy.LIB, rel)) as f, open(os.path.join(out, rel), "w") as g:
+        with open(build_mpy.source_path(rel)) as f, open(os.path.join(out, rel), "w") as g:
             g.write(f.read())  # compiled on the board at import
     main = os.path.join(out, "qemu_main.mpy")
     cmd = [build_mpy.MPY_CROSS, "-O3", "-o", main, "-s", "qemu_main.py"]
