@@ -106,3 +106,23 @@ def test_wanted_asks_for_the_rest_of_the_packet_only():
 
 def test_ct_equal():
     assert ct_equal(b"abc", b"abc") and not ct_equal(b"abc", b"abd") and not ct_equal(b"ab", b"abc")
+
+
+def test_reserve_makes_the_receive_buffer_and_data_copy_at_the_start():
+    # a board's budget: both made now, the receive buffer empty (its room kept); channel data
+    # then comes as a view of the copy, which a packet within the reserve does not replace
+    t = Transport(35000, 4160, copy_data=True)
+    assert len(t.rbuf) == 0 and len(t.pbuf) == 4160
+    pbuf = t.pbuf
+    a = Transport()
+    a.peer_version = t.peer_version = b"SSH-2.0-x"
+    data = b"\x5e" + bytes(4) + b"d" * 4000
+    t.feed(a.pack(data))
+    p = t.read_packet()
+    assert bytes(p) == data and t.pbuf is pbuf and not t.rbuf
+    # without copy_data each payload is its own bytes, and nothing is made ahead
+    u = Transport(35000, 0)
+    assert u.pbuf is None and len(u.rbuf) == 0
+    u.peer_version = b"SSH-2.0-x"
+    u.feed(a.pack(data))
+    assert u.read_packet() == data

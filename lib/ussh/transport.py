@@ -28,9 +28,25 @@ def _wipe(*objs):
 class Transport:
     """Framing of one SSH connection: version line, then binary packets."""
 
-    def __init__(self, max_packet=35000):
+    def __init__(self, max_packet=35000, reserve=0, copy_data=False):
+        """copy_data: CHANNEL_DATA payloads come as views of one buffer (pbuf), reused, for a
+        reader that copies each at once (Connection); else each payload is its own bytes.
+        reserve: the receive buffer (and that copy) made this many bytes long now, for a
+        board's budget (ussh.budget): made later, at a packet that long, on a heap that earlier
+        connections cut into small pieces, they found no free run that long (paramiko sends
+        4 KB packets whatever a board announces). Where even now there is none, they grow as
+        the packets come."""
         self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
         self.rbuf = bytearray()
+        self.pbuf = bytearray() if copy_data else None
+        if reserve:
+            try:
+                self.rbuf = bytearray(reserve)
+                self.rbuf[:] = b""  # emptied: it keeps its room
+                if copy_data:
+                    self.pbuf = bytearray(reserve)
+            except MemoryError:
+                self.rbuf = bytearray()
         self.peer_version = None
         self.seq_in = 0
         self.seq_out = 0
@@ -44,9 +60,6 @@ class Transport:
         self.etm_in = self.etm_out = True
         self._head = None
         self.bytes_in = self.bytes_out = 0  # since the last key exchange
-        # CHANNEL_DATA payloads come as views of this buffer, reused, when a reader that copies
-        # them at once (Connection) sets it to a bytearray; None: each payload its own bytes
-        self.pbuf = None
 
     def feed(self, data):
         self.rbuf += data
