@@ -266,7 +266,7 @@ def test_pure_counter_carries_and_wraps():
     # across halves (0x..ffff), through 2^64 and around 2^128 gives the keystream and the next
     # counter that AES-CTR on a 128-bit counter gives
     sys.path.insert(0, LIB)
-    from ussh.crypto.aes_pure import encrypt_ctr, expand_key
+    from ussh.crypto.aes_pure import encrypt_ctr, expand_key, prepare
 
     r = random.Random(19)
     starts = [(1 << 128) - 3, (1 << 64) - 2, 0xFFFE, (r.getrandbits(96) << 32) | 0xFFFFFFFF]
@@ -278,3 +278,6 @@ def test_pure_counter_carries_and_wraps():
         assert encrypt_ctr(expand_key(key), ks, c, n) == (c + n) % (1 << 128)
         ref = Cipher(algorithms.AES(key), modes.CTR(c.to_bytes(16, "big"))).encryptor().update(bytes(16 * n))
         assert bytes(ks) == ref, hex(c)
+        # the round keys prepared once (AESCTR's way) give the same
+        ks2 = bytearray(16 * n)
+        assert encrypt_ctr(prepare(expand_key(key)), ks2, c, n) == (c + n) % (1 << 128) and ks2 == ks

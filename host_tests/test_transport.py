@@ -106,3 +106,56 @@ def test_wanted_asks_for_the_rest_of_the_packet_only():
 
 def test_ct_equal():
     assert ct_equal(b"abc", b"abc") and not ct_equal(b"abc", b"abd") and not ct_equal(b"ab", b"abc")
+
+
+def test_reserve_makes_the_receive_buffer_and_data_copy_at_the_start():
+    # a board's budget: both made now, the receive buffer empty (its room kept); channel data
+    # then comes as a view of the copy, which a packet within the reserve does not replace
+    t = Transport(35000, 4160, copy_data=True)
+    assert len(t.rbuf) == 0 and len(t.pbuf) == 4160
+    pbuf = t.pbuf
+    a = Transport()
+    a.peer_version = t.peer_version = b"SSH-2.0-x"
+    data = b"\x5e" + bytes(4) + b"d" * 4000
+    t.feed(a.pack(data))
+    p = t.read_packet()
+    assert bytes(p) == data and t.pbuf is pbuf and not t.rbuf
+    # without copy_data each payload is its own bytes, and nothing is made ahead
+    u = Transport(35000, 0)
+    assert u.pbuf is None and len(u.rbuf) == 0
+    u.peer_version = b"SSH-2.0-x"
+    u.feed(a.pack(data))
+    assert u.read_packet() == data
+
+
+def test_padding_is_random_drawn_a_pool_at_a_time_and_never_reused():
+    # a DRBG call per packet cost a board 180,000 instructions each: the padding comes out of a
+    # pool of random bytes drawn at once, each byte used by one packet only
+    from ussh import transport
+
+    pools = []
+
+    def drawn(n):
+        pools.append(bytes((len(pools) * 7 + 3 * i) & 255 for i in range(n)))
+        return pools[-1]
+
+    real, transport.random_bytes = transport.random_bytes, drawn  # (no monkeypatch: check_mp runs it too)
+    try:
+        t = Transport()
+        pads = []
+        for i in range(40):
+            pkt = t.pack(b"\x02" + bytes(i))
+            pad = pkt[4]
+            assert pad >= 4 and len(pkt) % 8 == 0
+            pads.append(bytes(pkt[len(pkt) - pad :]))
+    finally:
+        transport.random_bytes = real
+    assert 1 <= len(pools) < 10, [len(p) for p in pools]
+    # the pads, in order, are each pool's bytes one after another: none used twice
+    k = pos = 0
+    for pad in pads:
+        if pools[k][pos : pos + len(pad)] != pad:
+            k, pos = k + 1, 0
+        assert pools[k][pos : pos + len(pad)] == pad, (k, pos, pad)
+        pos += len(pad)
+    assert k == len(pools) - 1

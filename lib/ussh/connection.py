@@ -102,21 +102,13 @@ class Connection:
     def __init__(self, cfg, peer="-"):
         self.cfg = cfg
         self.peer = peer
-        t = self.transport = Transport(cfg.max_packet)
-        t.pbuf = bytearray()  # channel.channel_data copies each payload at once
+        # a board's budget (ussh.budget): the receive buffer and the channel data's copy made now
+        # for a packet of the window's size (the Transport's reserve)
+        n = 0
         if cfg.window <= _RESERVE_WINDOW:
-            # a board's budget (ussh.budget): the receive buffer and the data copy are made for
-            # a packet of the window's size now (the buffer emptied: it keeps its length's
-            # room): paramiko sends 4 KB packets whatever a board announces, and made at such a
-            # packet, on a heap earlier connections cut into small pieces, they found no free
-            # run that long. Where even now there is none, they grow as the packets come.
             n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING
-            try:
-                t.rbuf = bytearray(n)
-                t.rbuf[:] = b""
-                t.pbuf = bytearray(n)
-            except MemoryError:
-                t.rbuf = bytearray()
+        # channel.channel_data copies each payload at once
+        self.transport = Transport(cfg.max_packet, n, copy_data=True)
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()
         self.peer_version = None
         self.host_key = cfg.host_key

@@ -10,6 +10,9 @@ from ussh.crypto import random_bytes
 _MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
 _MIN_PADDING = const(4)  # RFC 4253 §6
 _MSG_CHANNEL_DATA = const(94)
+# random padding drawn this many bytes at a time: a DRBG call for each packet's few bytes was
+# 180,000 Cortex-M3 instructions, 2.5 M of a portable login's 14 packets (ussh.crypto.rand)
+_PAD_POOL = const(256)
 
 
 def ct_equal(a, b):
@@ -28,9 +31,25 @@ def _wipe(*objs):
 class Transport:
     """Framing of one SSH connection: version line, then binary packets."""
 
-    def __init__(self, max_packet=35000):
+    def __init__(self, max_packet=35000, reserve=0, copy_data=False):
+        """copy_data: CHANNEL_DATA payloads come as views of one buffer (pbuf), reused, for a
+        reader that copies each at once (Connection); else each payload is its own bytes.
+        reserve: the receive buffer (and that copy) made this many bytes long now, for a
+        board's budget (ussh.budget): made later, at a packet that long, on a heap that earlier
+        connections cut into small pieces, they found no free run that long (paramiko sends
+        4 KB packets whatever a board announces). Where even now there is none, they grow as
+        the packets come."""
         self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
         self.rbuf = bytearray()
+        self.pbuf = bytearray() if copy_data else None
+        if reserve:
+            try:
+                self.rbuf = bytearray(reserve)
+                self.rbuf[:] = b""  # emptied: it keeps its room
+                if copy_data:
+                    self.pbuf = bytearray(reserve)
+            except MemoryError:
+                self.rbuf = bytearray()
         self.peer_version = None
         self.seq_in = 0
         self.seq_out = 0
@@ -44,9 +63,9 @@ class Transport:
         self.etm_in = self.etm_out = True
         self._head = None
         self.bytes_in = self.bytes_out = 0  # since the last key exchange
-        # CHANNEL_DATA payloads come as views of this buffer, reused, when a reader that copies
-        # them at once (Connection) sets it to a bytearray; None: each payload its own bytes
-        self.pbuf = None
+        # random bytes for the packets' padding, drawn _PAD_POOL at a time, used from _pad_at
+        self._pad = b""
+        self._pad_at = 0
 
     def feed(self, data):
         self.rbuf += data
@@ -174,6 +193,15 @@ class Transport:
         self._head = None
         return self._payload(buf, n, total)
 
+    def _padding(self, n):
+        # RFC 4253 §6: n random bytes, each used once
+        i = self._pad_at
+        if i + n > len(self._pad):
+            self._pad = random_bytes(_PAD_POOL)
+            i = 0
+        self._pad_at = i + n
+        return memoryview(self._pad)[i : i + n]
+
     def pack(self, payload):
         """payload as one encrypted, MAC'd packet, ready for the wire."""
         enc = self.enc
@@ -191,7 +219,7 @@ class Transport:
         pkt = bytearray(4 + n + mac_len)
         struct.pack_into(">IB", pkt, 0, n, pad)
         pkt[5 : 5 + plen] = payload
-        pkt[5 + plen : 4 + n] = random_bytes(pad)
+        pkt[5 + plen : 4 + n] = self._padding(pad)
         seq = self.seq_out
         if etm:
             enc.apply(pkt, 4, 4 + n)

@@ -83,9 +83,9 @@ class AESCTR:
             r = ((1 << 128 * n) - 1) // m
             self._rs = (r, (r - n) // m)
         elif backend == "pure":
-            from .aes_pure import expand_key
+            from .aes_pure import expand_key, prepare
 
-            self._rk = expand_key(key)
+            self._rk = prepare(expand_key(key))
         elif backend == "viper":
             from .aes_viper import expand_key
 

@@ -139,7 +139,6 @@ if have_thumb():
         # ARM boards: Thumb assembler (keccak_thumb.py, frozen or built for armv6m/armv7m only)
         from ussh.crypto import keccak_thumb as _m
 
-        _m._RC = rc_words()  # the table handed over at import (else taken on the first permutation)
         keccak_f1600 = _m.keccak_f1600
         KECCAK = "thumb"
     except Exception:  # not installed (mip leaves it out), or a port without the inline assembler
@@ -148,7 +147,6 @@ if KECCAK == "portable" and have_viper():
     try:
         from ussh.crypto import keccak_viper as _m
 
-        _m._RC = rc_words()
         keccak_f1600 = _m.keccak_f1600
         KECCAK = "viper"
     except ImportError:  # a bytecode-only build (mpy-cross without -march) leaves it out

@@ -53,7 +53,8 @@ def _compress(H, buf, off):
     # ever meets sums that are reduced mod 2^64 before they are used again.
     m = _M64
     k = _K
-    w = list(struct.unpack_from(">16Q", buf, off))
+    kt = struct.unpack_from  # K[t] read in place: no 8-byte slice for each round
+    w = list(kt(">16Q", buf, off))
     a, b, c, d, e, f, g, h = H
     bc = b ^ c
     for t in range(80):
@@ -68,7 +69,7 @@ def _compress(H, buf, off):
             W = w[j] = (W + w[(j + 9) & 15] + (X >> 1 ^ X >> 8 ^ x >> 7) + (Y >> 19 ^ Y >> 61 ^ y >> 6)) & m
         # T1 = h + SIGMA1(e) + Ch(e, f, g) + K[t] + W[t]
         X = e * _R
-        W += h + (X >> 14 ^ X >> 18 ^ X >> 41) + (g ^ e & (f ^ g)) + int.from_bytes(k[8 * t : 8 * t + 8], "big")
+        W += h + (X >> 14 ^ X >> 18 ^ X >> 41) + (g ^ e & (f ^ g)) + kt(">Q", k, 8 * t)[0]
         # T2 = SIGMA0(a) + Maj(a, b, c), Maj = b ^ (a ^ b) & (b ^ c)
         X = a * _R
         x = a ^ b
