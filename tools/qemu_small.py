@@ -91,16 +91,16 @@ def files(folder):
 
 def put(board, path, data):
     """Writes data (bytes) to path on the board through its raw REPL, a chunk per exec."""
-    board.exec("_f = open(%r, 'wb')" % path)
+    board.exec("from binascii import a2b_base64 as _a2b\n_f = open(%r, 'wb')" % path)
     for i in range(0, len(data), _CHUNK):
         b64 = binascii.b2a_base64(data[i : i + _CHUNK], newline=False).decode()
         board.exec("_f.write(_a2b(%r))" % b64)
-    board.exec("_f.close()\ndel _f")
+    board.exec("_f.close()\ndel _f, _a2b")
 
 
 def install(board, folder, dest="/lib"):
     """Copies the files of folder (build()) to dest on the board's mounted flash; returns bytes."""
-    board.exec("import os, gc\nfrom binascii import a2b_base64 as _a2b\n"
+    board.exec("import os, gc\n"
                "def _mkdir(p):\n    try:\n        os.mkdir(p)\n    except OSError:\n        pass\n")
     board.exec("_mkdir(%r)" % dest)
     made, total = set(), 0
@@ -114,7 +114,7 @@ def install(board, folder, dest="/lib"):
         with open(os.path.join(folder, rel), "rb") as f:
             put(board, dest + "/" + "/".join(parts), f.read())
         total += size
-    board.exec("del _mkdir, _a2b\ngc.collect()")
+    board.exec("del _mkdir\ngc.collect()")
     return total
 
 
@@ -142,6 +142,34 @@ SESSION = ("ussh.stream ussh.connection ussh.auth ussh.kex ussh.channel ussh.rep
            "ussh.plugins")
 
 
+# The lean start (SmallBoard(lean=settings)): the keys are files on the flash, as on a board
+# `make deploy` set up, read by configure() once the modules are in (no 4 KB call text compiled
+# among them); the Config is made there, and what only the start needs is let go.
+LEAN = """import sys, gc
+sys.path.append('/lib')
+from ussh import compat
+if not %r:
+    compat.have_viper = lambda: False
+from qemu_main import serve, configure
+# the long-lived tables first, while the heap is in one piece: AES's (four lists of 256) and
+# Ed25519's base point multiples (3 KB in one block), then the modules
+from ussh.crypto import AESCTR, ed25519_public
+AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+ed25519_public(bytes(32))
+del AESCTR, ed25519_public
+for _m in %r.split():
+    __import__(_m)
+del _m
+_cfg = configure(%r, '/host_key', '/authorized_keys', **%r)
+gc.collect()
+from qemu_main import _largest
+print(gc.mem_free(), _largest(gc.mem_free()))
+del _largest
+"""
+# what a session loads beyond SESSION, let go after each connection on the lean board
+PER_SESSION = ("ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
+
+
 class SmallBoard(qemu_login.UartBoard):
     """qemu_login.UartBoard on firmware-small.elf with ussh on its flash (installed at the first
     start on a fresh flash image); main.py's serve() is that of /lib/qemu_main.mpy. start_heap:
@@ -149,11 +177,12 @@ class SmallBoard(qemu_login.UartBoard):
     there)."""
 
     def __init__(self, flash, march="armv7m", timeout=600, icount=False, elf=qemu.FIRMWARE_SMALL, viper=False,
-                 reserve=8192, preload=SESSION.split()):
+                 reserve=8192, preload=SESSION.split(), lean=None):
         super().__init__(icount=icount, timeout=timeout, flash=flash, elf=elf)
         self.viper, self.reserve, self.preload = viper, reserve, preload
         self.march = march
-        self.start_heap = None
+        self.lean = lean
+        self.start_heap = self.start_block = None
         self.installed = 0
 
     def __enter__(self):
@@ -170,13 +199,30 @@ class SmallBoard(qemu_login.UartBoard):
             if there == "0":
                 self.installed = install(self.board, folder)
             t0 = time.monotonic()
-            out = self.board.exec(PRELOAD % (self.reserve, self.viper, " ".join(self.preload)))
-            self.start_heap = int(out.strip())
+            if self.lean is not None:
+                for path, local in (("/host_key", self.host_key), ("/authorized_keys", self.client_key + ".pub")):
+                    with open(local, "rb") as f:
+                        put(self.board, path, f.read())
+                code = LEAN % (self.viper, " ".join(self.preload), os.urandom(48 + 32 * 7), self.lean)
+            else:
+                code = PRELOAD % (self.reserve, self.viper, " ".join(self.preload))
+            out = self.board.exec(code)
+            self.start_heap, _, block = out.strip().partition(" ")
+            self.start_heap = int(self.start_heap)
+            self.start_block = int(block) if block else None
             self.start_seconds = time.monotonic() - t0
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def call(self, entropy=True, authorized_keys_file=None, **kw):
+        """The serve() call: on the lean board with the Config made at start (LEAN), the modules
+        a session loads beyond it let go after each connection (PER_SESSION)."""
+        if self.lean is None:
+            return super().call(entropy, authorized_keys_file, **kw)
+        kw.setdefault("drop", PER_SESSION)
+        return "serve(cfg=_cfg, %s)" % ", ".join("%s=%r" % kv for kv in sorted(kw.items()))
 
 
 def measure(folder):
