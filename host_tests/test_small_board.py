@@ -29,8 +29,6 @@ import qemu  # noqa: E402
 import qemu_small  # noqa: E402
 
 STEP = 120  # seconds for one client's run at most (a 64 KiB upload takes about 10 s)
-# the board's budget: a window of two packets (OpenSSH's sftp then waits for each adjust)
-SETTINGS = {"channel_max_packet": 512, "window": 1024, "root": "/"}
 HASH = ("import hashlib, binascii\nh = hashlib.sha256()\nb = bytearray(512)\nf = open('/up.bin', 'rb')\n"
         "while True:\n    n = f.readinto(b)\n    if not n:\n        break\n    h.update(memoryview(b)[:n])\n"
         "f.close()\nprint(binascii.hexlify(h.digest()).decode())")
@@ -44,10 +42,10 @@ def firmware():
 
 def _target(tmp_path, elf):
     sb = qemu_small.SmallBoard(str(tmp_path / "flash.img"), elf=elf, timeout=STEP, preload=["ussh.stream"],
-                               lean=SETTINGS)
+                               lean=qemu_small.LEAN_SETTINGS)
     sb.__enter__()
     try:
-        first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=256)
+        first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=qemu_small.LEAN_RX)
         if "serving SSH" not in first:
             raise qemu.BoardError("the board did not serve: " + first + sb.board.read_until(b"\x04", 10))
     except BaseException:

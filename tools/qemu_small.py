@@ -15,9 +15,10 @@ way into /lib/qemu_main.mpy. march="none" ships the modules that hold viper code
 instead (compiled on the board at import, as mip or a plain copy of the sources would leave them):
 the comparison the footprint bench makes.
 
-Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, serves (the
-110 KB build, or --plain: the 140 KB one), logs in once and prints the free heap once main is loaded
-and the lowest during the login; --measure: measure()'s table (the footprint bench section).
+Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, starts lean
+(LEAN), serves (the 110 KB build, or --plain: the 140 KB one), logs in once and prints the free
+heap and largest free block once serving and the lowest during the login; --measure: measure()'s
+table (the footprint bench section).
 
 A board this small cannot hold every module a session wants and a session (README "Numbers"):
 SmallBoard(preload=..., reserve=N) imports them at start above a block of N bytes let go
@@ -166,6 +167,10 @@ from qemu_main import _largest
 print(gc.mem_free(), _largest(gc.mem_free()))
 del _largest
 """
+# the lean board's Config: packets of 512 B and a window of two (README "Limits": the ESP32-sized
+# row); main.py's read buffer, LEAN_RX bytes
+LEAN_SETTINGS = {"channel_max_packet": 512, "window": 1024, "root": "/"}
+LEAN_RX = 256
 # what a session loads beyond SESSION, let go after each connection on the lean board
 PER_SESSION = ("ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
 
@@ -253,10 +258,12 @@ def main(argv):
     march = "none" if "--march" in argv and argv[argv.index("--march") + 1] == "none" else "armv7m"
     with tempfile.TemporaryDirectory() as d:
         elf = qemu.FIRMWARE_PLAIN if "--plain" in argv else qemu.FIRMWARE_SMALL
-        with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv) as sb:
-            print("installed %d B of ussh (-march=%s, viper %s); free heap with main loaded %d B, loaded in %.2f s"
-                  % (sb.installed, march, sb.viper, sb.start_heap, sb.start_seconds))
-            first = sb.serve(heap=True, viper=sb.viper)
+        with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv,
+                        preload=["ussh.stream"], lean=LEAN_SETTINGS) as sb:
+            print("installed %d B of ussh (-march=%s, viper %s); serving with %d B free (largest block %d B), "
+                  "started in %.2f s" % (sb.installed, march, sb.viper, sb.start_heap, sb.start_block,
+                                         sb.start_seconds))
+            first = sb.serve(heap=True, rx=LEAN_RX, root="/")
             print(first)
             if "serving SSH" not in first:
                 print(sb.wait(60))
