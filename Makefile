@@ -39,7 +39,7 @@
 #                     sftp, scp both modes, rekey; OpenSSH, paramiko, asyncssh in turn; 64 KiB): failures
 #                     and the free heap / largest free block every 50 (tools/soak.py)
 #   make small-board: ussh as .mpy from the emulated board's flash, nothing frozen, at 140 and 110 KB of
-#                     heap (host_tests/small_board.py; out of make test: on the edge of the heap)
+#                     heap (host_tests/test_small_board.py, also in make test)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
 
 VENV := .venv
@@ -167,9 +167,9 @@ interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(fil
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
 
-# the emulated board with ussh as .mpy from its flash at 140 and 110 KB heaps (host_tests/small_board.py)
+# the emulated board with ussh as .mpy from its flash at 140 and 110 KB heaps (host_tests/test_small_board.py)
 small-board: setup build/qemu/firmware.elf
-	$(PY) -m pytest -q host_tests/small_board.py
+	$(PY) -m pytest -q host_tests/test_small_board.py
 
 SOAK_SESSIONS ?= 1000
 soak: setup build/qemu/firmware.elf

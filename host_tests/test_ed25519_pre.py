@@ -188,7 +188,7 @@ def test_warm_prepares_the_users_ed25519_keys(tmp_path):
 
 
 def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_path, monkeypatch):
-    # a board loading ussh from .mpy (the 140 KB emulated one, host_tests/small_board.py) ran
+    # a board loading ussh from .mpy (the 140 KB emulated one, host_tests/test_small_board.py) ran
     # out of memory building the second key's tables inside warm(), before any client: every
     # connection then failed to start. Now warm() keeps none and verification takes the general path.
     import base64

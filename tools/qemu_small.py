@@ -15,9 +15,10 @@ way into /lib/qemu_main.mpy. march="none" ships the modules that hold viper code
 instead (compiled on the board at import, as mip or a plain copy of the sources would leave them):
 the comparison the footprint bench makes.
 
-Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, serves (the
-110 KB build, or --plain: the 140 KB one), logs in once and prints the free heap once main is loaded
-and the lowest during the login; --measure: measure()'s table (the footprint bench section).
+Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, starts lean
+(LEAN), serves (the 110 KB build, or --plain: the 140 KB one), logs in once and prints the free
+heap and largest free block once serving and the lowest during the login; --measure: measure()'s
+table (the footprint bench section).
 
 A board this small cannot hold every module a session wants and a session (README "Numbers"):
 SmallBoard(preload=..., reserve=N) imports them at start above a block of N bytes let go
@@ -91,16 +92,16 @@ def files(folder):
 
 def put(board, path, data):
     """Writes data (bytes) to path on the board through its raw REPL, a chunk per exec."""
-    board.exec("_f = open(%r, 'wb')" % path)
+    board.exec("from binascii import a2b_base64 as _a2b\n_f = open(%r, 'wb')" % path)
     for i in range(0, len(data), _CHUNK):
         b64 = binascii.b2a_base64(data[i : i + _CHUNK], newline=False).decode()
         board.exec("_f.write(_a2b(%r))" % b64)
-    board.exec("_f.close()\ndel _f")
+    board.exec("_f.close()\ndel _f, _a2b")
 
 
 def install(board, folder, dest="/lib"):
     """Copies the files of folder (build()) to dest on the board's mounted flash; returns bytes."""
-    board.exec("import os, gc\nfrom binascii import a2b_base64 as _a2b\n"
+    board.exec("import os, gc\n"
                "def _mkdir(p):\n    try:\n        os.mkdir(p)\n    except OSError:\n        pass\n")
     board.exec("_mkdir(%r)" % dest)
     made, total = set(), 0
@@ -114,7 +115,7 @@ def install(board, folder, dest="/lib"):
         with open(os.path.join(folder, rel), "rb") as f:
             put(board, dest + "/" + "/".join(parts), f.read())
         total += size
-    board.exec("del _mkdir, _a2b\ngc.collect()")
+    board.exec("del _mkdir\ngc.collect()")
     return total
 
 
@@ -142,6 +143,38 @@ SESSION = ("ussh.stream ussh.connection ussh.auth ussh.kex ussh.channel ussh.rep
            "ussh.plugins")
 
 
+# The lean start (SmallBoard(lean=settings)): the keys are files on the flash, as on a board
+# `make deploy` set up, read by configure() once the modules are in (no 4 KB call text compiled
+# among them); the Config is made there, and what only the start needs is let go.
+LEAN = """import sys, gc
+sys.path.append('/lib')
+from ussh import compat
+if not %r:
+    compat.have_viper = lambda: False
+from qemu_main import serve, configure
+# the long-lived tables first, while the heap is in one piece: AES's (four lists of 256) and
+# Ed25519's base point multiples (3 KB in one block), then the modules
+from ussh.crypto import AESCTR, ed25519_public
+AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
+ed25519_public(bytes(32))
+del AESCTR, ed25519_public
+for _m in %r.split():
+    __import__(_m)
+del _m
+_cfg = configure(%r, '/host_key', '/authorized_keys', **%r)
+gc.collect()
+from qemu_main import _largest
+print(gc.mem_free(), _largest(gc.mem_free()))
+del _largest
+"""
+# the lean board's Config: packets of 512 B and a window of two (README "Limits": the ESP32-sized
+# row); main.py's read buffer, LEAN_RX bytes
+LEAN_SETTINGS = {"channel_max_packet": 512, "window": 1024, "root": "/"}
+LEAN_RX = 256
+# what a session loads beyond SESSION, let go after each connection on the lean board
+PER_SESSION = ("ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
+
+
 class SmallBoard(qemu_login.UartBoard):
     """qemu_login.UartBoard on firmware-small.elf with ussh on its flash (installed at the first
     start on a fresh flash image); main.py's serve() is that of /lib/qemu_main.mpy. start_heap:
@@ -149,11 +182,12 @@ class SmallBoard(qemu_login.UartBoard):
     there)."""
 
     def __init__(self, flash, march="armv7m", timeout=600, icount=False, elf=qemu.FIRMWARE_SMALL, viper=False,
-                 reserve=8192, preload=SESSION.split()):
+                 reserve=8192, preload=SESSION.split(), lean=None):
         super().__init__(icount=icount, timeout=timeout, flash=flash, elf=elf)
         self.viper, self.reserve, self.preload = viper, reserve, preload
         self.march = march
-        self.start_heap = None
+        self.lean = lean
+        self.start_heap = self.start_block = None
         self.installed = 0
 
     def __enter__(self):
@@ -170,13 +204,30 @@ class SmallBoard(qemu_login.UartBoard):
             if there == "0":
                 self.installed = install(self.board, folder)
             t0 = time.monotonic()
-            out = self.board.exec(PRELOAD % (self.reserve, self.viper, " ".join(self.preload)))
-            self.start_heap = int(out.strip())
+            if self.lean is not None:
+                for path, local in (("/host_key", self.host_key), ("/authorized_keys", self.client_key + ".pub")):
+                    with open(local, "rb") as f:
+                        put(self.board, path, f.read())
+                code = LEAN % (self.viper, " ".join(self.preload), os.urandom(48 + 32 * 7), self.lean)
+            else:
+                code = PRELOAD % (self.reserve, self.viper, " ".join(self.preload))
+            out = self.board.exec(code)
+            self.start_heap, _, block = out.strip().partition(" ")
+            self.start_heap = int(self.start_heap)
+            self.start_block = int(block) if block else None
             self.start_seconds = time.monotonic() - t0
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def call(self, entropy=True, authorized_keys_file=None, **kw):
+        """The serve() call: on the lean board with the Config made at start (LEAN), the modules
+        a session loads beyond it let go after each connection (PER_SESSION)."""
+        if self.lean is None:
+            return super().call(entropy, authorized_keys_file, **kw)
+        kw.setdefault("drop", PER_SESSION)
+        return "serve(cfg=_cfg, %s)" % ", ".join("%s=%r" % kv for kv in sorted(kw.items()))
 
 
 def measure(folder):
@@ -207,10 +258,12 @@ def main(argv):
     march = "none" if "--march" in argv and argv[argv.index("--march") + 1] == "none" else "armv7m"
     with tempfile.TemporaryDirectory() as d:
         elf = qemu.FIRMWARE_PLAIN if "--plain" in argv else qemu.FIRMWARE_SMALL
-        with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv) as sb:
-            print("installed %d B of ussh (-march=%s, viper %s); free heap with main loaded %d B, loaded in %.2f s"
-                  % (sb.installed, march, sb.viper, sb.start_heap, sb.start_seconds))
-            first = sb.serve(heap=True, viper=sb.viper)
+        with SmallBoard(os.path.join(d, "flash.img"), march=march, elf=elf, viper="--viper" in argv,
+                        preload=["ussh.stream"], lean=LEAN_SETTINGS) as sb:
+            print("installed %d B of ussh (-march=%s, viper %s); serving with %d B free (largest block %d B), "
+                  "started in %.2f s" % (sb.installed, march, sb.viper, sb.start_heap, sb.start_block,
+                                         sb.start_seconds))
+            first = sb.serve(heap=True, rx=LEAN_RX, root="/")
             print(first)
             if "serving SSH" not in first:
                 print(sb.wait(60))

@@ -138,8 +138,39 @@ class _Pool:
         return self.data[p : p + n]
 
 
+def configure(entropy, host_key, authorized_keys, drop=("ussh.authkeys",), **settings):
+    """A Config made before serve() (its cfg=), as a board's start does it: entropy as serve()'s,
+    host_key and authorized_keys paths on the flash (or their text), settings for make_config.
+    drop: modules only the start needs, let go afterwards (authkeys: parsing the keys file)."""
+    from ussh.connection import make_config, warm
+    from ussh.crypto import rand
+
+    global _rand
+    _rand = rand
+    if entropy:
+        rand.set_source(_Pool(entropy))
+    cfg = make_config(host_key, authorized_keys, log=_log, **settings)
+    warm(cfg)  # the signing tables (3 KB in one piece) while the heap still has such a run
+    _drop(drop)
+    return cfg
+
+
+def _drop(names):
+    # modules let go (sys.modules and their package's attribute): their bytecode leaves the
+    # heap once nothing of theirs is in use; the next import loads them again
+    import sys
+
+    for n in names:
+        if sys.modules.pop(n, None) is not None:
+            pkg, _, attr = n.rpartition(".")
+            try:
+                delattr(sys.modules[pkg], attr)
+            except (KeyError, AttributeError):
+                pass
+
+
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True, legacy_mac=False):
+          viper=True, root=None, one_session=True, legacy_mac=False, cfg=None, rx=2048, drop=()):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -148,7 +179,10 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     portable code only (when called before anything imported ussh's crypto). root: the folder
     SFTP and scp reach (a RamFS the host mounted, boards/qemu/ramfs.py), also the commands' cwd.
     one_session: a connection ends once its session closed (False: when the client disconnects
-    or a new client starts: a ControlMaster's sessions come one after another)."""
+    or a new client starts: a ControlMaster's sessions come one after another). cfg: a Config
+    from configure() (entropy, keys and legacy_mac then unused); rx: the read buffer's
+    bytes; drop: modules a session loads that are let go after each connection (a heap that
+    cannot hold them all at once: the shell's, SFTP's)."""
     if not viper:
         from ussh import compat
 
@@ -159,14 +193,15 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
 
     global _rand
     _rand = rand
-    if entropy:
+    if entropy and cfg is None:
         rand.set_source(_Pool(entropy))
     try:
         # packets and window from the free heap (ussh.budget: 2 KB packets, 8 KB in flight on
         # this 138 KB heap): each packet takes a few buffers of its size, and after a while a
         # heap, though mostly free, has few long free runs between the small objects that stay
         more = {"root": root} if root else {}
-        cfg = make_config(host_key, authorized_keys, log=_log, legacy_mac=legacy_mac, **more)  # packets and window: ussh.budget
+        if cfg is None:
+            cfg = make_config(host_key, authorized_keys, log=_log, legacy_mac=legacy_mac, **more)  # ussh.budget
     except Exception as e:  # rand.NoEntropy, keys.KeyFileError
         print("ussh: not started: %s" % e)
         return
@@ -178,7 +213,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     _state[0] = st
     hold = bytearray(ballast) if ballast else None
 
-    buf = bytearray(2048)  # reused: the transport copies what it gets at once
+    buf = bytearray(rx)  # reused: the transport copies what it gets at once
 
     matched = bytearray(4)  # _rx's k
 
@@ -212,16 +247,27 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         try:
             conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
             pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
-        except MemoryError:  # outside serve_stream's own guard (starting a connection)
+        except MemoryError as e:  # outside serve_stream's own guard (starting a connection)
             conn, pending = None, b""
             gc.collect()
             print("ussh: out of memory starting a connection")
+            _print_exception(e)  # where: the console is the board's owner's
             _turn_away(link, write)
         st.report()
+        _drop(drop)
         if not forever:
             break
     del hold
     _state[0] = None
+
+
+def _print_exception(e):
+    import sys
+
+    try:
+        sys.print_exception(e)
+    except MemoryError:
+        pass
 
 
 def _turn_away(link, write):
@@ -274,6 +320,7 @@ class _State:
         self.n = None
         self.exec_seen = False
         self.low = None
+        self.block = None
 
     def point(self):
         if self.heap:
@@ -281,6 +328,7 @@ class _State:
             f = gc.mem_free()
             if self.low is None or f < self.low:
                 self.low = f
+                self.block = _largest(f)  # what a buffer can get at that point
 
     def started(self):
         if self.measure:
@@ -295,6 +343,21 @@ class _State:
             print("ussh-bench instructions %d" % self.n)
         if self.low is not None:
             print("ussh-bench heap %d" % self.low)
+            print("ussh-bench block %d" % self.block)
+
+
+def _largest(free):
+    # the largest free block (bytes, within 16), by trying: the GC has no figure for it
+    lo, hi = 0, free
+    while hi - lo > 16:
+        m = (lo + hi) // 2
+        try:
+            b = bytearray(m)
+            b = None
+            lo = m
+        except MemoryError:
+            hi = m
+    return lo
 
 
 def _log(msg):
