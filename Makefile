@@ -38,6 +38,9 @@
 #   make soak [SOAK_SESSIONS=1000]: the emulated board through that many sessions (exec, shell, stdin,
 #                     sftp, scp both modes, rekey; OpenSSH, paramiko, asyncssh in turn; 64 KiB): failures
 #                     and the free heap / largest free block every 50 (tools/soak.py)
+#   make crosscheck-board [CROSSCHECK_CASES=25000]: the fast paths' random cross-checks against
+#                     cryptography (X25519, Ed25519, ML-KEM-768) at 25,000 a primitive on the emulated
+#                     Cortex-M3 (tools/crosscheck_board.py, about 45 minutes)
 #   make small-board: ussh as .mpy from the emulated board's flash, nothing frozen, at 140 and 110 KB of
 #                     heap (host_tests/test_small_board.py, also in make test)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
@@ -51,7 +54,7 @@ PORT ?= 2222
 BOARD ?= host
 MPY_MARCH ?=
 
-.PHONY: native-mpy small-board push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
+.PHONY: native-mpy crosscheck-board small-board push interop setup check test run bench fuzz mpy sid-chroot firmware pico-firmware clean deploy flash vboard vboard-stop
 
 setup: $(STAMP)/apt $(STAMP)/venv $(STAMP)/npm build/sid/usr/bin/ssh native-mpy
 
@@ -166,6 +169,13 @@ JOBS ?=
 interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(filter pico,$(TARGET)),pico-firmware)
 	$(PY) tools/interop.py --target '$(TARGET)' $(if $(IDENTITY),--identity '$(IDENTITY)') \
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
+
+# the fast paths' random cross-checks at the unix port's full count (25,000 a primitive) on the
+# emulated Cortex-M3 (tools/crosscheck_board.py; about 45 minutes, so outside make test, which runs
+# 1,000 X25519/Ed25519 and 200 ML-KEM cases there)
+CROSSCHECK_CASES ?= 25000
+crosscheck-board: setup build/qemu/firmware.elf
+	$(PY) tools/crosscheck_board.py --cases $(CROSSCHECK_CASES)
 
 # the emulated board with ussh as .mpy from its flash at 140 and 110 KB heaps (host_tests/test_small_board.py)
 small-board: setup build/qemu/firmware.elf
