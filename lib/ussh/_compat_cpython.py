@@ -55,6 +55,15 @@ async def wait_writable(sock):
     await _wait(sock, loop.add_writer, loop.remove_writer)
 
 
+def recv_into(sock, buf):
+    """What a non-blocking socket has, read into buf: the count (0 at the end),
+    None when nothing is waiting."""
+    try:
+        return sock.recv_into(buf)
+    except BlockingIOError:
+        return None
+
+
 def print_exception(e, file):
     traceback.print_exception(type(e), e, e.__traceback__, file=file)
 

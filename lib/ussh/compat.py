@@ -197,6 +197,10 @@ else:
         async def wait_writable(sock):
             yield _core._io_queue.queue_write(sock)
 
+    def recv_into(sock, buf):
+        # a stream's readinto: None when a non-blocking socket has nothing
+        return sock.readinto(buf)
+
     def print_exception(e, file):
         sys.print_exception(e, file)
 

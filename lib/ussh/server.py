@@ -7,11 +7,23 @@ import sys
 import socket
 
 from ussh import gate
-from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, ticks_diff, ticks_ms, wait_readable, wait_writable
+from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
+# what every connection reads lands here first (Connection.feed copies it at
+# once): a recv(4096) of its own each time, on a board's heap, soon found no
+# free run of 4 KB left (the smallest heap for a login was set by that)
+_RBUF = bytearray(4096)
+
+
+def _read(sock):
+    # bytes waiting on sock as a view of _RBUF, None when none are, b"" at its end
+    n = recv_into(sock, _RBUF)
+    if n is None:
+        return None
+    return memoryview(_RBUF)[:n] if n else b""
 
 
 def _drain(sock, conn):
@@ -64,7 +76,7 @@ def _recv(sock, block):
     if not p.poll(1000 if block else 0):
         return None
     try:
-        data = sock.recv(4096)
+        data = _read(sock)
     except OSError as e:
         if e.args[0] in _EAGAIN:
             return None
@@ -205,7 +217,9 @@ class Server:
                     else:
                         await wait_readable(sock)
                     try:
-                        data = sock.recv(4096)
+                        data = _read(sock)
+                        if data is None:
+                            continue
                         quickack(sock)
                     except OSError as e:
                         if e.args[0] in _EAGAIN:
