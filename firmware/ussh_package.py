@@ -76,6 +76,7 @@ package(
         "crypto/rand.py",
         "crypto/sha3.py",
         "crypto/sha512.py",
+        "crypto/sha512_pure.py",
         "crypto/sha512_viper.py",
         "crypto/x25519_viper.py",
     ) if f not in (options.exclude or ())),
