@@ -45,6 +45,7 @@ package(
         "plugins.py",
         "pqkex.py",
         "pyhelp.py",
+        "pyrun.py",
         "rawrepl.py",
         "rawrepl_io.py",
         "repl.py",

@@ -206,7 +206,7 @@ else:
 
     def format_exc(e, hide=None):
         """The traceback of e as the REPL prints it, without the frames of
-        files whose name ends with hide."""
+        files whose name ends with hide (a name, or a tuple of them)."""
         # sys.print_exception writes only to native streams: go through StringIO
         import io
 
@@ -214,8 +214,8 @@ else:
         sys.print_exception(e, s)
         t = s.getvalue()
         if hide:
-            f = hide + '"'
-            t = "\n".join([x for x in t.split("\n") if not (x.startswith('  File "') and f in x)])
+            fs = [h + '"' for h in (hide if isinstance(hide, tuple) else (hide,))]
+            t = "\n".join([x for x in t.split("\n") if not (x.startswith('  File "') and [f for f in fs if f in x])])
         return t
 
     # redirect(d) routes the sys streams of the user code run next to d (a
