@@ -50,14 +50,47 @@ def login_ok(lab, mpydir, heapsize):
         s.stop()
 
 
-def smallest_heap(lab, mpydir, lo=16, hi=1024, step=4):
-    """Smallest heapsize in KiB (a multiple of step) at which a login + exec works; two
-    successes in a row are required so that one lucky run does not count."""
-    if not (login_ok(lab, mpydir, "%dk" % hi)):
+def upload_ok(lab, mpydir, heapsize, size=65536):
+    """A login and an sftp upload of size random bytes, arriving whole (its SHA-256)."""
+    import hashlib
+
+    src = os.path.join(lab.dir, "upload.bin")
+    data = os.urandom(size)
+    with open(src, "wb") as f:
+        f.write(data)
+    dst = os.path.join(lab.dir, "files", "upload.bin")
+    if os.path.exists(dst):
+        os.remove(dst)
+    try:
+        s = _start(lab, mpydir, heapsize)
+    except peers.ServerFailed:
+        return False
+    try:
+        batch = os.path.join(lab.dir, "batch")
+        with open(batch, "w") as f:
+            f.write("put %s upload.bin\n" % src)
+        opts = s.ssh_argv("")[1:-2]  # ssh's options (its -p becomes sftp's -P), no host, no command
+        i = opts.index("-p")
+        argv = ["sftp", "-P", opts[i + 1]] + opts[:i] + opts[i + 2 :] + ["-b", batch, "127.0.0.1"]
+        p = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        if p.returncode != 0 or not os.path.exists(dst):
+            return False
+        with open(dst, "rb") as f:
+            return hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
+    except subprocess.TimeoutExpired:
+        return False
+    finally:
+        s.stop()
+
+
+def smallest_heap(lab, mpydir, lo=16, hi=1024, step=4, ok=login_ok):
+    """Smallest heapsize in KiB (a multiple of step) at which a login + exec (or what ok
+    checks) works; two successes in a row are required so that one lucky run does not count."""
+    if not (ok(lab, mpydir, "%dk" % hi)):
         return None
     while hi - lo > step:
         mid = (lo + hi) // 2 // step * step
-        if login_ok(lab, mpydir, "%dk" % mid) and login_ok(lab, mpydir, "%dk" % mid):
+        if ok(lab, mpydir, "%dk" % mid) and ok(lab, mpydir, "%dk" % mid):
             hi = mid
         else:
             lo = mid
@@ -99,6 +132,8 @@ def section(args=None):
         notes.append("modules: " + " ".join(m[5:] or "ussh" for m in ours))
         heap = smallest_heap(lab, mpydir)
         rows["smallest heapsize for kex+auth+exec (KiB)"] = {"unix": heap if heap else "FAIL"}
+        heap = smallest_heap(lab, mpydir, ok=upload_ok)
+        rows["smallest heapsize for kex+auth+64 KiB sftp upload (KiB)"] = {"unix": heap if heap else "FAIL"}
     # the emulated Cortex-M3 with nothing frozen (140 KB heap), ussh as .mpy on its flash
     # (tools/qemu_small.py): what importing a session's modules takes, by how the viper code comes
     import qemu_small
