@@ -55,6 +55,12 @@ async def wait_writable(sock):
     await _wait(sock, loop.add_writer, loop.remove_writer)
 
 
+def collect():
+    # compat.collect: CPython frees by reference count and its allocator is not
+    # MicroPython's single heap: nothing to do
+    pass
+
+
 def recv_into(sock, buf):
     """What a non-blocking socket has, read into buf: the count (0 at the end),
     None when nothing is waiting."""

@@ -197,6 +197,13 @@ else:
         async def wait_writable(sock):
             yield _core._io_queue.queue_write(sock)
 
+    def collect():
+        # a collection where a step of the work ends: MicroPython's heap does not move
+        # objects, and garbage left to the next full heap ends up as small holes
+        import gc
+
+        gc.collect()
+
     def recv_into(sock, buf):
         # a stream's readinto: None when a non-blocking socket has nothing
         return sock.readinto(buf)

@@ -7,7 +7,7 @@ import sys
 import socket
 
 from ussh import gate
-from ussh.compat import asyncio, can_interrupt, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
+from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
@@ -24,6 +24,15 @@ def _read(sock):
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
+
+
+def _phase(conn):
+    # how far a connection is: keyed, logged in, its number of channels. Where that
+    # changes, the garbage of the step that ended (key exchange, login, a channel's
+    # start) is collected before the next step makes its lasting objects: they then
+    # fill its holes instead of cutting up the heap's free end (on the unix port the
+    # smallest heap for a login and a 64 KiB sftp upload went from 240 KB to 204 KB)
+    return (conn.session_id is not None) + 2 * (conn.user is not None) + 4 * len(conn.channels)
 
 
 def _drain(sock, conn):
@@ -196,6 +205,7 @@ class Server:
             if attach:
                 attach(sock, conn)
         t0 = slot.t0
+        phase = 0
         try:
             self.active += 1
             self.slots.append(slot)
@@ -232,6 +242,9 @@ class Server:
                         break
                     conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
+                    if _phase(conn) != phase:
+                        phase = _phase(conn)
+                        collect()
                     await self._throttle(conn, src)
             finally:
                 if not slot.evicted:
@@ -292,6 +305,7 @@ class Server:
         self.cfg.log("ussh: listening on %s:%d, host key %s" % (host, port, self.cfg.host_key.fingerprint()))
         try:
             warm(self.cfg)  # before the first client (connection.warm)
+            collect()  # the start's garbage, before the first connection's objects
             while True:
                 await wait_readable(lsock)
                 sock = None
