@@ -20,28 +20,30 @@ def _constants():
     # port): 500 bytes of .mpy less than the table.
     global _K
     if _K is None:
-        primes = []
-        n = 2
-        while len(primes) < 80:
-            for q in primes:
-                if n % q == 0:
-                    break
-            else:
-                primes.append(n)
-            n += 1
+        # one prime at a time, none kept (a list of them grew to 1 KB, one
+        # run that a small heap short of room did not have)
         K = bytearray(704)
-        o = 0
-        for k, ps in ((3, primes), (2, primes[:8])):
-            for q in ps:
-                q <<= 64 * k
+        i = 0
+        n = 1
+        while i < 80:
+            n += 1
+            q = 2
+            while q * q <= n and n % q:
+                q += 1
+            if q * q <= n:  # a divisor: not a prime
+                continue
+            for k, o in ((3, 8 * i), (2, 640 + 8 * i)):
+                if o >= 704:
+                    break
+                x = n << 64 * k
                 r = k + 5 << 64  # above the root: 409^(1/3) < 8, 19^(1/2) < 7
                 while 1:
-                    s = ((k - 1) * r + q // r ** (k - 1)) // k
+                    s = ((k - 1) * r + x // r ** (k - 1)) // k
                     if s >= r:
                         break
                     r = s
                 K[o : o + 8] = (r & _M64).to_bytes(8, "big")
-                o += 8
+            i += 1
         _K = K
     return _K
 
