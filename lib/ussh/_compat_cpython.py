@@ -61,11 +61,11 @@ def collect():
     pass
 
 
-def recv_into(sock, buf):
-    """What a non-blocking socket has, read into buf: the count (0 at the end),
-    None when nothing is waiting."""
+def recv_into(sock, buf, n):
+    """What a non-blocking socket has, n bytes at most, read into buf: the count
+    (0 at the end), None when nothing is waiting."""
     try:
-        return sock.recv_into(buf)
+        return sock.recv_into(buf, n)
     except BlockingIOError:
         return None
 

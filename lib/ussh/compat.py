@@ -204,9 +204,9 @@ else:
 
         gc.collect()
 
-    def recv_into(sock, buf):
-        # a stream's readinto: None when a non-blocking socket has nothing
-        return sock.readinto(buf)
+    def recv_into(sock, buf, n):
+        # a stream's readinto, n bytes at most: None when a non-blocking socket has nothing
+        return sock.readinto(buf, n)
 
     def print_exception(e, file):
         sys.print_exception(e, file)

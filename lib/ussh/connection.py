@@ -114,6 +114,7 @@ class Connection:
             try:
                 t.rbuf = bytearray(n)
                 t.rbuf[:] = b""
+                t.rroom = n  # the driver reads no more than that at a time (ussh.server)
                 t.pbuf = bytearray(n)
             except MemoryError:
                 t.rbuf = bytearray()

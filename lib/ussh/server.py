@@ -18,9 +18,16 @@ _EAGAIN = (11, 35)  # Linux, BSD/macOS
 _RBUF = bytearray(4096)
 
 
-def _read(sock):
-    # bytes waiting on sock as a view of _RBUF, None when none are, b"" at its end
-    n = recv_into(sock, _RBUF)
+def _read(sock, t):
+    # bytes waiting on sock as a view of _RBUF, None when none are, b"" at its end.
+    # On a board's budget no more than transport t's receive buffer has room for,
+    # but at least what its next packet still needs: the client's burst (up to a
+    # window of packets) stays in the socket instead of growing that buffer (the
+    # smallest heap for a 64 KiB sftp upload on the unix port: 240 KB -> 204 KB)
+    n = 4096
+    if t.rroom:
+        n = min(n, max(t.rroom - len(t.rbuf), t.wanted()))
+    n = recv_into(sock, _RBUF, n)
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
@@ -77,7 +84,7 @@ def _send_blocking(sock, conn):
             return _stalled(conn)
 
 
-def _recv(sock, block):
+def _recv(sock, t, block):
     # for connection.pump while a command runs inside the event loop
     p = select.poll()
     p.register(sock, select.POLLIN)
@@ -85,7 +92,7 @@ def _recv(sock, block):
     if not p.poll(1000 if block else 0):
         return None
     try:
-        data = _read(sock)
+        data = _read(sock, t)
     except OSError as e:
         if e.args[0] in _EAGAIN:
             return None
@@ -195,7 +202,7 @@ class Server:
             conn.failures_seen = 0  # Connection.feed pauses after a failure: _throttle
         slot = gate.Slot(conn, sock, asyncio.current_task(), src, ticks_ms())
         conn.log("connected")
-        conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, b), block)
+        conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, conn.transport, b), block)
         conn.open_tcp = lambda ch, host, port: _forward(conn, sock, ch, host, port)
         if can_interrupt():  # Ctrl-C for code that never prints
             try:
@@ -227,7 +234,7 @@ class Server:
                     else:
                         await wait_readable(sock)
                     try:
-                        data = _read(sock)
+                        data = _read(sock, conn.transport)
                         if data is None:
                             continue
                         quickack(sock)

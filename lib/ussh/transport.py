@@ -31,6 +31,7 @@ class Transport:
     def __init__(self, max_packet=35000):
         self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
         self.rbuf = bytearray()
+        self.rroom = 0  # what rbuf was made to hold without growing (a board's budget), 0: no bound
         self.peer_version = None
         self.seq_in = 0
         self.seq_out = 0
