@@ -55,12 +55,27 @@ async def wait_writable(sock):
     await _wait(sock, loop.add_writer, loop.remove_writer)
 
 
+def collect():
+    # compat.collect: CPython frees by reference count and its allocator is not
+    # MicroPython's single heap: nothing to do
+    pass
+
+
+def recv_into(sock, buf, n):
+    """What a non-blocking socket has, n bytes at most, read into buf: the count
+    (0 at the end), None when nothing is waiting."""
+    try:
+        return sock.recv_into(buf, n)
+    except BlockingIOError:
+        return None
+
+
 def print_exception(e, file):
     traceback.print_exception(type(e), e, e.__traceback__, file=file)
 
 
 def format_exc(e, hide=None):
-    # drop the frames of files whose name ends with hide
+    # drop the frames of files whose name ends with hide (a name, or a tuple of them)
     tbs = []
     tb = e.__traceback__
     while tb:
@@ -119,12 +134,12 @@ def main_call(cb):
 
 def user_code(frame):
     # frame is the user's code (or a library it called) when the first of
-    # ussh's frames around it is Repl._run, which called eval
+    # ussh's frames around it is pyrun.Runner._run, which called eval
     f = frame
     while f is not None:
         n = f.f_globals.get("__name__", "")
         if n == "ussh" or n.startswith("ussh."):
-            return f is not frame and n == "ussh.repl" and f.f_code.co_name == "_run"
+            return f is not frame and n == "ussh.pyrun" and f.f_code.co_name == "_run"
         f = f.f_back
     return False
 

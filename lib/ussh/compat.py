@@ -197,12 +197,23 @@ else:
         async def wait_writable(sock):
             yield _core._io_queue.queue_write(sock)
 
+    def collect():
+        # a collection where a step of the work ends: MicroPython's heap does not move
+        # objects, and garbage left to the next full heap ends up as small holes
+        import gc
+
+        gc.collect()
+
+    def recv_into(sock, buf, n):
+        # a stream's readinto, n bytes at most: None when a non-blocking socket has nothing
+        return sock.readinto(buf, n)
+
     def print_exception(e, file):
         sys.print_exception(e, file)
 
     def format_exc(e, hide=None):
         """The traceback of e as the REPL prints it, without the frames of
-        files whose name ends with hide."""
+        files whose name ends with hide (a name, or a tuple of them)."""
         # sys.print_exception writes only to native streams: go through StringIO
         import io
 
@@ -210,8 +221,8 @@ else:
         sys.print_exception(e, s)
         t = s.getvalue()
         if hide:
-            f = hide + '"'
-            t = "\n".join([x for x in t.split("\n") if not (x.startswith('  File "') and f in x)])
+            fs = [h + '"' for h in (hide if isinstance(hide, tuple) else (hide,))]
+            t = "\n".join([x for x in t.split("\n") if not (x.startswith('  File "') and [f for f in fs if f in x])])
         return t
 
     # redirect(d) routes the sys streams of the user code run next to d (a

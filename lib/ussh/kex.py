@@ -209,7 +209,8 @@ def exchange(conn, i_c, i_s):
         k_s = conn.host_key.blob if hk_name == b"ssh-ed25519" else conn.host_key.cert
         h = sha256()
         for x in (conn.peer_version, conn.version, i_c, i_s, k_s, q_c, q_s):
-            h.update(wire.string(x))
+            h.update(wire.u32(len(x)))  # as wire.string(x), without a copy of the
+            h.update(x)  # KEXINITs (1.5 KB from OpenSSH): a run a small heap may lack
         h.update(k)  # K in a bytearray, hashed without copies, wiped below
         h = h.digest()
         if conn.session_id is None:  # RFC 4253 §7.2: the first H is the session id

@@ -164,7 +164,7 @@ def run_forced(conn, ch, kind, arg):
     """Runs the forced command (command="..." or a certificate's
     force-command) on channel ch instead of what the client asked for,
     which it finds as SSH_ORIGINAL_COMMAND (None for a shell)."""
-    from ussh import repl
+    from ussh.pyrun import run_command
 
     try:
         orig = None if kind == b"shell" else arg.decode()
@@ -172,4 +172,4 @@ def run_forced(conn, ch, kind, arg):
         orig = None
     conn.log("forced command %r (client asked for %r)" % (conn.forced, orig))
     out, err, stdin, _ = conn.sched.streams(ch)
-    ch.finish(repl.run_command(conn.forced, out, err, stdin, {"SSH_ORIGINAL_COMMAND": orig}))
+    ch.finish(run_command(conn.forced, out, err, stdin, {"SSH_ORIGINAL_COMMAND": orig}))

@@ -1,9 +1,9 @@
-# The Python engine behind SSH `exec` (run_command) and `shell` (Repl),
-# sans-IO: bytes come in through feed(), go out through the out/err callables.
-# User code runs with a globals dict holding ussh's own print, input and
-# __repl_print__ (MicroPython's 'single'-mode echo looks that name up), and
-# with sys.stdin/stdout/stderr routed through compat.redirect.
-from ussh.compat import const, format_exc, redirect, version
+# The Python shell behind SSH `shell` (Repl), sans-IO: bytes come in through
+# feed(), go out through the out/err callables; the line editor of
+# MicroPython's REPL on ussh.pyrun's Runner, which runs the code (and alone
+# serves `exec`).
+from ussh.compat import const, version
+from ussh.pyrun import Runner, run_command  # noqa: F401 (run_command: ussh.repl's API)
 
 _ENTER = const(1)
 _INTR = const(3)
@@ -12,7 +12,6 @@ _PASTE = const(5)
 _END = const(0x100)  # End key (Ctrl-E on an empty line is paste mode)
 _DEL = const(0x101)  # Delete key, ESC [ 3 ~
 _HIST = const(20)
-_ME = "ussh/repl.py"  # frames of this file are left out of tracebacks
 # What starts a compound statement: MicroPython's REPL continues such input
 # until an empty line (py/repl.c); ussh uses its heuristic on both runtimes.
 _KW = ("if", "while", "for", "try", "with", "def", "class", "async")
@@ -54,56 +53,7 @@ def _dec(b):
         return str(bytes([x if x < 128 else 63 for x in b]), "utf-8")
 
 
-class _Std:
-    # sys.stdin/stdout/stderr of the running code: write() goes to w(f, s),
-    # reading comes from line(): a line with its "\n", '' at EOF
-    def __init__(self, w, f, line=None):
-        self.w, self.f, self.line, self.buf = w, f, line, ""
-
-    def write(self, s):
-        self.w(self.f, s)
-        return len(s)
-
-    def flush(self):
-        pass
-
-    def read(self, n=-1):
-        s = "."
-        while s and (n < 0 or len(self.buf) < n):
-            s = self.line()
-            self.buf += s
-        n = len(self.buf) if n < 0 else n
-        s, self.buf = self.buf[:n], self.buf[n:]
-        return s
-
-    def readline(self):
-        if "\n" not in self.buf:
-            self.buf += self.line()
-        return self.read(self.buf.find("\n") + 1 or len(self.buf))
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        s = self.readline()
-        if not s:
-            raise StopIteration
-        return s
-
-
-def run_command(source, out, err, stdin=None, globals=None):
-    """Run Python source for an SSH `exec` request in a fresh globals dict.
-
-    out(bytes)/err(bytes) receive the program's stdout/stderr; stdin has
-    readline() -> str ('' at EOF) and feeds input() and sys.stdin. A lone
-    expression prints its repr. Returns the exit status: 0, 1 after an
-    uncaught exception (traceback on err), or n for SystemExit(n)."""
-    r = Repl(out, err, None, False, globals)
-    r._in.line = stdin.readline if stdin else str
-    return r._run(source, "")
-
-
-class Repl:
+class Repl(Runner):
     """An interactive session for an SSH `shell` request: feed() takes what the
     client typed, out(bytes)/err(bytes) get echo, prompts and results. With pty:
     banner, prompts, line editing, history, Ctrl-C/D/E (E: paste mode), "\\r\\n"
@@ -116,20 +66,16 @@ class Repl:
     SystemExit, with `status` the exit status."""
 
     def __init__(self, out, err, stdin=None, pty=True, globals=None, poll=None, banner=True):
-        self._out, self._stdin, self._pty, self._poll = out, stdin, pty, poll
-        self._o, self._e, self._in = _Std(self._wr, out), _Std(self._wr, err), _Std(0, 0, self._line)
+        super().__init__(out, err, pty, globals, poll, self._line)
+        self._stdin = stdin
         # _q: typed bytes to process (from _i on), _eb: echo to send, _b: the
         # line being edited, _p: its cursor, _h: history, _hi: index in it, _esc:
         # 1 after ESC, 2 in ESC [ or ESC O, _ea: the n of ESC [ n ~, _src: lines of
         # an unfinished block, _cr: last byte was CR, _paste: in paste mode
-        self._q, self._eb, self._b, self._h = bytearray(), bytearray(), bytearray(), []
-        self._i = self._p = self._hi = self._esc = self._ea = self.status = 0
-        self._cr = self._busy = self.closed = False
+        self._b, self._h = bytearray(), []
+        self._i = self._p = self._hi = self._esc = self._ea = 0
+        self._cr = False
         self._src, self._paste = "", False
-        g = {} if globals is None else globals
-        g.update(print=self._print, input=self._input, __repl_print__=self._show)
-        g.setdefault("__name__", "__main__")
-        self.globals = g
         if pty and banner:
             self._out((version() + "; ussh REPL\r\nCtrl-D to exit, Ctrl-E for paste mode\r\n>>> ").encode())
 
@@ -176,65 +122,6 @@ class Repl:
         self._flush()
         self.closed = True
 
-    def _wr(self, f, d):
-        d = d.encode().replace(b"\n", b"\r\n") if self._pty else d.encode()
-        self._flush()
-        if d:
-            f(d)
-        if self._busy and self._poll:
-            # Ctrl-C while code runs is raised here, and only here (a timer
-            # for code that never prints would come here too)
-            d = self._poll() or b""
-            self._q += d.replace(b"\x03", b"")
-            if b"\x03" in d:
-                raise KeyboardInterrupt
-
-    def _print(self, *a, sep=" ", end="\n", file=None, flush=False):
-        s = (" " if sep is None else sep).join([str(x) for x in a])
-        (self._o if file is None else file).write(s + ("\n" if end is None else end))
-
-    def _input(self, prompt=""):
-        self._o.write(str(prompt))
-        s = self._in.readline()
-        if not s:
-            raise EOFError
-        return s[:-1] if s[-1] == "\n" else s
-
-    def _show(self, v):
-        if v is not None:
-            self.globals["_"] = v
-            self._o.write(repr(v) + "\n")
-
-    def _run(self, src, mode):
-        # mode: "single", "exec", or "": eval showing the value, else exec
-        self._flush()
-        old = redirect({"stdin": self._in, "stdout": self._o, "stderr": self._e, "displayhook": self._show,
-                        "print": self._print, "input": self._input})
-        self._busy = True
-        e = c = None
-        try:
-            if not mode:
-                try:
-                    c = compile(src, "<stdin>", "eval")
-                except SyntaxError:
-                    pass
-            self._show(eval(c or compile(src, "<stdin>", mode or "exec"), self.globals))
-        except BaseException as x:  # noqa: B036 -- user code: report everything
-            e = x
-        self._busy = False
-        redirect(old)
-        if e is None:
-            return 0
-        if isinstance(e, SystemExit):  # ends the session; its status, or 1 after printing it
-            a = e.args[0] if e.args else None
-            if a is not None and not isinstance(a, int):
-                self._e.write(str(a) + "\n")
-                a = 1
-            self.closed, self.status = True, a or 0
-            return self.status
-        self._e.write("KeyboardInterrupt\n" if isinstance(e, KeyboardInterrupt) else format_exc(e, _ME))
-        return 1
-
     def _line(self):
         # input() and sys.stdin of running code: a line from queue or stdin
         while True:
@@ -268,11 +155,6 @@ class Repl:
         q[:] = b""
         self._i = 0
         return -1
-
-    def _flush(self):
-        if self._eb:
-            self._out(bytes(self._eb))
-            self._eb[:] = b""
 
     def _prompt(self):
         if self._pty and not self.closed:

@@ -114,9 +114,9 @@ def _launch(a):
                 except ImportError:  # not installed: the command runs as Python
                     break
                 return ch.finish(mod.run(conn, ch, cmd))
-        from ussh import repl
+        from ussh.pyrun import run_command  # not the shell's editor (ussh.repl)
 
-        ch.finish(repl.run_command(cmd, out, err, stdin))
+        ch.finish(run_command(cmd, out, err, stdin))
     elif kind == b"shell":
         from ussh import repl
 

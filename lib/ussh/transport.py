@@ -41,15 +41,18 @@ class Transport:
         the packets come."""
         self.max_packet = max_packet  # RFC 4253 §6.1: 35000 must be accepted
         self.rbuf = bytearray()
+        self.rroom = 0  # what rbuf was made to hold without growing (a board's budget), 0: no bound
         self.pbuf = bytearray() if copy_data else None
         if reserve:
             try:
                 self.rbuf = bytearray(reserve)
                 self.rbuf[:] = b""  # emptied: it keeps its room
+                self.rroom = reserve  # the driver reads no more than that at a time (ussh.server)
                 if copy_data:
                     self.pbuf = bytearray(reserve)
             except MemoryError:
                 self.rbuf = bytearray()
+                self.rroom = 0
         self.peer_version = None
         self.seq_in = 0
         self.seq_out = 0

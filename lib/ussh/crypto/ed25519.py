@@ -98,14 +98,21 @@ def _table():
     # skips 135 million Cortex-M3 instructions of building), else built.
     global _T
     if _T is None:
-        try:
-            from .ed25519_tab import TABLE
-
-            m = memoryview(TABLE)
-            _T = [m[:512], m[512:1536], m[1536:2048], m[2048:3072]]
-        except ImportError:
-            _T = _build()
+        _T = _load_table() or _build()
     return _T
+
+
+def _load_table():
+    # ed25519_tab.py's table, loaded with this module where the viper code
+    # runs (every signature and verification needs it): its one 3 KB object
+    # finds a free run while the heap is young; at the first signature (the
+    # host key's check, after the server's imports) a small heap had none left
+    try:
+        from .ed25519_tab import TABLE
+    except ImportError:
+        return None
+    m = memoryview(TABLE)
+    return [m[:512], m[512:1536], m[1536:2048], m[2048:3072]]
 
 
 def _with_t(tab):
@@ -511,3 +518,5 @@ def _viper():
 
 
 _fast = _viper()  # the module ed25519_viper, or False
+if _fast:  # (the int code, whose products cut the heap up anyway, loads it at first use:
+    _T = _load_table()  # early, a portable 56 KB heap had no run for its sha512 left)

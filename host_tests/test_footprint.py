@@ -1,0 +1,79 @@
+"""The footprint of the minimal shell server (issue 14), as bench/footprint.py measures it: the
+MicroPython unix port, ussh compiled to .mpy as a board loads it, `python -m ussh`, OpenSSH logging
+in with a key. Checks that fail when it grows, none timed: the modules a session running one
+command has loaded leave out every optional part (the shell's line editor among them); such a
+session completes in a heap of 208 KB, and one uploading 64 KiB with sftp in 224 KB.
+bench/footprint.py's smallest heaps were 220 KB and 280-320 KB before the reads went into one
+buffer, exec stopped loading the editor and the server collected between a connection's steps;
+188 KB and 200 KB after (medians), with every run at 200 KB and 216 KB passing."""
+import ast
+import os
+import sys
+
+import pytest
+
+from runtimes import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import build_mpy  # noqa: E402
+import footprint  # noqa: E402
+import peers  # noqa: E402
+
+# modules that a key login running one command must not load: the shell's editor, file transfer,
+# forwarding, other key types and certificates, the pure-Python code of what the port does natively
+OPTIONAL = (
+    "ussh.repl", "ussh.complete", "ussh.rawrepl", "ussh.sftp", "ussh.sftp_ops", "ussh.scp", "ussh.fs",
+    "ussh.forward", "ussh.cert", "ussh.hostcert", "ussh.keyopts", "ussh.key_rsa", "ussh.key_ecdsa",
+    "ussh.key_sk", "ussh.keygen", "ussh.passwd", "ussh.client", "ussh.callhome", "ussh.app",
+    "ussh.crypto.sha512_pure", "ussh.crypto.aes_pure", "ussh.crypto.mlkem", "ussh.crypto.p256",
+    "ussh.crypto.sha3", "ussh.crypto.ed25519_pre",
+)
+HEAP = "208k"
+UPLOAD_HEAP = "224k"
+
+
+@pytest.fixture(scope="module")
+def mpydir(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("mpy"))
+    res = build_mpy.build("host", build_mpy.BOARD_MARCH["host"], outdir=d)
+    assert res.ok, res.errors
+    return d
+
+
+def test_exec_session_loads_no_optional_module(mpydir):
+    with peers.Lab(prefix="ussh-footprint-test-") as lab:
+        s = footprint._start(lab, mpydir, "2m")
+        try:
+            p = s.ssh("import sys; print(sorted(sys.modules))", timeout=30)
+        finally:
+            s.stop()
+    assert p.returncode == 0, p.stderr
+    mods = ast.literal_eval(p.stdout.strip())
+    assert "ussh.kex" in mods and "ussh.pyrun" in mods  # the list is the server's
+    assert [m for m in OPTIONAL if m in mods] == []
+
+
+def test_exec_session_fits_its_heap(mpydir):
+    with peers.Lab(prefix="ussh-footprint-test-") as lab:
+        assert footprint.login_ok(lab, mpydir, HEAP)
+
+
+def test_sftp_upload_fits_its_heap(mpydir):
+    with peers.Lab(prefix="ussh-footprint-test-") as lab:
+        assert footprint.upload_ok(lab, mpydir, UPLOAD_HEAP)
+
+
+def test_server_imports_leave_out_the_optional_modules():
+    # the same for the imports that run when ussh.server loads (test_imports' graph), on any port
+    from test_imports import graph
+
+    g = graph()
+    seen, todo = set(), ["ussh.server"]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(g.get(m, ()))
+    assert "ussh.kex" in seen
+    assert sorted(seen.intersection(OPTIONAL)) == []
