@@ -139,7 +139,7 @@ class _Pool:
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True, legacy_mac=False):
+          viper=True, root=None, one_session=True, legacy_mac=False, heap_log=False):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -204,16 +204,17 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     print("ussh: %s" % budget.describe(cfg))
     link = Link(read, write, _ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
-    conn = None
+    _preload(root)
     while True:  # serve_forever's loop, with the measurements between connections
         st.reset()
-        conn = None  # the last connection's buffers and state go before the next one's come
-        gc.collect()
+        gc.collect()  # the last connection's buffers and state go before the next one's come
+        if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
+            micropython.mem_info()
+            print("ussh-heap %d" % gc.mem_free())
         try:
-            conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
-            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
+            pending = _connection(serve_stream, link, write, cfg, one_session, pending)
         except MemoryError:  # outside serve_stream's own guard (starting a connection)
-            conn, pending = None, b""
+            pending = b""
             gc.collect()
             print("ussh: out of memory starting a connection")
             _turn_away(link, write)
@@ -222,6 +223,42 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
             break
     del hold
     _state[0] = None
+
+
+def _connection(serve_stream, link, write, cfg, one_session, pending):
+    # One connection, in a frame of its own: once it returned, no slot of serve()'s frame still
+    # points at the connection's objects (MicroPython's collector scans the stack conservatively
+    # and the VM leaves popped values in a frame's slots), so the gc.collect() before the next one
+    # frees all of it, every time; the heap after each connection is the same
+    conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
+    return b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
+
+
+def _preload(root):
+    # The modules a session imports on first use, imported now, at the bottom of a heap nothing
+    # else holds yet: imported inside a session they stay for good between its buffers, and the
+    # longest free run after it is shorter than before, by where they happened to land (a soak's
+    # largest free block wandered by over 2 KB). Those a session may need: file transfers when
+    # there is a root, and ML-KEM when the key exchange offers it. Only with ussh frozen into the
+    # firmware (its code in flash; its modules' names end in .py): loaded from .mpy files, each
+    # module's code takes heap, and a small board loads them as sessions want them
+    # (host_tests/small_board.py).
+    import sys
+    import ussh
+
+    if getattr(ussh, "__file__", ".mpy").endswith(".mpy"):
+        return
+    mods = ["ussh.repl"]
+    if root:
+        mods += ["ussh.fs", "ussh.sftp", "ussh.sftp_ops", "ussh.scp"]
+    if "ussh.pqkex" in sys.modules:  # the hybrid exchange is offered (ussh.plugins)
+        mods.append("ussh.crypto.mlkem")
+    try:
+        for m in mods:
+            __import__(m)
+    except (ImportError, MemoryError):  # a build without one, or no room: a session imports it
+        pass
+    gc.collect()
 
 
 def _turn_away(link, write):
