@@ -3,14 +3,17 @@ row, from OpenSSH, paramiko and asyncssh in turn, each a cell of the interop mat
 stdin streaming, sftp put/get, scp in both modes, a rekey mid-transfer: 64 KiB, SHA-256 checked
 both ways; tools/interop.py). Every --every sessions, the board's free heap and its largest free
 block after gc.collect() (micropython.mem_info() on the board's console: "max free sz", in
-16-byte blocks) are read by one more exec.
+16-byte blocks): between sessions (what the sessions so far left: the board prints them before
+each connection, main.serve(heap_log=True)) and inside one more session, an exec that prints them
+(its own connection's buffers then take part of the heap, placed as that session's reads fell).
 
 usage: python tools/soak.py [--sessions 1000] [--every 50] [--size 65536] [--json FILE]
        make soak [SOAK_SESSIONS=1000]
 
 Prints one line per checkpoint and a summary: sessions passed/run, failures (each with its reason),
-and the heap series; exit status 1 when a session failed or the heap was not flat (the free heap
-and the largest block within 2 KB from the second checkpoint on).
+and the heap series; exit status 1 when a session failed or the heap between sessions was not flat
+(the free heap and the largest block within 2 KB from the second checkpoint on; the figures inside
+the probe's session are reported beside them).
 """
 import argparse
 import json
