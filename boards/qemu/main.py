@@ -208,6 +208,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     while True:  # serve_forever's loop, with the measurements between connections
         st.reset()
         gc.collect()  # the last connection's buffers and state go before the next one's come
+        if entropy:
+            _settle()
         if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
             micropython.mem_info()
             print("ussh-heap %d" % gc.mem_free())
@@ -223,6 +225,16 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
             break
     del hold
     _state[0] = None
+
+
+def _settle():
+    # Right after the collection: the DRBG's state (ussh.crypto.drbg: K and V, new objects at every
+    # request, the last ones made for the connection's last packet, wherever that left them: now
+    # often in the middle of the freed heap) made anew at the bottom of it, the old ones collected.
+    # Then nothing a connection made lives on in the heap, and the longest free run before each
+    # connection is the same.
+    _rand.random_bytes(1)
+    gc.collect()
 
 
 def _connection(serve_stream, link, write, cfg, one_session, pending):
