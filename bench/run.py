@@ -135,9 +135,11 @@ def soak_section(args):
     n = len(soak.plan())
     r = soak.soak(sessions=2 * n, every=n, log=lambda *a: None)
     rows = {"sessions passed": {"value": "%d/%d" % (r["passed"], r["sessions"]), "unit": "%d s" % r["seconds"]}}
-    for s in r["series"]:
+    for s in r["series"]:  # between sessions (the board, before the next connection), then inside the probe's
         rows["free heap after %d" % s["session"]] = {"value": s["free"], "unit": "B"}
         rows["largest free block after %d" % s["session"]] = {"value": s["largest"], "unit": "B"}
+        rows["free heap in a session after %d" % s["session"]] = {"value": s["free_in"], "unit": "B"}
+        rows["largest free block in a session after %d" % s["session"]] = {"value": s["largest_in"], "unit": "B"}
     notes = ["%d %s/%s: %s" % f for f in r["failures"]]
     return {"title": "soak: the emulated Cortex-M3, %d sessions (OpenSSH, paramiko, asyncssh; 64 KiB)" % r["sessions"],
             "columns": ["value", "unit"], "rows": rows, "notes": notes}

@@ -1,7 +1,8 @@
 """App updates on an emulated board, shared by host_tests/test_app_qemu.py (the Cortex-M3,
 tools/qemu.py) and host_tests/test_app_pico.py (the Raspberry Pi Pico, tools/pico.py): the
-board's flash is a host file, `tools/push.py` reaches the board's UART through a ProxyCommand,
-and a reset is the emulator killed (SIGKILL, as a power cut: nothing unmounted) and started
+board's flash is a host file, `tools/push.py` reaches the board's UART through a ProxyCommand
+to the hang-up bridge (qemu.SSHTarget: a client that leaves mid-packet does not leave the board
+mid-stream for the next one), and a reset is the emulator killed (SIGKILL, as a power cut: nothing unmounted) and started
 again on that flash. Neither board serves SSH with asyncio, so the app's main.py is imported
 before the server (run_app() of boards/qemu/main.py and boards/rp2/uart_ssh.py); a version is
 healthy once its import returned (app_healthy_after = 1), or must call ussh.app.confirm()
@@ -9,13 +10,14 @@ healthy once its import returned (app_healthy_after = 1), or must call ussh.app.
 on it."""
 import os
 import re
-import select
 import signal
+import socket
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import qemu  # noqa: E402
 from peers import keygen  # noqa: E402
 
 PUSH = os.path.join(ROOT, "tools", "push.py")
@@ -54,6 +56,7 @@ class AppBoard:
             f.write("board %s\n" % line)
         self.healthy_after = healthy_after
         self.ub = None
+        self.bridge = None
         self.boots = 0
 
     def start(self):
@@ -73,6 +76,14 @@ class AppBoard:
         self.app_out = ub.board.exec("run_app()", self.timeout)
         self.serving = first = ub.serve(forever=True, one_session=False, root="/")
         assert "serving SSH" in first, first
+        # clients reach the UART through the bridge (qemu.SSHTarget), which tells the board when
+        # one left (ussh.stream.HANGUP) and lets the next one on only once the board answered:
+        # straight to the UART's port, a client that left mid-packet left the board reading the
+        # next client's version line as the rest of that packet. The bridge reads the console
+        # from now on (console()).
+        self.bridge = qemu.SSHTarget(ub)
+        self.seen = 0
+        ub.port = self.bridge.port  # ub.ssh() and push_argv()'s ProxyCommand: the bridge
         return self.app_out
 
     def kill(self):
@@ -84,7 +95,11 @@ class AppBoard:
         if p is not None and p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(30)
-        ub.__exit__()
+        bridge, self.bridge = self.bridge, None
+        if bridge is not None:
+            bridge.stop()  # its sockets and console thread; then ub.__exit__()
+        else:
+            ub.__exit__()
 
     def push_argv(self, folder):
         return [sys.executable, PUSH, "-v", "--classic-kex", "--timeout", str(self.timeout), folder, "board",
@@ -98,17 +113,10 @@ class AppBoard:
         return r.stdout
 
     def console(self):
-        """What the board printed since the last exec (its log lines)."""
-        b = self.ub.board
-        out = bytes(b._buf)
-        b._buf = b""
-        fd = b.proc.stdout.fileno()
-        while select.select([fd], [], [], 0.5)[0]:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode(errors="replace")
+        """What the board printed since the last call (its log lines)."""
+        text = self.bridge.console_text()
+        out, self.seen = text[self.seen :], len(text)
+        return out
 
     def ssh(self, cmd):
         r = self.ub.ssh(cmd, timeout=self.timeout)
@@ -118,6 +126,18 @@ class AppBoard:
     def status(self):
         out = self.ssh("import ussh.app; ussh.app.status()")
         return {k: v.strip() for k, v in re.findall(r"^(\w+): +(.*)$", out, re.M)}
+
+
+def client_leaving_mid_packet_leaves_a_working_board(qb, tmp_path):
+    """A client that leaves in the middle of a packet (its version line, then one byte of a
+    packet's length) does not cost the next client its login: the board must not read the next
+    version line as the rest of that packet (0x00 "SSH": a length of 5,460,808)."""
+    qb.boot()
+    s = socket.create_connection(("127.0.0.1", qb.ub.port), timeout=30)
+    s.sendall(b"SSH-2.0-leaver\r\n\x00")
+    s.close()
+    assert qb.ssh("print(6*7)") == "42\n"
+    assert "committed version 1" in qb.push(write_app(str(tmp_path / "v1"), V1))
 
 
 def update_rollback_and_unchanged_push(qb, tmp_path):

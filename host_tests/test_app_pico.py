@@ -65,3 +65,7 @@ def test_never_confirming_version_rolls_back_on_the_emulated_pico(pb, tmp_path):
 
 def test_emulator_killed_in_the_middle_of_a_push_runs_the_old_version_on_the_pico(pb, tmp_path):
     appboards.killed_in_the_middle_of_a_push_runs_the_old_version(pb, tmp_path)
+
+
+def test_a_client_leaving_mid_packet_leaves_the_emulated_pico_to_the_next_one(pb, tmp_path):
+    appboards.client_leaving_mid_packet_leaves_a_working_board(pb, tmp_path)

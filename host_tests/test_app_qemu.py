@@ -48,3 +48,7 @@ def test_never_confirming_version_rolls_back_on_the_emulated_board(qb, tmp_path)
 
 def test_emulator_killed_in_the_middle_of_a_push_runs_the_old_version(qb, tmp_path):
     appboards.killed_in_the_middle_of_a_push_runs_the_old_version(qb, tmp_path)
+
+
+def test_a_client_leaving_mid_packet_leaves_the_emulated_board_to_the_next_one(qb, tmp_path):
+    appboards.client_leaving_mid_packet_leaves_a_working_board(qb, tmp_path)

@@ -448,19 +448,19 @@ class SSHTarget:
 FLASH = os.path.join(ROOT, "boards", "qemu", "flash.py")
 
 
-def ssh_target(folder, authorized_keys, timeout=600, files=1024 * 1024, flash=None, elf=FIRMWARE):
+def ssh_target(folder, authorized_keys, timeout=600, files=1024 * 1024, flash=None, elf=FIRMWARE, **serve):
     """Starts a board that serves SSH on UART1 one connection after another (boards/qemu/main.py
     with forever=True), authorizing the keys of the file authorized_keys; for `make interop
     TARGET=qemu`. files: bytes of the board's flash filesystem (boards/qemu/flash.py: littlefs
     outside the GC heap) mounted at "/" for SFTP and scp (0: none); flash: a host file backing
-    it (None: emulator RAM, empty at start). The board's console goes to folder/qemu.log when it
-    stops."""
+    it (None: emulator RAM, empty at start); serve: more options of main.serve() (heap_log=True:
+    the soak's heap series). The board's console goes to folder/qemu.log when it stops."""
     import qemu_login
 
     ub = qemu_login.UartBoard(icount=False, timeout=timeout, flash=flash, elf=elf)
     ub.__enter__()
     try:
-        kw = {}
+        kw = dict(serve)
         if files:
             mount_flash(ub.board, files)
             kw["root"] = "/"

@@ -3,14 +3,17 @@ row, from OpenSSH, paramiko and asyncssh in turn, each a cell of the interop mat
 stdin streaming, sftp put/get, scp in both modes, a rekey mid-transfer: 64 KiB, SHA-256 checked
 both ways; tools/interop.py). Every --every sessions, the board's free heap and its largest free
 block after gc.collect() (micropython.mem_info() on the board's console: "max free sz", in
-16-byte blocks) are read by one more exec.
+16-byte blocks): between sessions (what the sessions so far left: the board prints them before
+each connection, main.serve(heap_log=True)) and inside one more session, an exec that prints them
+(its own connection's buffers then take part of the heap, placed as that session's reads fell).
 
 usage: python tools/soak.py [--sessions 1000] [--every 50] [--size 65536] [--json FILE]
        make soak [SOAK_SESSIONS=1000]
 
 Prints one line per checkpoint and a summary: sessions passed/run, failures (each with its reason),
-and the heap series; exit status 1 when a session failed or the heap was not flat (the free heap
-and the largest block within 2 KB from the second checkpoint on).
+and the heap series; exit status 1 when a session failed or the heap between sessions was not flat
+(the free heap and the largest block within 2 KB from the second checkpoint on; the figures inside
+the probe's session are reported beside them).
 """
 import argparse
 import json
@@ -30,6 +33,7 @@ import interop_clients as ic  # noqa: E402
 CLIENTS = ("openssh9", "paramiko", "asyncssh")
 OPS = ("exec", "shell", "stdin", "sftp", "scp", "scp-O", "rekey")
 FLAT = 2048  # bytes: the series may move this much from the second checkpoint on
+KEYS = ("free", "largest", "free_in", "largest_in")
 
 # micropython.mem_info() in code run over SSH is ussh.pyhelp's stand-in (free and used only): the
 # block figures come from the built-in one (the stand-in's .real), which prints on the board's console
@@ -48,7 +52,10 @@ def plan():
 
 
 def heap(t, h, bound=30):
-    """(free bytes, largest free block in bytes) after gc.collect() on the board."""
+    """{"free", "largest"}: the board's free heap and largest free block (bytes) after gc.collect()
+    with no connection open (what the sessions so far left: main.serve(heap_log=True) prints them
+    before each connection starts), and {"free_in", "largest_in"}: the same inside one more
+    session, an exec that collects and prints them (its own connection's buffers taken)."""
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o",
             "UserKnownHostsFile=" + t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-p", str(t.port), "%s@%s" % (t.user, t.host), HEAP]
@@ -61,9 +68,17 @@ def heap(t, h, bound=30):
     # own: the exec's output came back, so the line was printed; wait for it to be read, bounded
     end = time.monotonic() + bound
     while True:
-        blocks = re.findall(r"max free sz: (\d+)\n", h.console_text())
-        if len(blocks) > before:
-            return int(m.group(1)), int(blocks[-1]) * 16
+        text = h.console_text()
+        found = list(re.finditer(r"max free sz: (\d+)\n", text))
+        if len(found) > before:
+            probe = found[-1]
+            # the board's line before the probe's connection started: the last one before its output
+            acc = list(re.finditer(r"max free sz: (\d+)\n(?:(?!max free sz)[^\n]*\n)*?ussh-heap (\d+)\n",
+                                   text[: probe.start()]))
+            if not acc:
+                raise RuntimeError("heap probe: no 'ussh-heap' line from the board (main.serve(heap_log=True))")
+            return {"free": int(acc[-1].group(2)), "largest": int(acc[-1].group(1)) * 16,
+                    "free_in": int(m.group(1)), "largest_in": int(probe.group(1)) * 16}
         if time.monotonic() > end:
             raise RuntimeError("heap probe: no new 'max free sz' line on the console in %d s" % bound)
         time.sleep(0.02)
@@ -79,7 +94,7 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
     import qemu
 
     key = interop._client_key(folder)
-    h = qemu.ssh_target(folder, key + ".pub", flash=os.path.join(folder, "flash.img"))
+    h = qemu.ssh_target(folder, key + ".pub", flash=os.path.join(folder, "flash.img"), heap_log=True)
     t = interop.Target("qemu", h.host, h.port, "board", key, folder, size, 1)
     t.known_hosts_line = h.known_hosts_line
     t.stop_fn = h.stop
@@ -108,21 +123,23 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
                         f.write("=== session %d %s/%s: %s\n%s\n" % (i, client, op, res.get("reason", ""),
                                                                    res.get("output", "")[-20000:]))
             if i % every == 0:
-                free, block = heap(t, h)
-                series.append({"session": i, "free": free, "largest": block})
-                log("session %4d: %d/%d passed, free heap %d B, largest free block %s B (%.0f s)" % (
-                    i, passed, i, free, block, time.monotonic() - t0))
+                hp = heap(t, h)
+                hp["session"] = i
+                series.append(hp)
+                log("session %4d: %d/%d passed; between sessions: free heap %d B, largest free block %d B; "
+                    "in a session: %d B, %d B (%.0f s)" % (i, passed, i, hp["free"], hp["largest"], hp["free_in"],
+                                                          hp["largest_in"], time.monotonic() - t0))
     finally:
         h.stop()
         if keep:  # the board's console (its log lines, a MemoryError's traceback)
             shutil.copy(os.path.join(folder, "qemu.log"), keep)
         shutil.rmtree(folder, ignore_errors=True)
     later = series[1:]
-    flat = bool(later) and all(
-        max(s[k] for s in later) - min(s[k] for s in later) <= FLAT for k in ("free", "largest") if later[0][k] is not None)
+    spread = {k: max(s[k] for s in later) - min(s[k] for s in later) for k in KEYS} if later else {}
+    flat = bool(later) and all(spread[k] <= FLAT for k in ("free", "largest"))
     med = {k: sorted(v)[len(v) // 2] for k, v in times.items() if None not in v}
     return {"sessions": ran, "planned": sessions, "passed": passed, "failures": failures, "series": series,
-            "flat": flat, "seconds": round(time.monotonic() - t0), "median_seconds": med}
+            "flat": flat, "spread": spread, "seconds": round(time.monotonic() - t0), "median_seconds": med}
 
 
 def main(argv=None):
@@ -139,9 +156,12 @@ def main(argv=None):
     r = soak(a.sessions, a.every, a.size, log=lambda m: print(m, flush=True), keep=a.console)
     print("soak: %d/%d sessions passed in %d s; heap %s" % (r["passed"], r["sessions"], r["seconds"],
                                                            "flat" if r["flat"] else "NOT flat"))
-    print("session  free  largest-free-block")
+    print("bytes after gc.collect(): between sessions (free, largest free block) and inside the probe's session")
+    print("session   free largest  free-in largest-in")
     for s in r["series"]:
-        print("%7d %6d %6s" % (s["session"], s["free"], s["largest"]))
+        print("%7d %6d %7d %8d %10d" % (s["session"], s["free"], s["largest"], s["free_in"], s["largest_in"]))
+    if r["spread"]:
+        print("spread from the second checkpoint on: " + ", ".join("%s %d B" % (k, r["spread"][k]) for k in KEYS))
     print("median seconds per session: " + ", ".join("%s %.1f" % kv for kv in sorted(r["median_seconds"].items())))
     if r["sessions"] < r["planned"]:
         print("stopped early: %d of %d sessions" % (r["sessions"], r["planned"]))

@@ -170,7 +170,7 @@ def _drop(names):
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True, legacy_mac=False, cfg=None, rx=2048, drop=()):
+          viper=True, root=None, one_session=True, legacy_mac=False, cfg=None, rx=2048, drop=(), heap_log=False):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -239,16 +239,19 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     print("ussh: %s" % budget.describe(cfg))
     link = Link(read, write, _ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
-    conn = None
+    _preload(root)
     while True:  # serve_forever's loop, with the measurements between connections
         st.reset()
-        conn = None  # the last connection's buffers and state go before the next one's come
-        gc.collect()
+        gc.collect()  # the last connection's buffers and state go before the next one's come
+        if entropy:
+            _settle()
+        if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
+            micropython.mem_info()
+            print("ussh-heap %d" % gc.mem_free())
         try:
-            conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
-            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
+            pending = _connection(serve_stream, link, write, cfg, one_session, pending)
         except MemoryError as e:  # outside serve_stream's own guard (starting a connection)
-            conn, pending = None, b""
+            pending = b""
             gc.collect()
             print("ussh: out of memory starting a connection")
             _print_exception(e)  # where: the console is the board's owner's
@@ -268,6 +271,52 @@ def _print_exception(e):
         sys.print_exception(e)
     except MemoryError:
         pass
+
+
+def _settle():
+    # Right after the collection: the DRBG's state (ussh.crypto.drbg: K and V, new objects at every
+    # request, the last ones made for the connection's last packet, wherever that left them: now
+    # often in the middle of the freed heap) made anew at the bottom of it, the old ones collected.
+    # Then nothing a connection made lives on in the heap, and the longest free run before each
+    # connection is the same.
+    _rand.random_bytes(1)
+    gc.collect()
+
+
+def _connection(serve_stream, link, write, cfg, one_session, pending):
+    # One connection, in a frame of its own: once it returned, no slot of serve()'s frame still
+    # points at the connection's objects (MicroPython's collector scans the stack conservatively
+    # and the VM leaves popped values in a frame's slots), so the gc.collect() before the next one
+    # frees all of it, every time; the heap after each connection is the same
+    conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
+    return b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
+
+
+def _preload(root):
+    # The modules a session imports on first use, imported now, at the bottom of a heap nothing
+    # else holds yet: imported inside a session they stay for good between its buffers, and the
+    # longest free run after it is shorter than before, by where they happened to land (a soak's
+    # largest free block wandered by over 2 KB). Those a session may need: file transfers when
+    # there is a root, and ML-KEM when the key exchange offers it. Only with ussh frozen into the
+    # firmware (its code in flash; its modules' names end in .py): loaded from .mpy files, each
+    # module's code takes heap, and a small board loads them as sessions want them
+    # (host_tests/test_small_board.py).
+    import sys
+    import ussh
+
+    if getattr(ussh, "__file__", ".mpy").endswith(".mpy"):
+        return
+    mods = ["ussh.pyrun", "ussh.repl"]
+    if root:
+        mods += ["ussh.fs", "ussh.sftp", "ussh.sftp_ops", "ussh.scp"]
+    if "ussh.pqkex" in sys.modules:  # the hybrid exchange is offered (ussh.plugins)
+        mods.append("ussh.crypto.mlkem")
+    try:
+        for m in mods:
+            __import__(m)
+    except (ImportError, MemoryError):  # a build without one, or no room: a session imports it
+        pass
+    gc.collect()
 
 
 def _turn_away(link, write):

@@ -11,15 +11,18 @@ class HMACDRBG:
     def __init__(self, entropy, nonce=b"", personalization=b""):
         # 10.1.2.3 Instantiate: Key = 0x00...00, V = 0x01...01, then the
         # same Update as a reseed, of entropy || nonce || personalization.
-        self._k = bytes(32)
-        self._v = b"\x01" * 32
+        # K and V are updated in place: a board's DRBG runs for every packet, and new K and V
+        # objects each time would be left wherever the last packet's allocations put them (for
+        # good, between connections: the heap's longest free run cut short by 64 bytes)
+        self._k = bytearray(32)
+        self._v = bytearray(b"\x01" * 32)
         self.reseed(bytes(entropy) + bytes(nonce), personalization)
 
     def _update(self, data):
         # 10.1.2.2 HMAC_DRBG_Update: a second round only with provided data
         for b in b"\x00\x01":
-            self._k = hmac_sha256(self._k, self._v + bytes((b,)) + data)
-            self._v = hmac_sha256(self._k, self._v)
+            self._k[:] = hmac_sha256(self._k, self._v + bytes((b,)) + data)
+            self._v[:] = hmac_sha256(self._k, self._v)
             if not data:
                 return
 
@@ -37,7 +40,7 @@ class HMACDRBG:
             self._update(additional)
         out = bytearray()
         while len(out) < n:
-            self._v = hmac_sha256(self._k, self._v)
+            self._v[:] = hmac_sha256(self._k, self._v)
             out += self._v
         self._update(additional)
         self.reseed_counter += 1
