@@ -80,3 +80,14 @@ def test_printable_and_wipe():
     b = bytearray(b"secret")
     wire.wipe(b)
     assert b == bytearray(6)
+
+
+def test_disconnect_payload_reads_back_field_by_field():
+    # RFC 4253 §11.1: byte 1, uint32 reason code, string description, string language tag
+    p = wire.disconnect(wire.DISCONNECT_BY_APPLICATION, b"out of memory")
+    r = Reader(p)
+    assert r.byte() == 1
+    assert r.u32() == 11
+    assert r.string() == b"out of memory"
+    assert r.string() == b""
+    r.done()

@@ -325,11 +325,14 @@ def _turn_away(link, write):
     # before any key exchange), then its bytes are dropped up to the host's hang-up, answered.
     # Without it the client waits for a version line that never comes.
     if link.read(1):
-        why = b"out of memory"
-        body = b"\x01" + (11).to_bytes(4, "big") + len(why).to_bytes(4, "big") + why + bytes(4)
-        pad = 8 - (5 + len(body)) % 8
-        pad += 8 if pad < 4 else 0
-        write(b"SSH-2.0-ussh\r\n" + (1 + len(body) + pad).to_bytes(4, "big") + bytes([pad]) + body + bytes(pad))
+        try:
+            from ussh import wire
+            from ussh.transport import Transport
+
+            why = wire.disconnect(wire.DISCONNECT_BY_APPLICATION, b"out of memory")
+            write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
+        except Exception:  # no room, or no entropy, even for that: the client gets the hang-up
+            pass
         while link.read(64):
             pass
     link.after()

@@ -198,7 +198,7 @@ class Connection:
     def disconnect(self, code, reason):
         # RFC 4253 §11.1
         if not self.closed:
-            self._out(struct.pack(">BI", _MSG_DISCONNECT, code) + wire.string(reason) + wire.string(b""))
+            self._out(wire.disconnect(code, reason))
             self.lost(reason)
 
     def lost(self, reason="connection lost"):

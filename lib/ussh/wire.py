@@ -122,6 +122,11 @@ def u32(n):
     return struct.pack(">I", n)
 
 
+def disconnect(code, reason):
+    # SSH_MSG_DISCONNECT's payload, RFC 4253 §11.1: reason code, description, language tag (empty)
+    return struct.pack(">BI", 1, code) + string(reason) + string(b"")
+
+
 def string(b):
     if isinstance(b, str):
         b = b.encode()
