@@ -66,6 +66,7 @@ package(
         "crypto/drbg.py",
         "crypto/ed25519.py",
         "crypto/ed25519_pre.py",
+        "crypto/ed25519_pure.py",
         "crypto/ed25519_tab.py",
         "crypto/ed25519_viper.py",
         "crypto/hmac.py",

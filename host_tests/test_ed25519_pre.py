@@ -45,7 +45,7 @@ def reference(pub, msg, sig):
 
 @pytest.mark.parametrize("chunk", range(5))
 def test_prepared_keys_crosscheck_25000(chunk):
-    from ussh.crypto import ed25519, ed25519_pre
+    from ussh.crypto import ed25519, ed25519_pre, ed25519_pure
 
     r = random.Random(1900 + chunk)
     verdicts = set()
@@ -55,7 +55,7 @@ def test_prepared_keys_crosscheck_25000(chunk):
         pub = sk.public_key().public_bytes(*RAW)
         ed25519._pre.clear()
         assert ed25519_pre.prepare(pub) and pub in ed25519._pre
-        assert ed25519._TT  # B's combs with 2*d*x*y: the signatures below use them too
+        assert ed25519_pure._TT  # B's combs with 2*d*x*y: the signatures below use them too
         for i in range(100):
             msg = r.randbytes(r.randrange(0, 300))
             sig = sk.sign(msg)

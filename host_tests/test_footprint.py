@@ -27,7 +27,7 @@ OPTIONAL = (
     "ussh.forward", "ussh.cert", "ussh.hostcert", "ussh.keyopts", "ussh.key_rsa", "ussh.key_ecdsa",
     "ussh.key_sk", "ussh.keygen", "ussh.passwd", "ussh.client", "ussh.callhome", "ussh.app",
     "ussh.crypto.sha512_pure", "ussh.crypto.aes_pure", "ussh.crypto.mlkem", "ussh.crypto.p256",
-    "ussh.crypto.sha3", "ussh.crypto.ed25519_pre",
+    "ussh.crypto.sha3", "ussh.crypto.ed25519_pre", "ussh.crypto.ed25519_pure",
 )
 HEAP = "208k"
 UPLOAD_HEAP = "224k"

@@ -1,5 +1,5 @@
 # Ed25519 verification (RFC 8032 §5.1.7) under public keys known ahead, the
-# users' keys in authorized_keys, for the portable int code of ed25519.py.
+# users' keys in authorized_keys, for the portable int code (ed25519_pure.py).
 # prepare() decodes such a key A and builds its comb tables, the same two
 # tables of 16 affine points that ed25519_tab.py holds for B (and their 2*d*x*y), while the
 # server is idle (connection.warm): 3 KB each, at most _MAX keys. A
@@ -9,7 +9,7 @@
 # multiples and runs 131 doublings. The equation is ed25519.py's, the
 # cofactored one of RFC 8032 §5.1.7; R is decoded (and refused) as there.
 # Optional: without this module every key takes the general path.
-from ussh.crypto import ed25519 as _e
+from ussh.crypto import ed25519 as _e, ed25519_pure as _i
 from ussh.crypto.curve25519 import p, _MASK
 
 _MAX = 4  # keys prepared at most (3 KB of tables each)
@@ -17,7 +17,7 @@ _MAX = 4  # keys prepared at most (3 KB of tables each)
 
 def _double(P1):
     # RFC 8032 §5.1.4 doubling, extended coordinates (T too), each
-    # coordinate folded twice as in ed25519._sum
+    # coordinate folded twice as in ed25519_pure._sum
     X, Y, Z, _ = P1
     M = _MASK
     A = X * X
@@ -57,16 +57,16 @@ def comb_tables(P1):
         D = []
         for j in range(1, 5):
             X, Y, Z, T = G[g + j]
-            e = _e._add(e, (-X, Y, Z, -T))
+            e = _i._add(e, (-X, Y, Z, -T))
             D.append(_double(G[g + j]))
         t = [e]
         for A in D:
-            t += [_e._add(q, A) for q in t]
+            t += [_i._add(q, A) for q in t]
         pts += t
     T = bytearray(64 * 32)
-    _e._affine(T, [64 * i for i in range(32)], pts)
+    _i._affine(T, [64 * i for i in range(32)], pts)
     m = memoryview(T)
-    return [_e._with_t(m[:1024]), _e._with_t(m[1024:])]
+    return [_i._with_t(m[:1024]), _i._with_t(m[1024:])]
 
 
 def prepare(pub):
@@ -81,7 +81,7 @@ def prepare(pub):
     while len(_e._pre) >= _MAX:
         _e._pre.pop(next(iter(_e._pre)))
     _e._pre[pub] = comb_tables(A)
-    _e._table_t()  # B's combs with 2*d*x*y too (1 KB, once), for check() and signing
+    _i._table_t()  # B's combs with 2*d*x*y too (1 KB, once), for check() and signing
     _e._pre_check = check
     return True
 
@@ -121,9 +121,9 @@ def check(tabs, S, R, k):
     if not n:
         ek = _flip(ek)
     z = bytes(3)
-    T = _e._table_t()
-    X, Y, Z = _e._sum(((z + eS[:26], T[1]), (z + eS[26:], T[3]), (z + ek[:26], tabs[0]), (z + ek[26:], tabs[1])), 28)
+    T = _i._table_t()
+    X, Y, Z = _i._sum(((z + eS[:26], T[1]), (z + eS[26:], T[3]), (z + ek[:26], tabs[0]), (z + ek[26:], tabs[1])), 28)
     for _ in range(3):
-        R = _e._add(R, R)
+        R = _i._add(R, R)
     x, y, zr, _ = R
     return (X * zr - x * Z) % p == 0 and (Y * zr - y * Z) % p == 0

@@ -1,7 +1,7 @@
 # ed25519.py's tables of multiples of B, precomputed (written by tools/ed25519_table.py:
 # do not edit): odd B (8 points), comb 0 (16), odd B' = [2^128]B (8), comb 1 (16), each
 # point affine x || y, 32 bytes little-endian each. Optional: without this module
-# ed25519.py builds the same on first use. Frozen into a firmware the bytes stay in flash.
+# ed25519_pure.py builds the same on first use. Frozen into a firmware the bytes stay in flash.
 TABLE = (
     b"\x1a\xd5\x25\x8f\x60\x2d\x56\xc9\xb2\xa7\x25\x95\x60\xc7\x2c\x69\x5c\xdc\xd6\xfd\x31\xe2\xa4\xc0\xfe\x53\x6e\xcd\xd3\x36\x69\x21"
     b"\x58\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66"

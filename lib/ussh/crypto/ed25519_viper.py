@@ -2,8 +2,8 @@
 # the fast path of ed25519.py where the port has a native emitter. Every
 # point operation is a small program of field operations run by
 # fe_viper._run; which one runs, and on which table entry, is decided here
-# in Python from the scalars' digits, as ed25519._sum does with ints (the
-# same steps, the same tables). ed25519.py keeps the int code as the
+# in Python from the scalars' digits, as ed25519_pure._sum does with ints (the
+# same steps, the same tables). ed25519_pure.py keeps the int code as the
 # fallback and as the oracle the tests check this against.
 #
 # Slots: 1..4 the sum (X, Y, Z, T), 5..12 temporaries, 13 and 14 an affine
@@ -147,7 +147,7 @@ def put_point(x, y):
 
 
 def sum_terms(terms, top):
-    """ed25519._sum's Straus sum on the slots: terms (digits, table) with an
+    """ed25519_pure._sum's Straus sum on the slots: terms (digits, table) with an
     affine table (bytes-like, 64 bytes an entry) or the first slot of four
     cached points (an int); leaves (X, Y, Z) in slots 1..3."""
     fe.put(_X, 0, _Y, 1)
