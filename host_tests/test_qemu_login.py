@@ -105,3 +105,46 @@ def test_output_of_other_modules_and_help_reach_the_client():
         log = ub.board.read_until(b"console is quiet", timeout=60)
     lines = log.splitlines()  # the console: ussh's log only (which quotes the command)
     assert "from a module" not in lines and not [l for l in lines if l.startswith(("Welcome", "GC:"))], log
+
+
+# serve_stream's first call writes a version line, then runs out of memory outside its own guard
+# (as a MemoryError in serve()'s loop, after the connection wrote); later calls are the real one
+_FAIL_ONCE = """
+import ussh.stream as _s
+_real = _s.serve_stream
+_calls = []
+def _once(read, write, *a):
+    _calls.append(1)
+    if len(_calls) > 1:
+        return _real(read, write, *a)
+    write(b"SSH-2.0-ussh_test\\r\\n")
+    raise MemoryError("test: out of memory inside a session, outside the guard")
+_s.serve_stream = _once
+"""
+
+
+def test_out_of_memory_inside_a_session_sends_no_second_version_line(tmp_path):
+    # the turn-away of a connection that could not start speaks first (our version line and a
+    # DISCONNECT in the clear); a connection that had written is inside its session, where a version
+    # line reads as a packet length ("SSH-" = 1397966893): its bytes are only dropped to the hang-up
+    with UartBoard() as ub:
+        ub.board.exec(_FAIL_ONCE)
+        assert "serving SSH" in ub.serve(forever=True)
+        t = qemu.SSHTarget(ub)  # the bridge: a client that leaves is a hang-up on the UART
+        try:
+            known = tmp_path / "known_hosts"
+            known.write_text(t.known_hosts_line + "\n")
+            argv = ["ssh", "-F", "/dev/null", "-i", ub.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                    "-o", "UserKnownHostsFile=%s" % known, "-o", "StrictHostKeyChecking=yes", "-p", str(t.port),
+                    "root@127.0.0.1"]
+            try:
+                p = subprocess.run(argv + ["print(1)"], capture_output=True, text=True, timeout=20)
+            except subprocess.TimeoutExpired:
+                p = None  # the client waits for our key exchange: nothing more came
+            assert p is None, "the client was answered: %s" % p.stderr[-500:]
+            p = subprocess.run(argv + ["print(6*7)"], capture_output=True, text=True, timeout=120)
+            assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr[-2000:] + t.console_text()[-2000:]
+        finally:
+            t.stop()
+        log = t.console_text()
+    assert "ussh: out of memory starting a connection" in log, log[-2000:]

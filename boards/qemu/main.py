@@ -255,7 +255,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
             gc.collect()
             print("ussh: out of memory starting a connection")
             _print_exception(e)  # where: the console is the board's owner's
-            _turn_away(link, write)
+            _turn_away(link, write, not st.sent)
         st.report()
         _drop(drop)
         if not forever:
@@ -319,18 +319,21 @@ def _preload(root):
     gc.collect()
 
 
-def _turn_away(link, write):
+def _turn_away(link, write, fresh):
     # A connection that could not start: once a client is there (its first byte; no spinning
     # meanwhile), our version line and a DISCONNECT "out of memory" in the clear (RFC 4253 §11.1,
     # before any key exchange), then its bytes are dropped up to the host's hang-up, answered.
-    # Without it the client waits for a version line that never comes.
+    # Without it the client waits for a version line that never comes. A connection that had
+    # written (fresh false: out of memory outside the guard, inside a session) gets no second
+    # version line in its encrypted stream: its bytes are dropped up to the hang-up.
     if link.read(1):
         try:
-            from ussh import wire
-            from ussh.transport import Transport
+            if fresh:
+                from ussh import wire
+                from ussh.transport import Transport
 
-            why = wire.disconnect(wire.DISCONNECT_BY_APPLICATION, b"out of memory")
-            write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
+                why = wire.disconnect(wire.DISCONNECT_BY_APPLICATION, b"out of memory")
+                write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
         except Exception:  # no room, or no entropy, even for that: the client gets the hang-up
             pass
         while link.read(64):
@@ -373,6 +376,7 @@ class _State:
         self.exec_seen = False
         self.low = None
         self.block = None
+        self.sent = 0  # writes of this connection: once it wrote, a client is inside its session
 
     def point(self):
         if self.heap:
@@ -387,6 +391,7 @@ class _State:
             self.t0 = _timer_read()
 
     def wrote(self):
+        self.sent += 1
         if self.exec_seen and self.n is None and self.t0 is not None:
             self.n = ((self.t0 - _timer_read()) & 0xFFFFFFFF) * 40
 
