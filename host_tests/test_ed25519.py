@@ -424,3 +424,21 @@ def test_verification_is_cofactored(runtime):
     assert lhs != rhs
     assert ref_mul(8, lhs) == ref_mul(8, rhs)
     assert run(runtime, COFACTOR_SCRIPT % (pub.hex(), msg.hex(), sig.hex())).strip() == "True"
+
+
+def test_verify_lets_memory_error_through(monkeypatch):
+    # a heap that ran out while checking a signature is not a bad signature: the connection
+    # ends "out of memory" (on the 110 KB board a client was told its key was refused)
+    import sshpair  # noqa: F401  (lib/ on the path)
+    from ussh.crypto import ed25519 as e
+
+    seed = bytes(range(32))
+    pub, sig = e.ed25519_public(seed), e.ed25519_sign(seed, b"m")
+    assert e.ed25519_verify(pub, b"m", sig)
+
+    def full(*a):
+        raise MemoryError
+
+    monkeypatch.setattr(e, "sha512", full)
+    with pytest.raises(MemoryError):
+        e.ed25519_verify(pub, b"m", sig)

@@ -145,9 +145,14 @@ SESSION = ("ussh.stream ussh.connection ussh.auth ussh.kex ussh.channel ussh.rep
 
 # The lean start (SmallBoard(lean=settings)): the keys are files on the flash, as on a board
 # `make deploy` set up, read by configure() once the modules are in (no 4 KB call text compiled
-# among them); the Config is made there, and what only the start needs is let go.
+# among them); the Config is made there, and what only the start needs is let go. All of it is
+# made above a block of SmallBoard's reserve bytes (8 KB), let go at the end: the connections find
+# one free run of that length below the modules (without it, the 110 KB board served with 20 KB
+# free in pieces of 3 KB at most, and a client's 1.5 KB KEXINIT found no room).
 LEAN = """import sys, gc
 sys.path.append('/lib')
+gc.collect()
+_r = bytearray(%d)
 from ussh import compat
 if not %r:
     compat.have_viper = lambda: False
@@ -161,7 +166,8 @@ del AESCTR, ed25519_public
 for _m in %r.split():
     __import__(_m)
 del _m
-_cfg = configure(%r, '/host_key', '/authorized_keys', **%r)
+_cfg = configure(%r, '/host_key', '/authorized_keys', drop=%r, **%r)
+del _r
 gc.collect()
 from qemu_main import _largest
 print(gc.mem_free(), _largest(gc.mem_free()))
@@ -171,8 +177,11 @@ del _largest
 # row); main.py's read buffer, LEAN_RX bytes
 LEAN_SETTINGS = {"channel_max_packet": 512, "window": 1024, "root": "/"}
 LEAN_RX = 256
+# what only the start needs, let go once the Config is made: parsing the keys file, and the
+# users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
+LEAN_DROP = ("ussh.authkeys", "ussh.crypto.ed25519_pre")
 # what a session loads beyond SESSION, let go after each connection on the lean board
-PER_SESSION = ("ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
+PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
 
 
 class SmallBoard(qemu_login.UartBoard):
@@ -208,7 +217,8 @@ class SmallBoard(qemu_login.UartBoard):
                 for path, local in (("/host_key", self.host_key), ("/authorized_keys", self.client_key + ".pub")):
                     with open(local, "rb") as f:
                         put(self.board, path, f.read())
-                code = LEAN % (self.viper, " ".join(self.preload), os.urandom(48 + 32 * 7), self.lean)
+                code = LEAN % (self.reserve, self.viper, " ".join(self.preload), os.urandom(48 + 32 * 7), LEAN_DROP,
+                               self.lean)
             else:
                 code = PRELOAD % (self.reserve, self.viper, " ".join(self.preload))
             out = self.board.exec(code)

@@ -22,6 +22,7 @@ _HELD_PACKETS = const(32)
 _HELD_BYTES = const(65536)
 _KEX_BEFORE_AUTH = const(2)  # key exchanges a client may run before login
 _FRAMING = const(64)  # a packet's length, padding, MAC and channel header around its data (ussh.budget)
+_KEXINIT = const(1536)  # a client's KEXINIT (OpenSSH's: 1.5 KB), the first packet the buffer holds
 _RESERVE_WINDOW = const(16384)  # windows up to this: a board's budget, whose receive buffer is made at once
 
 
@@ -106,7 +107,7 @@ class Connection:
         # for a packet of the window's size (the Transport's reserve)
         n = 0
         if cfg.window <= _RESERVE_WINDOW:
-            n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING
+            n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet), _KEXINIT) + _FRAMING
         # channel.channel_data copies each payload at once
         self.transport = Transport(cfg.max_packet, n, copy_data=True)
         self.version = b"SSH-2.0-ussh_" + VERSION.encode()

@@ -185,8 +185,6 @@ def exchange(conn, i_c, i_s):
     _choose(lists[6], (b"none",), "compression")
     _choose(lists[7], (b"none",), "compression")
     conn.algorithms = (kex_name, hk_name, enc_cs, mac_cs)
-
-    p = yield
     # RFC 4253 §7: a wrongly guessed first kex packet is ignored. The guess
     # is right when both sides prefer the same kex and host key algorithms
     # (first on each list, as OpenSSH and Dropbear judge it); with Dropbear's
@@ -195,6 +193,16 @@ def exchange(conn, i_c, i_s):
         right = kex_c[0] == kex_name and hk_c[0] == hk_name
     else:
         right = kex_c[0] == methods[0][0] and hk_c[0] == hk_algs[0]
+    # RFC 8731 §3 / RFC 5656 §4: the exchange hash starts with the versions
+    # and both KEXINITs, hashed now: i_c may be a view of the transport's
+    # reused buffer (ussh.transport), and is not kept (1.5 KB from OpenSSH)
+    h = sha256()
+    for x in (conn.peer_version, conn.version, i_c, i_s):
+        h.update(wire.u32(len(x)))  # as wire.string(x), without a copy
+        h.update(x)
+    del i_c, r, lists, kex_c, hk_c
+
+    p = yield
     if follows and not right:
         p = yield
     if p[0] != _MSG_KEX_ECDH_INIT:
@@ -207,10 +215,9 @@ def exchange(conn, i_c, i_s):
     try:
         # RFC 8731 §3 / RFC 5656 §4: the exchange hash
         k_s = conn.host_key.blob if hk_name == b"ssh-ed25519" else conn.host_key.cert
-        h = sha256()
-        for x in (conn.peer_version, conn.version, i_c, i_s, k_s, q_c, q_s):
-            h.update(wire.u32(len(x)))  # as wire.string(x), without a copy of the
-            h.update(x)  # KEXINITs (1.5 KB from OpenSSH): a run a small heap may lack
+        for x in (k_s, q_c, q_s):
+            h.update(wire.u32(len(x)))
+            h.update(x)
         h.update(k)  # K in a bytearray, hashed without copies, wiped below
         h = h.digest()
         if conn.session_id is None:  # RFC 4253 §7.2: the first H is the session id

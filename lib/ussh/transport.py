@@ -9,6 +9,7 @@ from ussh.crypto import random_bytes
 
 _MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
 _MIN_PADDING = const(4)  # RFC 4253 §6
+_MSG_KEXINIT = const(20)
 _MSG_CHANNEL_DATA = const(94)
 # random padding drawn this many bytes at a time: a DRBG call for each packet's few bytes was
 # 180,000 Cortex-M3 instructions, 2.5 M of a portable login's 14 packets (ussh.crypto.rand)
@@ -157,10 +158,11 @@ class Transport:
             raise SSHError("bad padding length %d" % pad)
         m = n - pad - 1
         pb = self.pbuf
-        if pb is not None and buf[5] == _MSG_CHANNEL_DATA:
-            # channel data is copied into its channel before the next packet is read: it comes
-            # as a view of one buffer reused for the connection (a board's heap, cut into
-            # packet-sized pieces for every packet, soon had no run of a few KB left)
+        if pb is not None and (buf[5] == _MSG_CHANNEL_DATA or buf[5] == _MSG_KEXINIT):
+            # channel data is copied into its channel before the next packet is read, and a
+            # KEXINIT is parsed and hashed (ussh.kex.exchange): they come as a view of one buffer
+            # reused for the connection (a board's heap, cut into packet-sized pieces for every
+            # packet, soon had no run of a few KB left; OpenSSH's KEXINIT is 1.5 KB)
             if len(pb) < m:
                 pb = self.pbuf = bytearray(m)
             pb[:m] = memoryview(buf)[5 : 5 + m]

@@ -2,6 +2,7 @@
 # (CPython, the webassembly port): the "pure" keystream backend of aes.py,
 # imported only when that backend is chosen.
 import struct
+from array import array
 
 from ussh.compat import const
 
@@ -11,7 +12,9 @@ _M128 = const(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF)
 
 # Words are kept as 16-bit halves (hi, lo): on a 32-bit port an int of 31
 # bits or more is a heap object, and tables of them scatter over the heap
-# (1000 such ints left no free run of 633 bytes in a 140 KB heap).
+# (1000 such ints left no free run of 633 bytes in a 140 KB heap). The
+# four tables of halves are arrays of 16-bit items: 2 KB, where lists of
+# 256 ints took 4 KB (an ESP32-sized heap's margin; as fast to index).
 _T = None  # [S-box, A, B, C, D], built on first use
 
 
@@ -46,10 +49,10 @@ def _tables():
                 break
         _T = [
             S,
-            [_xtime(s) << 8 | s for s in S],
-            [s << 8 | _xtime(s) ^ s for s in S],
-            [(_xtime(s) ^ s) << 8 | _xtime(s) for s in S],
-            [s << 8 | s for s in S],
+            array("H", (_xtime(s) << 8 | s for s in S)),
+            array("H", (s << 8 | _xtime(s) ^ s for s in S)),
+            array("H", ((_xtime(s) ^ s) << 8 | _xtime(s) for s in S)),
+            array("H", (s << 8 | s for s in S)),
         ]
     return _T
 

@@ -222,7 +222,7 @@ def ed25519_sign(seed, msg):
 def ed25519_verify(pub, msg, sig):
     """True when sig is a valid Ed25519 signature of msg under the 32-byte
     public key pub (RFC 8032 §5.1.7); False for anything else, never an
-    exception."""
+    exception but MemoryError."""
     try:
         for x in (pub, msg, sig):
             if not isinstance(x, (bytes, bytearray, memoryview)):
@@ -265,6 +265,8 @@ def ed25519_verify(pub, msg, sig):
         m = _ints()
         X, Y, Z = m._sum(e + ((_wnaf(8 * abs(u), 4), m._odd_multiples(A)), (_wnaf(8 * abs(v), 4), m._odd_multiples(R))), 131)
         return X % p == 0 and (Y - Z) % p == 0  # (_sum's results are not reduced)
+    except MemoryError:
+        raise  # the heap, not the signature: the connection ends saying so (not "bad signature")
     except Exception:
         return False
 
