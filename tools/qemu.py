@@ -372,7 +372,7 @@ class SSHTarget:
     def _bridge(self):
         try:
             self._bridge_loop()
-        except OSError:  # stop() closed the sockets
+        except (OSError, ValueError):  # stop() closed the sockets (select() then sees fd -1)
             pass
 
     def _bridge_loop(self):
