@@ -281,3 +281,27 @@ def test_pure_counter_carries_and_wraps():
         # the round keys prepared once (AESCTR's way) give the same
         ks2 = bytearray(16 * n)
         assert encrypt_ctr(prepare(expand_key(key)), ks2, c, n) == (c + n) % (1 << 128) and ks2 == ks
+
+
+def test_viper_backend_builds_the_precomputed_table_without_it(tmp_path):
+    # where aes_tab.py is not installed (it is optional), aes_viper builds its tables itself
+    # (the code tools/aes_table.py runs on CPython): the same bytes as the file, and the same
+    # keystream as `cryptography`, on the unix port with the viper code
+    import shutil
+
+    shutil.copytree(os.path.join(LIB, "ussh"), str(tmp_path / "ussh"),
+                    ignore=shutil.ignore_patterns("aes_tab.py", "__pycache__"))
+    assert not (tmp_path / "ussh" / "crypto" / "aes_tab.py").exists()
+    sys.path.insert(0, LIB)
+    try:
+        from ussh.crypto.aes_tab import TABLE
+    finally:
+        sys.path.pop(0)
+    key, iv = os.urandom(32), os.urandom(16)
+    code = ("from ussh.crypto import aes_viper\n"
+            "from ussh.crypto.aes import AESCTR\n"
+            "b = bytearray(48)\n"
+            "AESCTR(%r, %r, 'viper').apply(b)\n"
+            "print(aes_viper._T == %r, b.hex())\n" % (key, iv, TABLE))
+    want = reference(key, iv, bytes(48)).hex()
+    assert run("unix", code, libdir=str(tmp_path)).split() == ["True", want]

@@ -1,10 +1,11 @@
 """Write lib/ussh/crypto/aes_tab.py: aes_viper.py's AES tables (Te0..Te3 as 16-bit halves, then the
-S-box: 4352 bytes), precomputed on CPython from aes_pure._tables(), so a board's first AES key
+S-box: 4352 bytes), precomputed on CPython by aes_viper._tables' own code, so a board's first AES key
 skips building them and aes_pure's lists (frozen in a firmware the bytes stay in flash).
 host_tests/test_aes.py checks the file is what this writes.
 
 usage: python tools/aes_table.py [--check]
 """
+import ast
 import os
 import struct
 import sys
@@ -14,19 +15,18 @@ OUT = os.path.join(ROOT, "lib", "ussh", "crypto", "aes_tab.py")
 
 
 def table():
+    # aes_viper._tables itself, run here as where aes_tab.py is not installed (its import fails):
+    # CPython cannot import that viper module, so the function alone is taken from its source
     sys.path.insert(0, os.path.join(ROOT, "lib"))
     from ussh.crypto import aes_pure
 
-    S, A, B, C, D = aes_pure._tables()
-    t = bytearray(4096 + 256)
-    for x in range(256):
-        # as aes_viper._tables: Te0 = (A, B), Te1 = (C, D), Te2 = (B, A), Te3 = (D, C), (hi, lo)
-        struct.pack_into("<HH", t, 4 * x, B[x], A[x])
-        struct.pack_into("<HH", t, 1024 + 4 * x, D[x], C[x])
-        struct.pack_into("<HH", t, 2048 + 4 * x, A[x], B[x])
-        struct.pack_into("<HH", t, 3072 + 4 * x, C[x], D[x])
-    t[4096:] = S
-    return bytes(t)
+    path = os.path.join(ROOT, "native", "ussh", "crypto", "aes_viper.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    fn = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_tables"]
+    ns = {"__name__": "aes_viper", "__package__": "", "aes_pure": aes_pure, "struct": struct, "_T": None}
+    exec(compile(ast.Module(body=fn, type_ignores=[]), path, "exec"), ns)
+    return bytes(ns["_tables"]())
 
 
 def source():

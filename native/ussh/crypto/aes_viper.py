@@ -62,6 +62,7 @@ def _encrypt(b: ptr8, n: int, rk: ptr32, nr: int, te: ptr32, sb: ptr8):
 
 
 def _tables():
+    # (tools/aes_table.py runs this function's own code on CPython to write aes_tab.py)
     global _T
     if _T is None:
         try:
