@@ -145,6 +145,9 @@ def _sum(terms, top):
     Y = Z = 1
     T = 0
     i = top
+    # (ed25519_viper.sum_terms walks the columns as this loop does, on
+    # purpose: the two modules never load together, and sharing the loop
+    # would cost a call per column in the login)
     while i >= 0:
         n = 0
         for e, _ in terms:

@@ -156,6 +156,9 @@ def sum_terms(terms, top):
     base = fe.BASE
     none = b""
     i = top
+    # (the columns walked as ed25519_pure._sum walks them, on purpose: that
+    # module never loads beside this one, and a shared loop would cost a
+    # call per column in the login)
     while i >= 0:
         n = 0
         for e, _ in terms:
