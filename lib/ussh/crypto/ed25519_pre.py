@@ -17,7 +17,9 @@ _MAX = 4  # keys prepared at most (3 KB of tables each)
 
 def _double(P1):
     # RFC 8032 §5.1.4 doubling, extended coordinates (T too), each
-    # coordinate folded twice as in ed25519_pure._sum
+    # coordinate folded twice as in ed25519_pure._sum, whose loop writes
+    # the same steps out rather than call this (a call per column there
+    # would cost the login more than the arithmetic)
     X, Y, Z, _ = P1
     M = _MASK
     A = X * X

@@ -155,6 +155,9 @@ def _sum(terms, top):
                 n += 1
         if i != top:
             # doubling, RFC 8032 §5.1.4; T only when an addition follows
+            # (the same steps as ed25519_pre._double, the same last folds
+            # as the addition below: written out, since a call per point
+            # operation here would cost more than the arithmetic)
             A = X * X
             A = (A & M) + 19 * (A >> 255)
             B = Y * Y
@@ -212,7 +215,8 @@ def _sum(terms, top):
                     ypx = y + x
                     ymx = y - x
                     D = Z + Z
-                # addition, RFC 8032 §5.1.4
+                # addition, RFC 8032 §5.1.4 (its last folds are the
+                # doubling's, written out in both for speed, as above)
                 A = (Y - X) * ymx
                 A = (A & M) + 19 * (A >> 255)
                 B = (Y + X) * ypx
