@@ -74,7 +74,7 @@ def section(args=None):
 
     rows, notes = {}, []
     res = build_mpy.build("host")
-    parts = [res.sizes.get(m) for m in ("ussh/sftp.py", "ussh/sftp_ops.py")]  # framing + operations
+    parts = [res.sizes.get(m) for m in ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/sftp_dirs.py")]  # framing + operations
     size = sum(parts) if all(parts) else None
     with peers.Lab(prefix="ussh-transfer-") as lab:
         work = lab.dir
@@ -119,7 +119,7 @@ def section(args=None):
         finally:
             s.stop()
         rows["4 MiB upload in -X heapsize=64k"] = {"ussh-unix": heap_ok, "sshd": "-"}
-        rows["sftp.mpy + sftp_ops.mpy (bytes)"] = {"ussh-unix": size or "FAIL", "sshd": "-"}
+        rows["sftp.mpy + sftp_ops.mpy + sftp_dirs.mpy (bytes)"] = {"ussh-unix": size or "FAIL", "sshd": "-"}
     return {"title": "transfer: 4 MiB with OpenSSH sftp", "columns": ["ussh-unix", "sshd"], "rows": rows,
             "notes": notes}
 

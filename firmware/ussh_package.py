@@ -54,6 +54,7 @@ package(
         "scp.py",
         "server.py",
         "sftp.py",
+        "sftp_dirs.py",
         "sftp_ops.py",
         "stream.py",
         "transport.py",

@@ -1,4 +1,4 @@
-"""ussh.sftp (framing) and ussh.sftp_ops (one handler per request) in-process: SFTP packets over a
+"""ussh.sftp (framing) and ussh.sftp_ops, sftp_dirs (one handler per request) in-process: SFTP packets over a
 channel of the in-memory pair, each request type with its reply, in pieces of any size. Fast tier
 (the interop tests with OpenSSH's and paramiko's clients are test_sftp.py)."""
 import struct

@@ -35,8 +35,8 @@ OPTIONAL = {
     "package-keys.json": ("ussh/key_rsa.py", "ussh/key_ecdsa.py", "ussh/crypto/p256.py", "ussh/key_sk.py",
                           "ussh/cert.py", "ussh/hostcert.py"),
     # app updates (ussh.app, `make push`) arrive over SFTP
-    "package-sftp.json": ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/scp.py", "ussh/fs.py", "ussh/app.py",
-                          "ussh/appslot.py", "ussh/apppush.py"),
+    "package-sftp.json": ("ussh/sftp.py", "ussh/sftp_ops.py", "ussh/sftp_dirs.py", "ussh/scp.py", "ussh/fs.py",
+                          "ussh/app.py", "ussh/appslot.py", "ussh/apppush.py"),
     "package-client.json": ("ussh/client.py", "ussh/client_chan.py", "ussh/client_conn.py", "ussh/client_kex.py", "ussh/client_sftp.py",
                             "ussh/client_stream.py", "ussh/knownhosts.py", "ussh/callhome.py"),
     # the toolchain over SSH: a direct-tcpip channel to the reserved host "repl"

@@ -181,7 +181,8 @@ LEAN_RX = 256
 # users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
 LEAN_DROP = ("ussh.authkeys", "ussh.crypto.ed25519_pre")
 # what a session loads beyond SESSION, let go after each connection on the lean board
-PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.fs", "ussh.scp", "ussh.budget")
+PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.fs", "ussh.scp",
+               "ussh.budget")
 
 
 class SmallBoard(qemu_login.UartBoard):

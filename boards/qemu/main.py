@@ -308,7 +308,7 @@ def _preload(root):
         return
     mods = ["ussh.pyrun", "ussh.repl"]
     if root:
-        mods += ["ussh.fs", "ussh.sftp", "ussh.sftp_ops", "ussh.scp"]
+        mods += ["ussh.fs", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.scp"]
     if "ussh.pqkex" in sys.modules:  # the hybrid exchange is offered (ussh.plugins)
         mods.append("ussh.crypto.mlkem")
     try:

@@ -1,13 +1,14 @@
 # SFTP version 3 (draft-ietf-secsh-filexfer-02) as the "sftp" subsystem,
 # with OpenSSH's posix-rename, statvfs and fsync extensions: the framing.
 # Packets are handled as they complete, each by its handler in
-# sftp_ops.HANDLERS; WRITE data goes straight to the file and READ replies
+# sftp_dirs.HANDLERS; WRITE data goes straight to the file and READ replies
 # are at most _MAX_READ bytes, so a session holds a few packets.
 import struct
 
 from ussh import fs
 from ussh.compat import ENOENT, const
-from ussh.sftp_ops import HANDLERS, File, Status, u32
+from ussh.sftp_dirs import HANDLERS
+from ussh.sftp_ops import File, Status, u32
 from ussh.wire import Reader, SSHError
 
 _INIT = const(1)
