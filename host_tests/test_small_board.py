@@ -142,7 +142,7 @@ def test_110k_board_takes_a_login_or_contains_what_does_not_fit(tmp_path):
     try:
         refused = _fits_or_told(_ssh(t, "print(6*7)", text=True), "42\n", t)
         refused += _fits_or_told(_ssh(t, "", "-tt", input=b"print(6*7+1)\r\n\x04", text=False), b"43", t)
-        # not tried: a client after one told "out of memory" (main.py's turn-away, when the
+        # not tried: a client after one told "out of memory" (ussh.stream's turn-away, when the
         # next client's first bytes were read already, once answered an SSH client mid-session
         # with a version line: "Bad packet length", left to the issue)
         log = _idle(t)

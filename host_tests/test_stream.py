@@ -176,6 +176,79 @@ def test_serve_forever_next_client_after_one_vanished():
     assert text.count("disconnect: session closed") == 2, text
 
 
+def _recv_until(sock, marker, got=b""):
+    while marker not in got:
+        b = sock.recv(4096)
+        assert b, got
+        got += b
+    return got
+
+
+@pytest.mark.parametrize("fresh,hangups", [(True, False), (False, False), (False, True)])
+def test_serve_forever_turns_away_a_connection_out_of_memory_outside_its_guard(monkeypatch, fresh, hangups):
+    # the boards' loop (qemu, rp2): a MemoryError outside serve_stream's guard (starting a connection)
+    # ends that connection only. One that wrote nothing: at its client's first byte, our version line
+    # and DISCONNECT "out of memory" in the clear; one that had written (inside a session) gets no
+    # second version line. Without hang-ups (a plain serial adapter) the next client is served;
+    # with them the client's bytes are dropped up to the hang-up (here the stream's end)
+    from ussh import stream
+
+    real = stream.serve_stream
+    calls = []
+
+    def once(read, write, *a):
+        calls.append(1)
+        if len(calls) > 1:
+            return real(read, write, *a)
+        if not fresh:
+            write(b"X")
+        raise MemoryError("test: out of memory outside the guard")
+
+    monkeypatch.setattr(stream, "serve_stream", once)
+    log = []
+    cfg = make_config(keys.HostKey(os.urandom(32)), b"", log=log.append)
+    board, host = socket.socketpair()
+    host.settimeout(20)
+    server = threading.Thread(target=serve_forever, args=(board.recv, board.sendall, cfg),
+                              kwargs={"hangups": hangups}, daemon=True)
+    server.start()
+    try:
+        if fresh:
+            host.sendall(b"SSH-2.0-first\r\n")
+            got = _recv_until(host, b"out of memory")
+            assert got.startswith(b"SSH-2.0-ussh\r\n"), got
+            pkt = got[len(b"SSH-2.0-ussh\r\n"):]
+            while len(pkt) < 4 or len(pkt) < 4 + int.from_bytes(pkt[:4], "big"):
+                pkt += host.recv(4096)
+            n = int.from_bytes(pkt[:4], "big")
+            payload = pkt[5 : 4 + n - pkt[4]]
+            assert payload[0] == 1 and b"out of memory" in payload, payload  # SSH_MSG_DISCONNECT, plain
+        else:
+            assert host.recv(1) == b"X"
+        if hangups:
+            host.sendall(b"abc")
+            host.shutdown(socket.SHUT_WR)  # the drop ends at the hang-up; here the stream ends
+            server.join(10)
+            assert not server.is_alive()
+            board.close()
+            assert host.recv(4096) == b""  # nothing more came: no second version line
+        else:
+            host.sendall(b"SSH-2.0-second\r\n")
+            got = _recv_until(host, b"\r\n")
+            assert got.startswith(b"SSH-2.0-ussh_") and b"SSH-2.0-ussh\r\n" not in got, got  # the next connection
+    finally:
+        try:
+            host.shutdown(socket.SHUT_WR)  # the stream ends (still read: the server's writes land)
+        except OSError:
+            pass
+        server.join(10)
+        host.close()
+        board.close()
+    assert not server.is_alive()
+    assert len(calls) == 1 + (not hangups)
+    assert ("ussh: stream connected" in log) == (not hangups), log  # the next client served, or none came
+
+
 def test_transport_wanted_asks_only_for_what_the_client_sent():
     from ussh.transport import Transport
 

@@ -189,7 +189,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         compat.have_viper = lambda: False
     from ussh.connection import make_config
     from ussh.crypto import rand
-    from ussh.stream import HANGUP, Link, serve_stream
+    from ussh.stream import HANGUP, serve_forever
 
     global _rand
     _rand = rand
@@ -237,40 +237,25 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     from ussh import budget
 
     print("ussh: %s" % budget.describe(cfg))
-    link = Link(read, write, _ready)  # the bridge's hang-ups (ussh.stream.Link)
-    pending = b""
     _preload(root)
-    while True:  # serve_forever's loop, with the measurements between connections
+
+    def before():  # the measurements between connections
         st.reset()
-        gc.collect()  # the last connection's buffers and state go before the next one's come
         if entropy:
             _settle()
         if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
             micropython.mem_info()
             print("ussh-heap %d" % gc.mem_free())
-        try:
-            pending = _connection(serve_stream, link, write, cfg, one_session, pending)
-        except MemoryError as e:  # outside serve_stream's own guard (starting a connection)
-            pending = b""
-            gc.collect()
-            print("ussh: out of memory starting a connection")
-            _print_exception(e)  # where: the console is the board's owner's
-            _turn_away(link, write, not st.sent)
+
+    def after():
         st.report()
         _drop(drop)
-        if not forever:
-            break
+
+    # ussh.stream's loop: the bridge's hang-ups (Link), a connection that runs out of memory
+    # outside its guard turned away
+    serve_forever(read, write, cfg, _ready, "uart1", one_session, not forever, before, after)
     del hold
     _state[0] = None
-
-
-def _print_exception(e):
-    import sys
-
-    try:
-        sys.print_exception(e)
-    except MemoryError:
-        pass
 
 
 def _settle():
@@ -281,15 +266,6 @@ def _settle():
     # connection is the same.
     _rand.random_bytes(1)
     gc.collect()
-
-
-def _connection(serve_stream, link, write, cfg, one_session, pending):
-    # One connection, in a frame of its own: once it returned, no slot of serve()'s frame still
-    # points at the connection's objects (MicroPython's collector scans the stack conservatively
-    # and the VM leaves popped values in a frame's slots), so the gc.collect() before the next one
-    # frees all of it, every time; the heap after each connection is the same
-    conn = serve_stream(link.read, write, cfg, link.ready, "uart1", one_session, pending)
-    return b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
 
 
 def _preload(root):
@@ -317,28 +293,6 @@ def _preload(root):
     except (ImportError, MemoryError):  # a build without one, or no room: a session imports it
         pass
     gc.collect()
-
-
-def _turn_away(link, write, fresh):
-    # A connection that could not start: once a client is there (its first byte; no spinning
-    # meanwhile), our version line and a DISCONNECT "out of memory" in the clear (RFC 4253 §11.1,
-    # before any key exchange), then its bytes are dropped up to the host's hang-up, answered.
-    # Without it the client waits for a version line that never comes. A connection that had
-    # written (fresh false: out of memory outside the guard, inside a session) gets no second
-    # version line in its encrypted stream: its bytes are dropped up to the hang-up.
-    if link.read(1):
-        try:
-            if fresh:
-                from ussh import wire
-                from ussh.transport import Transport
-
-                why = wire.disconnect(wire.DISCONNECT_BY_APPLICATION, b"out of memory")
-                write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
-        except Exception:  # no room, or no entropy, even for that: the client gets the hang-up
-            pass
-        while link.read(64):
-            pass
-    link.after()
 
 
 def run_app(config="/ussh.cfg"):
@@ -376,7 +330,6 @@ class _State:
         self.exec_seen = False
         self.low = None
         self.block = None
-        self.sent = 0  # writes of this connection: once it wrote, a client is inside its session
 
     def point(self):
         if self.heap:
@@ -391,7 +344,6 @@ class _State:
             self.t0 = _timer_read()
 
     def wrote(self):
-        self.sent += 1
         if self.exec_seen and self.n is None and self.t0 is not None:
             self.n = ((self.t0 - _timer_read()) & 0xFFFFFFFF) * 40
 

@@ -45,7 +45,7 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     import time
 
     from ussh.connection import make_config
-    from ussh.stream import Link, serve_stream
+    from ussh.stream import serve_forever
 
     st = _State(measure, heap)
     _state[0] = st
@@ -111,25 +111,9 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
 
         os.chdir(root)
     print("ussh: serving SSH on UART%d (%d baud), host key %s" % (uart, baudrate, cfg.host_key.fingerprint()))
-    link = Link(read, write, ready)  # the bridge's hang-ups (ussh.stream.Link)
-    pending = b""
-    while True:
-        st.reset()
-        conn = None
-        gc.collect()
-        try:
-            conn = serve_stream(link.read, write, cfg, link.ready, "uart%d" % uart, one_session, pending)
-            pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
-        except MemoryError:
-            conn, pending = None, b""
-            print("ussh: out of memory starting a connection")
-        except OSError as e:  # the hang-up's answer not written (write's bound): the next one is answered
-            conn, pending = None, b""
-            link.token = None
-            print("ussh: uart%d: %s" % (uart, e))
-        st.report()
-        if not forever:
-            break
+    # ussh.stream's loop: the bridge's hang-ups (Link; an adapter sends none: hangups=False), a
+    # connection that runs out of memory outside its guard turned away
+    serve_forever(read, write, cfg, ready, "uart%d" % uart, one_session, not forever, st.reset, st.report, False)
     _state[0] = None
 
 

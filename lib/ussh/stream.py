@@ -202,10 +202,16 @@ class Link:
         return True
 
 
-def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True):
+def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True, once=False, before=None,
+                  after=None, hangups=True):
     """serve_stream, one connection after another, until the stream ends
-    (read returns b""; a UART never does), answering the host's hang-ups
-    (Link)."""
+    (read returns b""; a UART never does) or, once=True, after one,
+    answering the host's hang-ups (Link). The boards' loop: before()
+    (after a collection) and after(), optional, run around each connection;
+    a connection that runs out of memory outside serve_stream's own guard
+    is turned away (_turn_away) and the next one served. hangups: whether
+    the host answers each client's leaving with a hang-up line (the
+    emulators' bridges do; a UART to a plain serial adapter does not)."""
     end = []
 
     def rd(n):
@@ -214,8 +220,69 @@ def serve_forever(read, write, cfg, ready=None, peer="stream", one_session=True)
             end.append(1)
         return b
 
+    sent = [0]  # writes of the current connection: once it wrote, a client is inside its session
+
+    def wr(b):
+        sent[0] += 1
+        write(b)
+
     link = Link(rd, write, ready)
     pending = b""
     while not end:
-        conn = serve_stream(link.read, write, cfg, link.ready if ready else None, peer, one_session, pending)
-        pending = b"" if link.after() else bytes(conn.transport.rbuf)  # a new client's first bytes
+        gc.collect()  # the last connection's buffers and state go before the next one's come
+        if before:
+            before()
+        sent[0] = 0
+        try:
+            pending = _one(link, wr, cfg, link.ready if ready else None, peer, one_session, pending)
+        except MemoryError as e:  # outside serve_stream's own guard (starting a connection)
+            pending = b""
+            gc.collect()
+            print("ussh: out of memory starting a connection")
+            try:
+                print_exception(e, sys.stderr)  # where: the console is the board's owner's
+            except MemoryError:
+                pass
+            _turn_away(link, write, not sent[0], hangups)
+        except OSError as e:  # a hang-up's answer not written (a board's write bound): the next is answered
+            pending = b""
+            link.token = None
+            print("ussh: %s: %s" % (peer, e))
+        if after:
+            after()
+        if once:
+            break
+
+
+def _one(link, write, cfg, ready, peer, one_session, pending):
+    # One connection, in a frame of its own: once it returned, no slot of serve_forever's frame
+    # still points at the connection's objects (MicroPython's collector scans the stack
+    # conservatively and the VM leaves popped values in a frame's slots), so the gc.collect()
+    # before the next one frees all of it, every time; the heap after each connection is the same.
+    # Returns a new client's first bytes.
+    conn = serve_stream(link.read, write, cfg, ready, peer, one_session, pending)
+    return b"" if link.after() else bytes(conn.transport.rbuf)
+
+
+def _turn_away(link, write, fresh, hangups):
+    # A connection that could not start: once a client is there (its first byte; no spinning
+    # meanwhile), our version line and a DISCONNECT "out of memory" in the clear (RFC 4253 §11.1,
+    # before any key exchange). Without it the client waits for a version line that never comes.
+    # A connection that had written (fresh false: out of memory outside the guard, inside a
+    # session) gets no second version line in its encrypted stream. Where the host hangs up
+    # (hangups), the client's bytes are then dropped up to the hang-up, answered; elsewhere the
+    # next serve_stream skips them up to the next client's "SSH-" (a read here for a client that
+    # had written would take the first byte of that line).
+    if (fresh or hangups) and link.read(1):
+        try:
+            if fresh:
+                from ussh import wire
+                from ussh.transport import Transport
+
+                why = wire.disconnect(DISCONNECT_BY_APPLICATION, b"out of memory")
+                write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
+        except Exception:  # no room, or no entropy, even for that: the client gets no answer
+            pass
+        while hangups and link.read(64):
+            pass
+    link.after()
