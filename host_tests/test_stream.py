@@ -418,3 +418,36 @@ def test_link_hang_up_at_the_end_of_a_long_read():
     chunks = [memoryview(bytearray(os.urandom(3000) + HANGUP + b"0123456789abcdef\n"))]
     link = Link(lambda n: chunks.pop(0), None)
     assert link.read(4096) == b"" and link.token == b"0123456789abcdef"
+
+
+def test_serve_forever_write_failing_at_a_version_line_reads_again_instead_of_spinning():
+    # A write that fails (OSError: the stream's other end gone, a UART's write bound) while the
+    # connection still holds its client's unparsed "SSH-": those bytes are this connection's own
+    # version line, not a next client's. Passed on as one, the next connection started on them
+    # without reading, failed the same write, and so on forever (found on CPython with a
+    # socketpair shut down after reading our version line). Now the next connection reads.
+    cfg = make_config(keys.HostKey(os.urandom(32)), b"")
+    chunks = [b"SSH-2.0-client\r\n"]  # then the stream ends
+    reads, writes = [], []
+
+    class Spinning(BaseException):
+        pass
+
+    def read(n):
+        reads.append(n)
+        if not chunks:
+            return b""
+        b, chunks[0] = chunks[0][:n], chunks[0][n:]
+        if not chunks[0]:
+            chunks.pop(0)
+        return b
+
+    def write(b):
+        writes.append(bytes(b))
+        if len(writes) > 50:  # bounds the test where the bug spins
+            raise Spinning("serve_forever wrote %d times on one client's 4 bytes" % len(writes))
+        raise OSError(32, "Broken pipe")
+
+    serve_forever(read, write, cfg, hangups=False)  # ends: the stream ended
+    assert reads[-1:] and not chunks
+    assert len(writes) == 1, writes

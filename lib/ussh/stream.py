@@ -259,9 +259,14 @@ def _one(link, write, cfg, ready, peer, one_session, pending):
     # still points at the connection's objects (MicroPython's collector scans the stack
     # conservatively and the VM leaves popped values in a frame's slots), so the gc.collect()
     # before the next one frees all of it, every time; the heap after each connection is the same.
-    # Returns a new client's first bytes.
+    # Returns a new client's first bytes: only a connection that had read its own version line
+    # can hold them (serve_stream's recv). Before that, an "SSH-" left in its buffer is its own
+    # client's (a write failed before the line was whole): passed on, the next connection would
+    # start on it without reading, fail the same write, and so on for ever.
     conn = serve_stream(link.read, write, cfg, ready, peer, one_session, pending)
-    return b"" if link.after() else bytes(conn.transport.rbuf)
+    if link.after() or conn.peer_version is None:
+        return b""
+    return bytes(conn.transport.rbuf)
 
 
 def _turn_away(link, write, fresh, hangups):
