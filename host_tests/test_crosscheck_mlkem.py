@@ -69,17 +69,25 @@ def flip(c, i):
     return bytes(c)
 
 
-def check(runtime, lo, hi, sample, n_theirs):
-    theirs, k_theirs = {}, {}
-    for i in range(lo, lo + n_theirs):
+def theirs(lo, n):
+    """Ciphertexts of `cryptography`'s for cases lo..lo+n-1 (for SCRIPT, which decapsulates them on
+    the board) and their shared keys (for verify)."""
+    cs, ks = {}, {}
+    for i in range(lo, lo + n):
         d, z, _ = case(i)
         k, c = MLKEM768PrivateKey.from_seed_bytes(d + z).public_key().encapsulate()
-        theirs[i], k_theirs[i] = c.hex(), k.hex()
-    out = run(runtime, SCRIPT % (sorted(theirs.items()), lo, hi, sample), timeout=1800).strip().split("\n")
-    assert out[0].split()[:2] == ["paths", "viper"]
-    assert out[-1] == "portable_differs []"
+        cs[i], ks[i] = c.hex(), k.hex()
+    return sorted(cs.items()), ks
+
+
+def verify(out, lo, hi, k_theirs):
+    """Checks what SCRIPT % (ciphertexts, lo, hi, sample) printed against `cryptography`:
+    AssertionError naming the first cases that differ; returns the board's "paths" line."""
+    out = out.strip().split("\n")
+    assert out[0].split()[:2] == ["paths", "viper"], out[0]
+    assert out[-1] == "portable_differs []", out[-1]
     lines = out[1:-1]
-    assert len(lines) == hi - lo
+    assert len(lines) == hi - lo, "%d lines for %d cases" % (len(lines), hi - lo)
     wrong = []
     for line, i in zip(lines, range(lo, hi)):
         n, ek_hash, k, c, k_again, k_bad, k_dec = line.split()
@@ -94,6 +102,11 @@ def check(runtime, lo, hi, sample, n_theirs):
             wrong.append(i)
     assert not wrong, wrong[:20]
     return out[0]
+
+
+def check(runtime, lo, hi, sample, n_theirs):
+    cs, ks = theirs(lo, n_theirs)
+    return verify(run(runtime, SCRIPT % (cs, lo, hi, sample), timeout=1800), lo, hi, ks)
 
 
 @pytest.mark.parametrize("chunk", range(5))
