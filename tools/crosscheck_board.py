@@ -36,6 +36,10 @@ NAMES = {"curve": "x25519+ed25519", "mlkem": "ml-kem-768"}
 N_THEIRS = 2  # ciphertexts of cryptography's a chunk, decapsulated on the board
 
 
+class Stopped(Exception):
+    """Raised by the signal handler main() installs."""
+
+
 def chunk_job(kind, lo, hi, sample):
     """(board script, host check of its output) for cases lo..hi-1 of one kind."""
     if kind == "curve":
@@ -62,9 +66,9 @@ def _cpu(pid):
 class Worker(threading.Thread):
     """One board; takes chunks from the queue until it is empty or something fails."""
 
-    def __init__(self, n, todo, report, sample):
+    def __init__(self, n, todo, report, sample, out):
         super().__init__(daemon=True)
-        self.n, self.todo, self.report, self.sample = n, todo, report, sample
+        self.n, self.todo, self.report, self.sample, self.out = n, todo, report, sample, out
         self.board = qemu.Board(timeout=24 * 3600)  # bounded by the watchdog in run()
         self.chunk = None  # (kind, lo, hi, qemu CPU seconds at its start) while one runs
         self.killed = None  # why the watchdog stopped this board
@@ -81,6 +85,7 @@ class Worker(threading.Thread):
         except Exception as e:  # noqa: BLE001  reported, and the run fails
             self.report(None, self.killed or "board %d did not start: %s" % (self.n, e))
             return
+        self.out("board %d started (pid %d)" % (self.n, self.board.pid), flush=True)
         while not self.killed:
             try:
                 kind, lo, hi = self.todo.get_nowait()
@@ -144,7 +149,7 @@ def run(cases=25000, chunk=250, sample=50, jobs=2, only=None, max_seconds=5400, 
             out("%s cases %d-%d: %s (board %d, %.1f s; %.0f s in all)" % (
                 NAMES[kind], lo, hi - 1, error or "ok", board, seconds, time.monotonic() - t_start), flush=True)
 
-    workers = [Worker(n, todo, report, sample) for n in range(1, jobs + 1)]
+    workers = [Worker(n, todo, report, sample, out) for n in range(1, jobs + 1)]
     try:
         for w in workers:
             w.start()
@@ -158,10 +163,13 @@ def run(cases=25000, chunk=250, sample=50, jobs=2, only=None, max_seconds=5400, 
                 c = w.chunk
                 if c and _cpu(w.board.pid) - c[3] > chunk_cpu:
                     w.kill("hung: more than %d s of the board's CPU on one chunk" % chunk_cpu)
+    except (Stopped, KeyboardInterrupt) as e:
+        for w in workers:
+            w.kill(str(e) or "interrupted")
     finally:
         for w in workers:
             if w.is_alive():
-                w.kill(w.killed or "stopped")
+                w.kill("stopped")
         for w in workers:
             w.join(60)
             w.board.stop()
@@ -190,7 +198,7 @@ def main():
     a = ap.parse_args()
 
     def stop(signum, frame):
-        raise SystemExit("crosscheck-board: stopped by signal %d" % signum)
+        raise Stopped("stopped by signal %d" % signum)
 
     # make test's shell sends SIGTERM (its trap) when make is interrupted; SIGINT is ignored in a
     # background job, so it is not relied on
