@@ -8,7 +8,8 @@
 #   make run          ussh on the MicroPython unix port, 127.0.0.1:$(PORT); ssh -p $(PORT) 127.0.0.1
 #   make check        the fast tier: in-process tests of the core modules on CPython and the
 #                     MicroPython unix port, under a minute, no root, firmware or peers (host_tests/README.md)
-#   make test         `make check`, then every host test (pytest host_tests)
+#   make test         `make check`, then every host test (pytest host_tests) and, beside it, the
+#                     board cross-check of `make crosscheck-board` (log: build/crosscheck-board.log)
 #   make bench        benchmarks: crypto on cpython/unix/wasm, login vs Dropbear/sshd/asyncssh
 #   make mpy          lib/ussh -> build/mpy/$(BOARD)/ussh/*.mpy and a size table
 #                     BOARD=host (-march=host, the unix port), esp32 (xtensawin), rp2 (armv6m),
@@ -40,7 +41,7 @@
 #                     and the free heap / largest free block every 50 (tools/soak.py)
 #   make crosscheck-board [CROSSCHECK_CASES=25000]: the fast paths' random cross-checks against
 #                     cryptography (X25519, Ed25519, ML-KEM-768) at 25,000 a primitive on the emulated
-#                     Cortex-M3 (tools/crosscheck_board.py, about 45 minutes)
+#                     Cortex-M3 (tools/crosscheck_board.py), alone; make test runs it beside pytest
 #   make small-board: ussh as .mpy from the emulated board's flash, nothing frozen, at 140 and 110 KB of
 #                     heap (host_tests/test_small_board.py, also in make test)
 #   make vboard / make vboard-stop [VBOARD_DIR=run/vboard VBOARD_PORT=2323]: the virtual board for deploy
@@ -145,9 +146,28 @@ build/pico/firmware.elf: tools/pico_firmware.sh firmware/manifest_pico.py firmwa
 
 pico-firmware: build/pico/firmware.elf $(STAMP)/npm-pico
 
-test: check setup build/qemu/firmware.elf pico-firmware
-	@rc=0; $(PY) -m pytest -q host_tests || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; exit $$rc
+# make test: `make check`, then pytest host_tests, and beside them in the background the fast
+# paths' board cross-check (tools/crosscheck_board.py: $(CROSSCHECK_CASES) cases a primitive on two
+# emulated Cortex-M3s, about 19 minutes of CPU) at nice 19, so it takes the CPU they leave
+# idle; its output goes to $(XC_LOG). At the end make test waits for it, prints its summary and
+# fails when it failed or could not run (a case differs, a board fails or hangs: more than 300 s
+# of CPU on a chunk of 250, or the run overstays 90 minutes; it stops its boards by PID on every
+# path). A failing `make check` stops it and make test at once; interrupting make sends it
+# SIGTERM (the trap below), on which it stops its boards too.
+XC_LOG := build/crosscheck-board.log
+test: setup build/qemu/firmware.elf pico-firmware
+	@nice -n 19 $(PY) tools/crosscheck_board.py --cases $(CROSSCHECK_CASES) >$(XC_LOG) 2>&1 & xc=$$!; \
+	trap 'kill $$xc 2>/dev/null; wait $$xc; exit 130' INT TERM HUP; \
+	echo "board cross-check beside the tests: pid $$xc, log $(XC_LOG)"; \
+	rc=0; $(MAKE) --no-print-directory check || rc=$$?; \
+	if [ $$rc -ne 0 ]; then kill $$xc; wait $$xc; exit $$rc; fi; \
+	$(PY) -m pytest -q host_tests || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no test: failing"; fi; \
+	echo "waiting for the board cross-check (pid $$xc, log $(XC_LOG))"; \
+	xrc=0; wait $$xc || xrc=$$?; trap - INT TERM HUP; \
+	grep -E '^(x25519\+ed25519|ml-kem-768|crosscheck-board): ' $(XC_LOG); \
+	if [ $$xrc -ne 0 ]; then echo "board cross-check FAILED (exit $$xrc); the end of $(XC_LOG):"; tail -n 15 $(XC_LOG); fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$xrc
 
 FUZZ_CASES ?= 1000000
 FUZZ_SEED ?=
@@ -171,8 +191,9 @@ interop: setup $(if $(filter qemu,$(TARGET)),build/qemu/firmware.elf) $(if $(fil
 		$(if $(LOGIN_USER),--user '$(LOGIN_USER)') $(if $(JOBS),--jobs $(JOBS))
 
 # the fast paths' random cross-checks at the unix port's full count (25,000 a primitive) on the
-# emulated Cortex-M3 (tools/crosscheck_board.py; about 45 minutes, so outside make test, which runs
-# 1,000 X25519/Ed25519 and 200 ML-KEM cases there)
+# emulated Cortex-M3 (tools/crosscheck_board.py, on two boards), alone: what make test runs beside
+# pytest; about 19 minutes of CPU (1137 s measured), so about half that in wall time on an otherwise
+# idle 2-core machine
 CROSSCHECK_CASES ?= 25000
 crosscheck-board: setup build/qemu/firmware.elf
 	$(PY) tools/crosscheck_board.py --cases $(CROSSCHECK_CASES)

@@ -1,9 +1,9 @@
 """Random cross-checks of ML-KEM-768's fast path (mlkem_viper.py's polynomials; on ARM boards
 Keccak in Thumb assembler, keccak_thumb.py) against `cryptography` and, on a sample, against
 ussh's portable code (mlkem.keygen_pure, encaps_pure, decaps_pure): 25,000 key pairs,
-encapsulations and decapsulations on the MicroPython unix port, in five processes of 5,000, and
-200 on the emulated Cortex-M3 (32-bit viper ints, the Thumb Keccak; `make crosscheck-board` runs
-the full 25,000 there, tools/crosscheck_board.py). About 5 minutes in all.
+encapsulations and decapsulations on the MicroPython unix port, in five processes of 5,000. The
+same 25,000 on the emulated Cortex-M3 (32-bit viper ints, the Thumb Keccak) run beside pytest in
+`make test` (tools/crosscheck_board.py, with SCRIPT, theirs() and verify() from here).
 
 Per case i the board derives d, z and m from SHA-512(tag || i) (the host does the same with
 hashlib), makes the key pair and encapsulates, decapsulates its ciphertext and the ciphertext
@@ -69,17 +69,25 @@ def flip(c, i):
     return bytes(c)
 
 
-def check(runtime, lo, hi, sample, n_theirs):
-    theirs, k_theirs = {}, {}
-    for i in range(lo, lo + n_theirs):
+def theirs(lo, n):
+    """Ciphertexts of `cryptography`'s for cases lo..lo+n-1 (for SCRIPT, which decapsulates them on
+    the board) and their shared keys (for verify)."""
+    cs, ks = {}, {}
+    for i in range(lo, lo + n):
         d, z, _ = case(i)
         k, c = MLKEM768PrivateKey.from_seed_bytes(d + z).public_key().encapsulate()
-        theirs[i], k_theirs[i] = c.hex(), k.hex()
-    out = run(runtime, SCRIPT % (sorted(theirs.items()), lo, hi, sample), timeout=1800).strip().split("\n")
-    assert out[0].split()[:2] == ["paths", "viper"]
-    assert out[-1] == "portable_differs []"
+        cs[i], ks[i] = c.hex(), k.hex()
+    return sorted(cs.items()), ks
+
+
+def verify(out, lo, hi, k_theirs):
+    """Checks what SCRIPT % (ciphertexts, lo, hi, sample) printed against `cryptography`:
+    AssertionError naming the first cases that differ; returns the board's "paths" line."""
+    out = out.strip().split("\n")
+    assert out[0].split()[:2] == ["paths", "viper"], out[0]
+    assert out[-1] == "portable_differs []", out[-1]
     lines = out[1:-1]
-    assert len(lines) == hi - lo
+    assert len(lines) == hi - lo, "%d lines for %d cases" % (len(lines), hi - lo)
     wrong = []
     for line, i in zip(lines, range(lo, hi)):
         n, ek_hash, k, c, k_again, k_bad, k_dec = line.split()
@@ -96,11 +104,11 @@ def check(runtime, lo, hi, sample, n_theirs):
     return out[0]
 
 
+def check(runtime, lo, hi, sample, n_theirs):
+    cs, ks = theirs(lo, n_theirs)
+    return verify(run(runtime, SCRIPT % (cs, lo, hi, sample), timeout=1800), lo, hi, ks)
+
+
 @pytest.mark.parametrize("chunk", range(5))
 def test_unix_port_25000(chunk):
     check("unix", chunk * CHUNK, (chunk + 1) * CHUNK, 50, 100)
-
-
-def test_emulated_board():
-    # the Thumb Keccak and 32-bit viper ints; every 50th case also on the portable code
-    assert check("qemu", 0, 200, 50, 2) == "paths viper thumb"
