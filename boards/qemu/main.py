@@ -193,6 +193,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
 
     global _rand
     _rand = rand
+    cfg_given = cfg is not None
     if entropy and cfg is None:
         rand.set_source(_Pool(entropy))
     try:
@@ -243,7 +244,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     while True:  # serve_forever's loop, with the measurements between connections
         st.reset()
         gc.collect()  # the last connection's buffers and state go before the next one's come
-        if entropy:
+        if entropy or cfg_given:  # the DRBG has a source (configure() gave it one)
             _settle()
         if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
             micropython.mem_info()
