@@ -193,6 +193,40 @@ def test_memory_error_names_the_budget_and_free_heap_ends_the_connection_with_a_
     assert conn2.peer_version == b"SSH-2.0-second" and out2.startswith(b"SSH-2.0-"), out2
 
 
+
+def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monkeypatch):
+    # on the 110 KB board a pty shell ran out with its editor loaded: the log line's module and the
+    # DISCONNECT found no room beside the session's state, and the client waited for its timeout.
+    # The channels (what the session holds) are let go first.
+    from ussh import budget, connection, stream
+
+    cfg = config(channel_max_packet=1024, window=4096, log=lambda m: None)
+    real_feed = connection.Connection.feed
+    held, seen = [], []
+
+    def feed(self, data):
+        if self.peer_version is not None and data and not held:
+            held.append(self)
+            self.channels[0] = bytearray(100)  # stands for a channel and its program
+            self.sched.deferred.append((self.channels[0], b"shell", b""))
+            raise MemoryError("allocating 607 bytes")
+        return real_feed(self, data)
+
+    monkeypatch.setattr(connection.Connection, "feed", feed)
+    monkeypatch.setattr(budget, "free_heap", lambda: seen.append((len(held[0].channels), len(held[0].sched.deferred))) or 1)
+    data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
+    out = []
+
+    def read(n):
+        b = bytes(data[:n])
+        data[:n] = b""
+        return b
+
+    conn = stream.serve_stream(read, out.append, cfg)
+    assert conn.closed and seen == [(0, 0)], seen
+    assert b"out of memory" in b"".join(bytes(x) for x in out)
+
+
 _FRAGMENTED = """
 import gc
 from ussh.connection import Config, Connection

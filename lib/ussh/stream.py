@@ -99,6 +99,10 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         # which ends it as well
         q = conn.outq
         q[:] = []
+        # the session's state (a shell's editor, an upload's buffers) goes too: on a small heap
+        # the log line's module and the DISCONNECT found no room beside it, and the client waited
+        conn.channels.clear()
+        conn.sched.deferred[:] = []
         try:
             gc.collect()
             from ussh import budget
