@@ -197,7 +197,7 @@ def test_memory_error_names_the_budget_and_free_heap_ends_the_connection_with_a_
 def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monkeypatch):
     # on the 110 KB board a pty shell ran out with its editor loaded: the log line's module and the
     # DISCONNECT found no room beside the session's state, and the client waited for its timeout.
-    # The channels (what the session holds) are let go first.
+    # The channels (what the session holds) and the modules it loaded (cfg.unload) are let go first.
     from ussh import budget, connection, stream
 
     cfg = config(channel_max_packet=1024, window=4096, log=lambda m: None)
@@ -213,7 +213,18 @@ def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monke
         return real_feed(self, data)
 
     monkeypatch.setattr(connection.Connection, "feed", feed)
-    monkeypatch.setattr(budget, "free_heap", lambda: seen.append((len(held[0].channels), len(held[0].sched.deferred))) or 1)
+    # and the modules a board lets go after each connection (the shell's editor, half loaded)
+    import sys
+    import types
+
+    import ussh
+
+    cfg.unload = ("ussh.fake_session",)
+    monkeypatch.setitem(sys.modules, "ussh.fake_session", types.ModuleType("ussh.fake_session"))
+    ussh.fake_session = sys.modules["ussh.fake_session"]  # as an import leaves it (unload takes it)
+    monkeypatch.setattr(budget, "free_heap", lambda: seen.append(
+        (len(held[0].channels), len(held[0].sched.deferred), "ussh.fake_session" in sys.modules,
+         hasattr(ussh, "fake_session"))) or 1)
     data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
     out = []
 
@@ -223,7 +234,7 @@ def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monke
         return b
 
     conn = stream.serve_stream(read, out.append, cfg)
-    assert conn.closed and seen == [(0, 0)], seen
+    assert conn.closed and seen == [(0, 0, False, False)], seen
     assert b"out of memory" in b"".join(bytes(x) for x in out)
 
 
