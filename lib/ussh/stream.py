@@ -106,7 +106,12 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         unload(getattr(cfg, "unload", ()))
         try:
             gc.collect()
+            torn = conn.torn  # a packet failed half made: the keystream is ahead of the client's
             conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")  # the client first
+            if torn and q and conn.transport.mac_len_out:
+                # its MAC made to fail: the client ends at once ("Corrupted MAC"), where it would
+                # read the payload as garbage, answer UNIMPLEMENTED and wait for its timeout
+                q[-1][-1] ^= 1
             while q:
                 write(q.pop(0))
         except Exception:
