@@ -234,6 +234,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     from ussh import budget
 
     print("ussh: %s" % budget.describe(cfg))
+    budget = None
+    _drop(drop)  # ussh.budget among them: on the 110 KB board the first login needs its 1.3 KB
     link = Link(read, write, _ready)  # the bridge's hang-ups (ussh.stream.Link)
     pending = b""
     _preload(root)
