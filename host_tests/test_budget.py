@@ -3,6 +3,8 @@ by its settings whatever the client announces or pipelines; a MemoryError inside
 half reply on the wire. In-process (host_tests/sshpair.py) on CPython."""
 import struct
 
+import pytest
+
 from sshpair import Folder, Pair, config, decode, s
 from test_sftp_fast import Sftp, FAILURE
 
@@ -191,6 +193,87 @@ def test_memory_error_names_the_budget_and_free_heap_ends_the_connection_with_a_
     monkeypatch.setattr(connection.Connection, "feed", real_feed)
     conn2, out2 = served(b"SSH-2.0-second\r\n")
     assert conn2.peer_version == b"SSH-2.0-second" and out2.startswith(b"SSH-2.0-"), out2
+
+
+
+def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monkeypatch):
+    # on the 110 KB board a pty shell ran out with its editor loaded: the log line's module and the
+    # DISCONNECT found no room beside the session's state, and the client waited for its timeout.
+    # The channels (what the session holds) and the modules it loaded (cfg.unload) are let go first.
+    from ussh import budget, connection, stream
+
+    cfg = config(channel_max_packet=1024, window=4096, log=lambda m: None)
+    real_feed = connection.Connection.feed
+    held, seen = [], []
+
+    def feed(self, data):
+        if self.peer_version is not None and data and not held:
+            held.append(self)
+            self.channels[0] = bytearray(100)  # stands for a channel and its program
+            self.sched.deferred.append((self.channels[0], b"shell", b""))
+            raise MemoryError("allocating 607 bytes")
+        return real_feed(self, data)
+
+    monkeypatch.setattr(connection.Connection, "feed", feed)
+    # and the modules a board lets go after each connection (the shell's editor, half loaded)
+    import sys
+    import types
+
+    import ussh
+
+    cfg.unload = ("ussh.fake_session",)
+    monkeypatch.setitem(sys.modules, "ussh.fake_session", types.ModuleType("ussh.fake_session"))
+    ussh.fake_session = sys.modules["ussh.fake_session"]  # as an import leaves it (unload takes it)
+    monkeypatch.setattr(budget, "free_heap", lambda: seen.append(
+        (len(held[0].channels), len(held[0].sched.deferred), "ussh.fake_session" in sys.modules,
+         hasattr(ussh, "fake_session"))) or 1)
+    data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
+    out = []
+
+    def read(n):
+        b = bytes(data[:n])
+        data[:n] = b""
+        return b
+
+    conn = stream.serve_stream(read, out.append, cfg)
+    assert conn.closed and seen == [(0, 0, False, False)], seen
+    assert b"out of memory" in b"".join(bytes(x) for x in out)
+
+
+
+@pytest.mark.parametrize("torn", [False, True])
+def test_memory_error_in_a_half_made_packet_makes_the_disconnects_mac_fail(monkeypatch, torn):
+    # a MemoryError inside Transport.pack after the keystream moved on (conn.torn) leaves the
+    # client's keystream behind ours: a DISCONNECT with a valid MAC decrypts to garbage there
+    # (OpenSSH: "dispatch_protocol_error: type 171", then it waited for its timeout on the 110 KB
+    # board). Its MAC is made to fail instead, which ends the client at once.
+    from ussh import connection, stream
+
+    cfg = config(log=lambda m: None)
+    real_feed = connection.Connection.feed
+    calls = []
+
+    def feed(self, data):
+        if self.peer_version is not None and data and not calls:
+            calls.append(1)
+            t = self.transport
+            t.mac_len_out = 4
+            t.pack = lambda payload: bytearray(b"ciphertext" + bytes(4))  # its MAC: 4 zero bytes
+            self.torn = torn
+            raise MemoryError("allocating 96 bytes")
+        return real_feed(self, data)
+
+    monkeypatch.setattr(connection.Connection, "feed", feed)
+    data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
+    out = []
+
+    def read(n):
+        b = bytes(data[:n])
+        data[:n] = b""
+        return b
+
+    conn = stream.serve_stream(read, out.append, cfg)
+    assert conn.closed and bytes(out[-1]) == b"ciphertext" + (b"\0\0\0\1" if torn else bytes(4)), out
 
 
 _FRAGMENTED = """

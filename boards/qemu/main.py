@@ -156,17 +156,11 @@ def configure(entropy, host_key, authorized_keys, drop=("ussh.authkeys",), **set
 
 
 def _drop(names):
-    # modules let go (sys.modules and their package's attribute): their bytecode leaves the
-    # heap once nothing of theirs is in use; the next import loads them again
-    import sys
+    # modules let go (ussh.stream.unload): their bytecode leaves the heap once nothing of theirs
+    # is in use; the next import loads them again
+    from ussh.stream import unload
 
-    for n in names:
-        if sys.modules.pop(n, None) is not None:
-            pkg, _, attr = n.rpartition(".")
-            try:
-                delattr(sys.modules[pkg], attr)
-            except (KeyError, AttributeError):
-                pass
+    unload(names)
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
@@ -193,6 +187,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
 
     global _rand
     _rand = rand
+    cfg_given = cfg is not None
     if entropy and cfg is None:
         rand.set_source(_Pool(entropy))
     try:
@@ -209,6 +204,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     if measure:
         _timer_start()
         t = 0x40000000  # _rx/_tx pause the timer (its CTRL) while they wait
+    if drop:
+        cfg.unload = drop  # also when a connection runs out of memory, before its client is told
     st = _State(measure, heap)
     _state[0] = st
     hold = bytearray(ballast) if ballast else None
@@ -237,11 +234,13 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     from ussh import budget
 
     print("ussh: %s" % budget.describe(cfg))
+    budget = None
+    _drop(drop)  # ussh.budget among them: on the 110 KB board the first login needs its 1.3 KB
     _preload(root)
 
     def before():  # the measurements between connections
         st.reset()
-        if entropy:
+        if entropy or cfg_given:  # the DRBG has a source (configure() gave it one)
             _settle()
         if heap_log:  # what the connections before left: micropython.mem_info()'s "max free sz"
             micropython.mem_info()

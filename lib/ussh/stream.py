@@ -99,17 +99,31 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         # which ends it as well
         q = conn.outq
         q[:] = []
+        # the session's state (a shell's editor, an upload's buffers) goes too: on a small heap
+        # the log line's module and the DISCONNECT found no room beside it, and the client waited
+        conn.channels.clear()
+        conn.sched.deferred[:] = []
+        unload(getattr(cfg, "unload", ()))
         try:
+            gc.collect()
+            torn = conn.torn  # a packet failed half made: the keystream is ahead of the client's
+            conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")  # the client first
+            if torn and q and conn.transport.mac_len_out:
+                # its MAC made to fail: the client ends at once ("Corrupted MAC"), where it would
+                # read the payload as garbage, answer UNIMPLEMENTED and wait for its timeout
+                q[-1][-1] ^= 1
+            while q:
+                write(q.pop(0))
+        except Exception:
+            conn.lost("out of memory")
+        try:  # then the owner: the budget exceeded, where (the budget's module needs room too)
             gc.collect()
             from ussh import budget
 
             conn.log("out of memory: over the %s" % budget.describe(cfg, budget.free_heap()))
             print_exception(e, sys.stderr)  # where: the console is the board's owner's
-            conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
-            while q:
-                write(q.pop(0))
         except Exception:
-            conn.lost("out of memory")
+            pass
     except KeyboardInterrupt:
         # a Ctrl-C meant for user code that landed in ussh's own
         conn.lost("interrupted")
@@ -126,6 +140,22 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     if t.rbuf[:4] == _SSH:
         conn.log("a new client started: the previous one went away")
     return conn
+
+
+def unload(names):
+    """Lets the modules names go (sys.modules and their package's attribute): their code leaves
+    the heap once nothing of theirs is in use, and the next import loads them again. A board
+    whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
+    SFTP's): let go after each connection by its main, and here when a connection ran out of
+    memory, before the client is told (on the 110 KB board the DISCONNECT found no room beside
+    a shell's half-loaded editor)."""
+    for n in names:
+        if sys.modules.pop(n, None) is not None:
+            pkg, _, attr = n.rpartition(".")
+            try:
+                delattr(sys.modules[pkg], attr)
+            except (KeyError, AttributeError):
+                pass
 
 
 # A UART cannot hang up. A host that joins clients to the board's UART one after another (the

@@ -99,7 +99,9 @@ class AESCTR:
         exchange is over). The expanded key is held by cryptolib, or as
         Python ints, which cannot be overwritten."""
         if self.backend != "ctr":
-            self._ks[:] = bytes(len(self._ks))
+            ks = self._ks
+            for i in range(len(ks)):  # in place: no heap (a connection out of memory ends here too)
+                ks[i] = 0
             self._pos = self._have = 0
 
     def apply(self, buf, start=0, end=None):

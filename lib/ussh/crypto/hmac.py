@@ -25,8 +25,9 @@ class HMACSHA256:
 
     def wipe(self):
         """Overwrites the key (the connection or key exchange that used it is over)."""
-        self._i[:] = bytes(_B)
-        self._o[:] = bytes(_B)
+        i, o = self._i, self._o
+        for j in range(_B):  # in place: no heap (a connection out of memory ends here too)
+            i[j] = o[j] = 0
 
     def mac(self, *parts):
         """H(K ^ opad || H(K ^ ipad || parts...)), RFC 2104 section 2."""
