@@ -16,12 +16,12 @@ _MASK = pow(2, 255) - 1
 
 
 def _sq_times(x, n):
-    # x^(2^n) by n squarings, for x in [0, 2^256). A square is folded (see
-    # _ladder) once, which leaves it below 2^262, and the square of that
-    # twice, which leaves it below 2^256 again: every other fold saved, a
-    # third cheaper on a board than % p each time (fewer big-int objects
-    # made, and fewer garbage collections), and the chains below are nearly
-    # all squarings.
+    # x^(2^n) by n squarings, for x in [0, 2^256). Squares are folded (see
+    # _ladder), which on a board is cheaper than % p: one square once,
+    # which leaves it below 2^262, and the square of that twice, which
+    # leaves it below 2^256 again (a quarter of the folds saved against two
+    # for each square: fewer big-int objects made, fewer garbage
+    # collections). The chains below are nearly all squarings.
     M = _MASK
     while n > 1:
         x = x * x
@@ -83,7 +83,7 @@ def _ladder(k, x_1):
     # z_2, which are squared in the next step, are folded once and then
     # reduced % p: on a board that is cheaper than the second fold (one
     # big-int object made instead of three: fewer garbage collections),
-    # and a division of a number that just under 2^300 is short. E may be
+    # and the division of a number below 2^330 by p is short. E may be
     # negative: the folds hold for negative ints too (& and >> round
     # towards minus infinity), and % p leaves a residue in [0, p).
     M = _MASK
