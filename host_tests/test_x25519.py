@@ -174,3 +174,33 @@ def test_low_order_points_give_zero(runtime):
     lines = run(runtime, LOW_ORDER_SCRIPT % (keys, inputs)).split()
     assert len(lines) == len(keys) * len(inputs)
     assert set(lines) == {"00" * 32}
+
+
+
+CHAIN_SCRIPT = """
+from ussh.crypto import curve25519 as c
+for x, n in %r:
+    r = c._sq_times(x, n)
+    print(r %% c.p, int(0 <= r < 2**256))
+"""
+
+INVERSE_SCRIPT = """
+from ussh.crypto import curve25519 as c
+for z in %r:
+    print(c.inverse(z), c.pow_2_252_3(z))
+"""
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_field_chains(runtime):
+    # the squaring chains of the inversion and the square root fold some squares only once
+    # (curve25519._sq_times): for any input below 2^256, the largest included, each result is
+    # the power mod p and below 2^256 again, for odd and even lengths; then inverse and
+    # pow_2_252_3 against Python's pow()
+    xs = [0, 1, 2, P - 1, P, 2**255 - 1, 2**256 - 1] + [int.from_bytes(os.urandom(32), "little") for _ in range(6)]
+    cases = [(x, n) for x in xs for n in (1, 2, 3, 5, 10)]
+    lines = run(runtime, CHAIN_SCRIPT % (cases,)).split()
+    assert " ".join(lines) == " ".join("%d 1" % pow(x, 2**n, P) for x, n in cases)
+    zs = [0, 1, 2, P - 1, P - 2, 2**255 - 20] + [int.from_bytes(os.urandom(32), "little") % P for _ in range(6)]
+    lines = run(runtime, INVERSE_SCRIPT % (zs,)).split()
+    assert " ".join(lines) == " ".join("%d %d" % (pow(z, P - 2, P), pow(z, (P - 5) // 8, P)) for z in zs)
