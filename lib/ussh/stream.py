@@ -39,6 +39,12 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     as a new client (the previous one went away unannounced)."""
     rand.require()
     warm(cfg)  # idle until the client's first byte; a corrupt host key raises KeyFileError here
+    # idle until the client's first byte too (kex.py), and made before this connection's objects:
+    # a pair made for a connection that then saw no client (a host's hang-up after the previous
+    # one: OpenSSH's and asyncssh's leave after the board ended the session) waits for the next,
+    # held through the collection between them; made after this connection's buffers it stayed
+    # in the middle of the free heap (the soak's largest free block 3 KB short after such sessions)
+    kex.prepare_ephemeral()
     conn = Connection(cfg, peer)
     t = conn.transport
 
@@ -68,7 +74,6 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
 
     conn.pump = lambda block: pump(conn, send, recv, block)
     try:
-        kex.prepare_ephemeral()  # idle until the client's first byte (kex.py)
         m = 0
         while m < 4:
             if pending:

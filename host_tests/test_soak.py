@@ -1,0 +1,21 @@
+"""make soak's tool (tools/soak.py) on a short run: the emulated Cortex-M3's heap between sessions
+of different clients, after gc.collect(), is flat (the issue's bound: within 2 KB)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import soak  # noqa: E402
+
+
+def test_heap_between_sessions_is_the_same_whichever_client_came_last():
+    # exec from OpenSSH, paramiko, asyncssh, then a shell from OpenSSH and paramiko, the heap read
+    # after each. OpenSSH's and asyncssh's sessions end on the board's side before their client
+    # hangs up, so the board's next connection starts, makes the next key exchange's X25519 pair
+    # (idle work) and sees only the hang-up: the pair waits through the collection for the next
+    # client. It was made after that connection's buffers, in the middle of the free heap: the
+    # largest free block was 3,216 B shorter after those clients' sessions than after paramiko's
+    # (the 1,000-session soak: 17,840 against 21,872 B)
+    r = soak.soak(sessions=5, every=1, size=16 * 1024, log=print)
+    assert r["passed"] == r["sessions"] == 5, r["failures"]
+    assert r["flat"], (r["spread"], r["series"])
+    assert len(r["series"]) == 5
