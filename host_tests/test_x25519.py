@@ -193,8 +193,8 @@ for z in %r:
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_field_chains(runtime):
-    # the squaring chains of the inversion and the square root fold some squares only once
-    # (curve25519._sq_times): for any input below 2^256, the largest included, each result is
+    # the squaring chains of the inversion and the square root fold their squares instead of
+    # % p (curve25519._sq_times): for any input below 2^256, the largest included, each result is
     # the power mod p and below 2^256 again, for odd and even lengths; then inverse and
     # pow_2_252_3 against Python's pow()
     xs = [0, 1, 2, P - 1, P, 2**255 - 1, 2**256 - 1] + [int.from_bytes(os.urandom(32), "little") for _ in range(6)]

@@ -16,21 +16,11 @@ _MASK = pow(2, 255) - 1
 
 
 def _sq_times(x, n):
-    # x^(2^n) by n squarings, for x in [0, 2^256). Squares are folded (see
-    # _ladder), which on a board is cheaper than % p: one square once,
-    # which leaves it below 2^262, and the square of that twice, which
-    # leaves it below 2^256 again (a quarter of the folds saved against two
-    # for each square: fewer big-int objects made, fewer garbage
-    # collections). The chains below are nearly all squarings.
+    # x^(2^n) by n squarings. For x below 2^256 each square is folded twice
+    # (see _ladder), which leaves it below 2^256 again: a third cheaper on
+    # a board than % p, and the chains below are nearly all squarings.
     M = _MASK
-    while n > 1:
-        x = x * x
-        x = (x & M) + 19 * (x >> 255)
-        x = x * x
-        x = (x & M) + 19 * (x >> 255)
-        x = (x & M) + 19 * (x >> 255)
-        n -= 2
-    if n:
+    for _ in range(n):
         x = x * x
         x = (x & M) + 19 * (x >> 255)
         x = (x & M) + 19 * (x >> 255)
