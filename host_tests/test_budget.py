@@ -227,6 +227,14 @@ def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monke
     monkeypatch.setattr(budget, "free_heap", lambda: seen.append(
         (len(held[0].channels), len(held[0].sched.deferred), "ussh.fake_session" in sys.modules,
          hasattr(ussh, "fake_session"))) or 1)
+    conn, out = _serve_a_kexinit(stream, cfg)
+    assert conn.closed and seen == [(0, 0, False, False)], seen
+    assert b"out of memory" in b"".join(bytes(x) for x in out)
+
+
+def _serve_a_kexinit(stream, cfg):
+    # ussh.stream.serve_stream fed a client's version line and a KEXINIT-typed packet in the clear:
+    # (the Connection, what it wrote)
     data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
     out = []
 
@@ -235,10 +243,7 @@ def test_memory_error_lets_the_sessions_state_go_before_telling_the_client(monke
         data[:n] = b""
         return b
 
-    conn = stream.serve_stream(read, out.append, cfg)
-    assert conn.closed and seen == [(0, 0, False, False)], seen
-    assert b"out of memory" in b"".join(bytes(x) for x in out)
-
+    return stream.serve_stream(read, out.append, cfg), out
 
 
 @pytest.mark.parametrize("torn", [False, True])
@@ -264,15 +269,7 @@ def test_memory_error_in_a_half_made_packet_makes_the_disconnects_mac_fail(monke
         return real_feed(self, data)
 
     monkeypatch.setattr(connection.Connection, "feed", feed)
-    data = bytearray(b"SSH-2.0-first\r\n" + struct.pack(">IB", 12, 10) + b"\x14" + bytes(10))
-    out = []
-
-    def read(n):
-        b = bytes(data[:n])
-        data[:n] = b""
-        return b
-
-    conn = stream.serve_stream(read, out.append, cfg)
+    conn, out = _serve_a_kexinit(stream, cfg)
     assert conn.closed and bytes(out[-1]) == b"ciphertext" + (b"\0\0\0\1" if torn else bytes(4)), out
 
 
