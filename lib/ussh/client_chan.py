@@ -93,6 +93,13 @@ class ClientChannel:
             self.conn.channels.pop(self.id, None)
 
 
+def _cap(conn, m):
+    # the data of one packet we send: what the server takes, and no more than we take (our
+    # budget, ussh.budget: a board client's packets are made whole in its heap, twice; a 6 KB
+    # packet for a server that takes 32 KB found no free run that long on the Cortex-M3)
+    return max(1, min(m, 32768, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet))
+
+
 def new_channel(conn):
     """A ClientChannel under the lowest free local id of conn."""
     local_id = 0
@@ -119,7 +126,7 @@ def _channel_open(conn, p):
         addr, port, orig, oport = r.text(), r.u32(), r.text(), r.u32()
         r.done()
         ch = new_channel(conn)
-        ch.remote_id, ch.remote_window, ch.remote_max, ch.state = rid, window, max(1, min(max_packet, 32768)), 1
+        ch.remote_id, ch.remote_window, ch.remote_max, ch.state = rid, window, _cap(conn, max_packet), 1
         conn.send(struct.pack(">BIIII", _MSG_CHANNEL_OPEN_CONFIRMATION, rid, ch.id, ch.window, conn.cfg.channel_max_packet))
         conn.on_forward(ch, (addr, port, orig, oport))
         return
@@ -134,7 +141,7 @@ def _open_reply(conn, p):
         raise SSHError("channel open reply for an open channel")
     if p[0] == _MSG_CHANNEL_OPEN_CONFIRMATION:
         ch.remote_id, ch.remote_window, m = r.u32(), r.u32(), r.u32()
-        ch.remote_max = max(1, min(m, conn.cfg.max_packet - 64))
+        ch.remote_max = _cap(conn, m)
         ch.state = 1
     else:
         code = r.u32()

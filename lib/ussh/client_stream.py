@@ -98,6 +98,13 @@ def connect(read, write, host, port=22, user="root", key=None, known_hosts=b"", 
     if isinstance(key, (bytes, bytearray, str)):
         key = keys.parse(key.encode() if isinstance(key, str) else key)
     known = known_hosts if isinstance(known_hosts, list) else knownhosts.parse(known_hosts, log)
+    if "channel_max_packet" not in settings and "window" not in settings:
+        # a board's heap: packets and window from the free heap, for this one connection
+        from ussh import budget
+
+        free = budget.free_heap()
+        if free is not None:
+            settings.update(budget.defaults(free, 1))
     conn = ClientConnection(ClientConfig(log=log, **settings), host, port, user, key, known)
     c = StreamClient(read, write, conn)
     try:
