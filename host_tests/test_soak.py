@@ -27,9 +27,11 @@ def test_heap_between_sessions_is_the_same_whichever_client_came_last(tmp_path):
     # (the 1,000-session soak: 17,840 against 21,872 B)
     console = str(tmp_path / "console.log")
     try:
-        r = soak.soak(sessions=5, every=1, size=16 * 1024, log=print, keep=console)
+        # two rounds of the plan's first five sessions: the first loads what stays for good (the
+        # modules a kind of session imports, the qstrs of the probe's code), the second is measured
+        r = soak.soak(sessions=10, every=1, size=16 * 1024, log=print, keep=console, flat_from=6)
     except Exception as e:
         raise AssertionError("%s\n%s" % (e, _tail(console))) from e
-    assert r["passed"] == r["sessions"] == 5, (r["failures"], _tail(console))
-    assert r["flat"], (r["spread"], r["series"])
-    assert len(r["series"]) == 5
+    assert r["passed"] == r["sessions"] == 10, (r["failures"], _tail(console))
+    assert len(r["series"]) == 10
+    assert r["flat"], (r["spread"], r["series"], _tail(console))

@@ -12,7 +12,8 @@ usage: python tools/soak.py [--sessions 1000] [--every 50] [--size 65536] [--jso
 
 Prints one line per checkpoint and a summary: sessions passed/run, failures (each with its reason),
 and the heap series; exit status 1 when a session failed or the heap between sessions was not flat
-(the free heap and the largest block within 2 KB from the second checkpoint on; the figures inside
+(the free heap and the largest block within 2 KB from the second checkpoint on, session 100 by
+default as the issue's bound; the figures inside
 the probe's session are reported beside them).
 """
 import argparse
@@ -36,9 +37,14 @@ FLAT = 2048  # bytes: the series may move this much from the second checkpoint o
 KEYS = ("free", "largest", "free_in", "largest_in")
 
 # micropython.mem_info() in code run over SSH is ussh.pyhelp's stand-in (free and used only): the
-# block figures come from the built-in one (the stand-in's .real), which prints on the board's console
-HEAP = ("import gc, micropython\ngc.collect()\ngetattr(micropython, 'real', micropython).mem_info()\n"
-        "print('soak-heap', gc.mem_free())")
+# block figures come from the built-in one (the stand-in's .real), which prints on the board's console.
+# qstr_info() first, also on the console: its "qstr pool" line marks where the probe's figures start
+# (the board may already have printed the next connection's figures when the console is read)
+HEAP = ("import gc, micropython\ngc.collect()\nm = getattr(micropython, 'real', micropython)\n"
+        "m.qstr_info()\nm.mem_info()\nprint('soak-heap', gc.mem_free())")
+_MARK = "qstr pool:"
+_BLOCK = re.compile(r"max free sz: (\d+)\n")
+_BETWEEN = re.compile(r"max free sz: (\d+)\n(?:(?!max free sz)[^\n]*\n)*?ussh-heap (\d+)\n")
 
 
 def plan():
@@ -59,36 +65,48 @@ def heap(t, h, bound=30):
     argv = ["ssh", "-F", "/dev/null", "-i", t.key, "-o", "IdentitiesOnly=yes", "-o",
             "UserKnownHostsFile=" + t.known_hosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-p", str(t.port), "%s@%s" % (t.user, t.host), HEAP]
-    before = len(re.findall(r"max free sz: \d+\n", h.console_text()))
+    before = h.console_text().count(_MARK)
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     m = re.search(r"soak-heap (\d+)", r.stdout)
     if not m:
         raise RuntimeError("heap probe: exit %s %r %r" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
-    # mem_info() prints on the board's console (UART0), which the target reads in a thread of its
-    # own: the exec's output came back, so the line was printed; wait for it to be read, bounded
+    # the console (UART0) is read in a thread of the target's own: the exec's output came back, so
+    # its lines were printed; wait for them to be read, bounded
     end = time.monotonic() + bound
     while True:
         text = h.console_text()
-        found = list(re.finditer(r"max free sz: (\d+)\n", text))
-        if len(found) > before:
-            probe = found[-1]
-            # the board's line before the probe's connection started: the last one before its output
-            acc = list(re.finditer(r"max free sz: (\d+)\n(?:(?!max free sz)[^\n]*\n)*?ussh-heap (\d+)\n",
-                                   text[: probe.start()]))
-            if not acc:
-                raise RuntimeError("heap probe: no 'ussh-heap' line from the board (main.serve(heap_log=True))")
-            return {"free": int(acc[-1].group(2)), "largest": int(acc[-1].group(1)) * 16,
-                    "free_in": int(m.group(1)), "largest_in": int(probe.group(1)) * 16}
+        marks = [i for i in _find_all(text, _MARK)]
+        if len(marks) > before:
+            at = marks[before]
+            probe = _BLOCK.search(text, at)
+            if probe:
+                # the board's figures before the probe's connection started: the last before the mark
+                acc = list(_BETWEEN.finditer(text[:at]))
+                if not acc:
+                    raise RuntimeError("heap probe: no 'ussh-heap' line from the board (main.serve(heap_log=True))")
+                return {"free": int(acc[-1].group(2)), "largest": int(acc[-1].group(1)) * 16,
+                        "free_in": int(m.group(1)), "largest_in": int(probe.group(1)) * 16}
         if time.monotonic() > end:
-            raise RuntimeError("heap probe: no new 'max free sz' line on the console in %d s" % bound)
+            raise RuntimeError("heap probe: its figures not on the console in %d s" % bound)
         time.sleep(0.02)
+
+
+def _find_all(text, s):
+    i = text.find(s)
+    while i >= 0:
+        yield i
+        i = text.find(s, i + 1)
 
 
 _stop = []  # set by SIGTERM (main): the soak ends after the session that runs, and reports
 
 
-def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
-    """keep: a path for the board's console at the end (and keep + '.cells': failed sessions' client output)."""
+def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None, flat_from=None):
+    """keep: a path for the board's console at the end (and keep + '.cells': failed sessions' client
+    output). flat_from: the session from which the heap between sessions must be flat (default: the
+    second checkpoint, 2 * every; the first sessions of each kind load what stays for good: modules,
+    the names user code brings, qstrs)."""
+    flat_from = 2 * every if flat_from is None else flat_from
     folder = tempfile.mkdtemp(prefix="ussh-soak-", dir="/tmp")
     os.chmod(folder, 0o755)
     import qemu
@@ -134,12 +152,12 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None):
         if keep:  # the board's console (its log lines, a MemoryError's traceback)
             shutil.copy(os.path.join(folder, "qemu.log"), keep)
         shutil.rmtree(folder, ignore_errors=True)
-    later = series[1:]
+    later = [c for c in series if c["session"] >= flat_from]
     spread = {k: max(s[k] for s in later) - min(s[k] for s in later) for k in KEYS} if later else {}
     flat = bool(later) and all(spread[k] <= FLAT for k in ("free", "largest"))
     med = {k: sorted(v)[len(v) // 2] for k, v in times.items() if None not in v}
     return {"sessions": ran, "planned": sessions, "passed": passed, "failures": failures, "series": series,
-            "flat": flat, "spread": spread, "seconds": round(time.monotonic() - t0), "median_seconds": med}
+            "flat": flat, "spread": spread, "flat_from": flat_from, "seconds": round(time.monotonic() - t0), "median_seconds": med}
 
 
 def main(argv=None):
@@ -161,7 +179,7 @@ def main(argv=None):
     for s in r["series"]:
         print("%7d %6d %7d %8d %10d" % (s["session"], s["free"], s["largest"], s["free_in"], s["largest_in"]))
     if r["spread"]:
-        print("spread from the second checkpoint on: " + ", ".join("%s %d B" % (k, r["spread"][k]) for k in KEYS))
+        print("spread from session %d on: " % r["flat_from"] + ", ".join("%s %d B" % (k, r["spread"][k]) for k in KEYS))
     print("median seconds per session: " + ", ".join("%s %.1f" % kv for kv in sorted(r["median_seconds"].items())))
     if r["sessions"] < r["planned"]:
         print("stopped early: %d of %d sessions" % (r["sessions"], r["planned"]))
