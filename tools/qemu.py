@@ -372,8 +372,34 @@ class SSHTarget:
     def _bridge(self):
         try:
             self._bridge_loop()
-        except (OSError, ValueError):  # stop() closed the sockets (select() then sees fd -1)
-            pass
+        except (OSError, ValueError) as e:  # stop() closed the sockets (select() then sees fd -1)
+            if not self._stopping:
+                self.bridge_end = "stopped: %r" % e
+        if not self._stopping:  # the next clients are refused at once, not left waiting
+            try:
+                self._lsock.close()
+            except OSError:
+                pass
+
+    def health(self):
+        """What a failed session's report needs: whether qemu still runs (else its exit status and
+        the end of its stderr) and, if the bridge stopped or cut a client off, why."""
+        p = self.ub.board.proc
+        if p is None:
+            s = "board stopped"
+        elif p.poll() is None:
+            s = "qemu running"
+        else:
+            err = b""
+            try:
+                err = p.stderr.read() or b""
+            except (OSError, ValueError):
+                pass
+            s = "qemu exited with status %s; its stderr: %r" % (p.returncode, err[-500:])
+        for what in ("bridge_end", "bridge_cut"):
+            if getattr(self, what, None):
+                s += "; %s: %s" % (what, getattr(self, what))
+        return s
 
     def _bridge_loop(self):
         # One TCP connection to the board's UART for the target's life; clients take turns on
@@ -384,6 +410,7 @@ class SSHTarget:
         # drops the board's output until the board's answer with that token (HUNG_UP): the
         # board has then ended that connection, and written all it ever will for it.
         uart = self._uart
+        self.bridge_end = self.bridge_cut = None
         while not self._stopping:
             c, _ = self._lsock.accept()
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -398,13 +425,15 @@ class SSHTarget:
                     if uart in r:
                         d = uart.recv(65536)
                         if not d:
+                            self.bridge_end = "the board's UART closed (qemu ended?)"
                             return
                         c.sendall(d)
-            except OSError:
-                pass
+            except OSError as e:
+                self.bridge_cut = "a client's connection cut by %r" % e
             finally:
                 c.close()
             if not hang_up(uart):
+                self.bridge_end = "the board's UART closed during a hang-up"
                 return
 
     def _read_console(self):

@@ -69,7 +69,8 @@ def heap(t, h, bound=30):
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     m = re.search(r"soak-heap (\d+)", r.stdout)
     if not m:
-        raise RuntimeError("heap probe: exit %s %r %r" % (r.returncode, r.stdout[-300:], r.stderr[-300:]))
+        raise RuntimeError("heap probe: exit %s %r %r (%s)" % (r.returncode, r.stdout[-300:], r.stderr[-300:],
+                                                               h.health()))
     # the console (UART0) is read in a thread of the target's own: the exec's output came back, so
     # its lines were printed; wait for them to be read, bounded
     end = time.monotonic() + bound
@@ -135,7 +136,7 @@ def soak(sessions=1000, every=50, size=64 * 1024, log=print, keep=None, flat_fro
                 passed += 1
             else:
                 failures.append((i, client, op, res.get("reason", "")))
-                log("session %d %s/%s FAILED: %s" % (i, client, op, res.get("reason", "")))
+                log("session %d %s/%s FAILED: %s (%s)" % (i, client, op, res.get("reason", ""), h.health()))
                 if keep:  # the client's side of it
                     with open(keep + ".cells", "a") as f:
                         f.write("=== session %d %s/%s: %s\n%s\n" % (i, client, op, res.get("reason", ""),
