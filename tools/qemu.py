@@ -317,7 +317,10 @@ def hang_up(uart, bound=600):
     (HUNG_UP, the same token): the board then has ended that connection and written all it
     ever will for it. False when the UART closed (the board stopped)."""
     token = os.urandom(8).hex().encode()
-    uart.sendall(HANGUP + token + b"\n")
+    try:
+        uart.sendall(HANGUP + token + b"\n")
+    except OSError:  # the board's side closed (it stopped)
+        return False
     answer = HUNG_UP + token + b"\n"
     seen = b""
     end = time.monotonic() + bound
@@ -329,7 +332,10 @@ def hang_up(uart, bound=600):
             sys.stderr.write("qemu.py: the board did not answer a hang-up in %d s\n" % bound)
             return True
         if select.select([uart], [], [], min(left, 1.0))[0]:
-            d = uart.recv(65536)
+            try:
+                d = uart.recv(65536)
+            except OSError:
+                return False
             if not d:
                 return False
             seen = seen[-len(answer):] + d
