@@ -34,8 +34,9 @@ def _read(n):
 def _write(b):
     _tx(b, len(b), _NOCOUNT)
 
+_STDIN = b"m3" * 3000  # made before the login's buffers cut the heap into pieces: a 6 KB run
 c = client_stream.connect(_read, _write, "127.0.0.1", %d, user=%r, key=%r, known_hosts=%r, log=print)
-st, out, err = c.exec("sha256sum; echo done >&2; exit 3", stdin=b"m3" * 3000)
+st, out, err = c.exec("sha256sum; echo done >&2; exit 3", stdin=_STDIN)
 print("RESULT", st, out.decode().split()[0], err.decode().strip())
 print("ALGS", c.conn.algorithms[0].decode(), c.conn.algorithms[2].decode())
 c.close()
