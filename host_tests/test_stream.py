@@ -340,6 +340,24 @@ def test_link_hang_up_split_over_reads_ends_the_connection_then_is_answered():
     assert not link.after() and link.token is None
 
 
+def test_link_hang_up_split_anywhere_after_bytes_like_its_start():
+    # what the Link keeps of a read (from its last 0xff on) finds the hang-up wherever the reads
+    # split it, also after a 0xff of the packet's own and in one-byte reads
+    from ussh.stream import HANGUP, Link
+
+    for cut in range(1, len(HANGUP)):
+        chunks = [b"\x00" * 20 + b"\xff\x00u" + HANGUP[:cut], HANGUP[cut:] + b"tok\n"]
+        link = Link(lambda n: chunks.pop(0), None)
+        assert link.read(100) == b"\x00" * 20 + b"\xff\x00u" + HANGUP[:cut]
+        assert link.read(100) == b"" and link.token == b"tok", cut
+    data = bytearray(b"\xffx\xff\x00us" + HANGUP + b"t2\n")
+    link = Link(lambda n: bytes([data.pop(0)]), None)
+    got = b""
+    while link.token is None:
+        got += link.read(1)
+    assert got == b"\xffx\xff\x00us" + HANGUP[:-1] and link.token == b"t2" and not data
+
+
 class HangupStream(SharedStream):
     """SharedStream with the emulators' bridge (tools/qemu.py hang_up): when a client leaves, the
     board is told, and its output is dropped up to its answer."""

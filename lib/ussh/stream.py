@@ -217,12 +217,16 @@ class Link:
             # nothing follows the hang-up line until it is answered: it ends a read, so only a
             # read's last bytes are looked at (no copy of the packet: a board's heap is small)
             got = bytes(b[k - _LOOK :] if k > _LOOK else b)
-        seen = bytes(self._tail[: self._n]) + got if self._n else got
+        n = self._n
+        seen = bytes(self._tail[:n]) + got if n else got
         i = seen.find(HANGUP)
         if i < 0:
-            keep = seen[-len(HANGUP) + 1 :]
-            self._n = len(keep)
-            self._tail[: self._n] = keep
+            # kept: what may start a hang-up line, from the last 0xff among the last bytes (the
+            # first byte is HANGUP's only 0xff before its last): mostly nothing to keep
+            j = seen.rfind(b"\xff", max(0, len(seen) - len(HANGUP) + 1))
+            self._n = n = len(seen) - j if j >= 0 else 0
+            if n:
+                self._tail[:n] = seen[j:]
             return b
         rest = seen[i + len(HANGUP) :]
         while b"\n" not in rest and len(rest) < _TOKEN:
