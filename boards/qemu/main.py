@@ -28,6 +28,18 @@ def _irq_mask():
     cpsid(i)
 
 
+@micropython.asm_thumb
+def _scrub(r0):
+    # zeroes r0 words of the stack below this call (unused: interrupts stay masked): see after()
+    mov(r1, sp)
+    mov(r2, 0)
+    label(loop)
+    sub(r1, r1, 4)
+    str(r2, [r1, 0])
+    sub(r0, r0, 1)
+    bne(loop)
+
+
 @micropython.viper
 def _uart_init():
     u = ptr32(0x40005000)
@@ -249,6 +261,14 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     def after():
         st.report()
         _drop(drop)
+        # The collector scans the stack conservatively: a word a connection's calls left in the
+        # stack below here (a pointer to one of its buffers) is read again as a live pointer when
+        # the calls between connections (the collection, before()) build their frames there
+        # without writing every word of them, and keeps that object, wherever it lay, through
+        # the collection (the largest free block between sessions 15,024 B instead of 21,632 B
+        # once in 270 prints, a 4 KB buffer once in a short run). Zeroed first (16 KB; the
+        # deepest session takes about 10 KB: mp_stack_set_limit's 10,240 B and the C frames).
+        _scrub(4096)
 
     # ussh.stream's loop: the bridge's hang-ups (Link), a connection that runs out of memory
     # outside its guard turned away

@@ -183,7 +183,12 @@ class Link:
 
     def __init__(self, read, write, ready=None):
         self._read, self.write, self._ready = read, write, ready
-        self._tail = b""  # the last bytes read, for a HANGUP split over two reads
+        # the last bytes read, for a HANGUP split over two reads: kept in one buffer made here, so
+        # that nothing a connection read outlives it (a new object for them, made wherever that
+        # read's buffers lay, stayed in the middle of the freed heap until the next read: the
+        # emulated board's largest free block 11,920 instead of 21,920 B between sessions)
+        self._tail = bytearray(len(HANGUP) - 1)
+        self._n = 0  # of its bytes in use
         self.token = None  # set once a HANGUP was read: what follows it, up to b"\n"
 
     def ready(self):
@@ -212,10 +217,16 @@ class Link:
             # nothing follows the hang-up line until it is answered: it ends a read, so only a
             # read's last bytes are looked at (no copy of the packet: a board's heap is small)
             got = bytes(b[k - _LOOK :] if k > _LOOK else b)
-        seen = self._tail + got
+        n = self._n
+        seen = bytes(self._tail[:n]) + got if n else got
         i = seen.find(HANGUP)
         if i < 0:
-            self._tail = seen[-len(HANGUP) + 1 :]
+            # kept: what may start a hang-up line, from the last 0xff among the last bytes (the
+            # first byte is HANGUP's only 0xff before its last): mostly nothing to keep
+            j = seen.rfind(b"\xff", max(0, len(seen) - len(HANGUP) + 1))
+            self._n = n = len(seen) - j if j >= 0 else 0
+            if n:
+                self._tail[:n] = seen[j:]
             return b
         rest = seen[i + len(HANGUP) :]
         while b"\n" not in rest and len(rest) < _TOKEN:
@@ -224,7 +235,7 @@ class Link:
                 break
             rest += bytes(more)
         self.token = rest[: rest.find(b"\n")] if b"\n" in rest else rest[:_TOKEN]
-        self._tail = b""
+        self._n = 0
         return b""
 
     def after(self):
@@ -299,9 +310,10 @@ def _one(link, write, cfg, ready, peer, one_session, pending):
     # client's (a write failed before the line was whole): passed on, the next connection would
     # start on it without reading, fail the same write, and so on for ever.
     conn = serve_stream(link.read, write, cfg, ready, peer, one_session, pending)
-    if link.after() or conn.peer_version is None:
-        return b""
-    return bytes(conn.transport.rbuf)
+    rbuf = conn.transport.rbuf
+    if link.after() or conn.peer_version is None or not rbuf:
+        return b""  # the empty bytes: no new object, made among this connection's, for the next
+    return bytes(rbuf)
 
 
 def _turn_away(link, write, fresh, hangups):
