@@ -358,6 +358,7 @@ class SSHTarget:
         self._lsock.listen(8)
         self.port = self._lsock.getsockname()[1]
         self._stopping = False
+        self.bridge_end = self.bridge_cut = None  # why the bridge stopped, or last cut a client off (health())
         # the host key as a known_hosts line: ssh-keyscan waits for the server's version line
         # before it sends its own, and a board on a UART, which cannot see a client connect,
         # sends its version only after the client's
@@ -402,9 +403,10 @@ class SSHTarget:
             except (OSError, ValueError):
                 pass
             s = "qemu exited with status %s; its stderr: %r" % (p.returncode, err[-500:])
-        for what in ("bridge_end", "bridge_cut"):
-            if getattr(self, what, None):
-                s += "; %s: %s" % (what, getattr(self, what))
+        if self.bridge_end:
+            s += "; bridge_end: %s" % self.bridge_end
+        if self.bridge_cut:
+            s += "; bridge_cut: %s" % self.bridge_cut
         return s
 
     def _bridge_loop(self):
@@ -416,7 +418,6 @@ class SSHTarget:
         # drops the board's output until the board's answer with that token (HUNG_UP): the
         # board has then ended that connection, and written all it ever will for it.
         uart = self._uart
-        self.bridge_end = self.bridge_cut = None
         while not self._stopping:
             c, _ = self._lsock.accept()
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

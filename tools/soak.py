@@ -76,7 +76,7 @@ def heap(t, h, bound=30):
     end = time.monotonic() + bound
     while True:
         text = h.console_text()
-        marks = [i for i in _find_all(text, _MARK)]
+        marks = [x.start() for x in re.finditer(_MARK, text)]
         if len(marks) > before:
             at = marks[before]
             probe = _BLOCK.search(text, at)
@@ -90,13 +90,6 @@ def heap(t, h, bound=30):
         if time.monotonic() > end:
             raise RuntimeError("heap probe: its figures not on the console in %d s" % bound)
         time.sleep(0.02)
-
-
-def _find_all(text, s):
-    i = text.find(s)
-    while i >= 0:
-        yield i
-        i = text.find(s, i + 1)
 
 
 _stop = []  # set by SIGTERM (main): the soak ends after the session that runs, and reports
