@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import pwd
+import re
 import subprocess
 import sys
 
@@ -271,9 +272,17 @@ import socket
 from ussh import client_stream
 s = socket.socket()
 s.connect(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
-c = client_stream.connect(s.recv, s.send if not hasattr(s, "sendall") else s.sendall, "127.0.0.1", %d,
-                          user=%r, key=open(%r, "rb").read(), known_hosts=open(%r, "rb").read(), log=lambda m: None)
+sizes = []
+
+def write(b):
+    sizes.append(len(b))
+    s.send(b) if not hasattr(s, "sendall") else s.sendall(b)
+
+c = client_stream.connect(s.recv, write, "127.0.0.1", %d, user=%r, key=open(%r, "rb").read(),
+                          known_hosts=open(%r, "rb").read(), log=lambda m: None)
+del sizes[:]  # the login's packets: the key exchange's are not channel data
 print("exec", c.exec("sha256sum", stdin=b"z" * 50000))
+print("packet", c.conn.cfg.channel_max_packet, "window", c.conn.cfg.window, "largest write", max(sizes))
 print("exec", c.exec("exit 7"))
 c.close()
 s.close()
@@ -293,28 +302,6 @@ def test_stream_client_over_a_blocking_socket(runtime):
         assert "exec (7, b'', b'')" in out, out
 
 
-BUDGET_SCRIPT = """
-import socket
-from ussh import client_stream
-s = socket.socket()
-s.connect(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
-sizes = []
-
-def write(b):
-    sizes.append(len(b))
-    s.send(b) if not hasattr(s, "sendall") else s.sendall(b)
-
-c = client_stream.connect(s.recv, write, "127.0.0.1", %d, user=%r, key=open(%r, "rb").read(),
-                          known_hosts=open(%r, "rb").read(), log=lambda m: None)
-del sizes[:]  # the login's packets: the key exchange's are not channel data
-st, out, err = c.exec("sha256sum", stdin=b"z" * 20000)
-print("packet", c.conn.cfg.channel_max_packet, "window", c.conn.cfg.window, "largest write", max(sizes))
-print("exec", st, out)
-c.close()
-s.close()
-"""
-
-
 @pytest.mark.parametrize("runtime,heap", [("cpython", None), ("unix", "450k")])
 def test_stream_client_sends_no_packet_larger_than_its_budget(runtime, heap):
     # A board client's packets come from its budget (ussh.budget, as a board server's): on the
@@ -326,12 +313,13 @@ def test_stream_client_sends_no_packet_larger_than_its_budget(runtime, heap):
         known = os.path.join(lab.dir, "kh")
         with open(known, "w") as f:
             f.write(known_line(srv))
-        out = runtimes.run(runtime, BUDGET_SCRIPT % (srv.port, srv.port, srv.user, srv.client_key, known),
+        out = runtimes.run(runtime, STREAM_SCRIPT % (srv.port, srv.port, srv.user, srv.client_key, known),
                            heapsize=heap)
-        words = out.split()
-        packet, window, largest = int(words[1]), int(words[3]), int(words[6])
-        digest = hashlib.sha256(b"z" * 20000).hexdigest()
-        assert "exec 0 b'%s  -\\n'" % digest in out, out
+        m = re.search(r"packet (\d+) window (\d+) largest write (\d+)", out)
+        assert m, out
+        packet, window, largest = (int(g) for g in m.groups())
+        digest = hashlib.sha256(b"z" * 50000).hexdigest()
+        assert "exec (0, b'%s  -\\n', b'')" % digest in out, out
         if heap:
             assert packet < 32768 and window < 131072, out
         else:  # the host: no budget, the defaults
