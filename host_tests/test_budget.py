@@ -1,6 +1,7 @@
 """The per-connection memory budget (ussh.connection.Config): what one connection holds is bounded
 by its settings whatever the client announces or pipelines; a MemoryError inside a reply leaves no
 half reply on the wire. In-process (host_tests/sshpair.py) on CPython."""
+import os
 import struct
 
 import pytest
@@ -350,3 +351,19 @@ def test_reads_go_through_one_buffer_made_with_the_session():
         assert kind == 103 and rest == s(data[1000:33768])
         kind, rest = c.call(5, s(h) + struct.pack(">QI", len(data), 32768))
         assert kind == 101
+
+
+def test_an_sftp_session_asks_for_no_window_or_packet_sized_buffer_once_its_channel_is_open():
+    # the emulated Cortex-M3's matrix (fabric's sftp, OpenSSH 10's scp download), once in a fresh
+    # CI run: MemoryError mid-session with 74 KB free, the heap had no free run of 4 KB for the
+    # channel's input copy, nor 2 KB for its output buffer. Here the unix port's heap is cut into
+    # pieces of 2,000 bytes right after the channel opens (every other one free), and 64 KiB go up
+    # and down with paramiko's pipelining (WRITEs collect in the channel while a streamed READ
+    # waits for the window): the channel's buffers were made at its open and are never grown
+    import runtimes
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "fragmented_sftp.py")) as f:
+        code = "HOST_TESTS = %r\nHOLE = 2000\n" % here + f.read()
+    out = runtimes.run("unix", code, heapsize="1M").split()
+    assert out[:3] == ["ok", str(65536 + 8 * 1536), "65536"] and int(out[3]) > 50, out
