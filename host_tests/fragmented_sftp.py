@@ -4,7 +4,8 @@ that must fit in such a piece (the emulated Cortex-M3's matrix: a channel buffer
 mid-session found no free run of 4 KB with 74 KB free). The client pipelines as paramiko does: the
 WRITEs of a second file come while a long READ waits for the client's window, and collect in the
 channel. Run on the MicroPython unix port by test_budget.py, with the globals HOST_TESTS (this
-folder) and HOLE set before; prints "ok <bytes up> <bytes down> <pieces>" or the error."""
+folder) and HOLE set before; prints "ok <bytes up> <bytes down> <pieces> <most packets queued>" or the
+error."""
 import gc
 import struct
 import sys
@@ -17,7 +18,7 @@ SIZE = 65536
 READ = 32768  # more than the session's max_read: streamed through the channel's flow control
 WRITE = 1536
 PIECE = 1000  # the client's channel messages
-WINDOW = 2048  # what the client grants the server, again each time it is used up
+WINDOW = 12288  # what the client grants the server, again each time it is used up
 
 
 class Client:
@@ -30,6 +31,7 @@ class Client:
         self.used = 0  # of the window we granted
         self.got = bytearray(SIZE + 4096)
         self.got[:] = b""
+        self.most = 0  # packets the server queued at most before its driver sent them
         self.queue = []  # channel messages to send while the server waits for our window
         p.rx.rbuf = bytearray(8192)
         p.rx.rbuf[:] = b""
@@ -39,6 +41,7 @@ class Client:
     def collect(self):
         p = self.p
         q = p.conn.outq
+        self.most = max(self.most, len(q))
         while q:
             p.rx.feed(q.pop(0))
             while True:
@@ -181,7 +184,7 @@ def main():
             if (kind, rid, rest[:4]) != (101, 6, b"\x00\x00\x00\x00"):
                 raise Exception("reply %d to %d: %r" % (kind, rid, rest))
             up += WRITE
-        print("ok", SIZE + up, down, i // 2)
+        print("ok", SIZE + up, down, i // 2, c.most)
 
 
 LOG = []

@@ -359,7 +359,7 @@ def test_an_sftp_session_asks_for_no_window_or_packet_sized_buffer_once_its_chan
     # channel's input copy, nor 2 KB for its output buffer. Here the unix port's heap is cut into
     # pieces of 2,000 bytes right after the channel opens (every other one free), and 64 KiB go up
     # and down with paramiko's pipelining (WRITEs collect in the channel while a streamed READ
-    # waits for the window): the channel's buffers were made at its open and are never grown
+    # waits for a window of 12 KB): the channel's buffers were made at its open and are never grown
     import runtimes
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -367,3 +367,6 @@ def test_an_sftp_session_asks_for_no_window_or_packet_sized_buffer_once_its_chan
         code = "HOST_TESTS = %r\nHOLE = 2000\n" % here + f.read()
     out = runtimes.run("unix", code, heapsize="1M").split()
     assert out[:3] == ["ok", str(65536 + 8 * 1536), "65536"] and int(out[3]) > 50, out
+    # and its packets went to the client as they were made: a streamed READ's 32 KB did not
+    # collect in the connection's queue (the output of each piece is polled out)
+    assert int(out[4]) <= 4, out

@@ -195,6 +195,7 @@ class Channel:
             data = memoryview(data)[k:]
             n -= k
             self.flush()
+            self.conn.poll()  # and on to the client: the packets do not collect in outq
         self.outbuf += data
         if len(self.outbuf) >= self.remote_max or ticks_diff(ticks_ms(), self.last_flush) >= _FLUSH_MS:
             self.flush()
