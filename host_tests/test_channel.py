@@ -1,6 +1,6 @@
 """ussh.channel (RFC 4254): opening, flow control both ways, requests, EOF and CLOSE, against the
 in-memory client. Fast tier."""
-from sshpair import Pair, config, of, s, text, u32
+from sshpair import Pair, config, of, raises, s, text, u32
 
 
 def test_open_refusals():
@@ -219,3 +219,23 @@ def test_output_never_grows_the_channels_buffers_past_a_packet():
     assert seen and max(seen) <= 1024, seen
     assert sorted([id(ch.outbuf), id(ch.spare), id(ch.pkt)]) == sorted(bufs)
     assert text(p.events(), a) == b"x" * 700 + b"y" * 5000 + b"z" * 10
+
+
+def test_channel_buffers_that_find_no_room_even_small_end_the_connection_with_the_reason():
+    # made when the channel opens, or not at all: the MemoryError goes to the driver's guard
+    # (the connection ends, the server goes on) with the budget that did not fit in the log
+    from ussh import channel
+
+    real = channel.Channel.__init__
+
+    def full(self, *a):
+        raise MemoryError("no free run")
+
+    channel.Channel.__init__ = full
+    try:
+        p = Pair(config(channel_max_packet=1024, window=4096))
+        raises(MemoryError, p.open)
+    finally:
+        channel.Channel.__init__ = real
+    assert p.log.has("out of memory: channel buffers %d B" % (2 * 1024 + 3 * 1024)), p.log
+    assert p.conn.channels == {}
