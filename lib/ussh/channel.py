@@ -77,19 +77,23 @@ class Channel:
         # made at the first data or grown packet by packet, a heap cut up mid-session had no run
         # that long left (the emulated Cortex-M3's matrix: MemoryError with 74 KB free; the
         # transport's copy of a packet's data is made with the connection). A MemoryError here:
-        # add() tries a smaller window, or the connection ends at its start
-        self.inbuf = bytearray()
-        self.taken = bytearray()
-        self.outbuf = bytearray()
-        self.spare = None  # the other output buffer, emptied, kept for the next flush
-        self.pkt = bytearray()  # one outgoing message (_send), reused
+        # add() tries a smaller window
+        self._lazy()
         if self.grant <= _PREALLOC:
-            self.inbuf = _empty(self.grant)
-            if self.programs:
-                self.taken = bytearray(self.grant)
-                self.outbuf = _empty(max_packet)
-                self.spare = _empty(max_packet)
-                self.pkt = _empty(max_packet + _FRAMING)
+            try:
+                self.inbuf = _empty(self.grant)
+                if self.programs:
+                    self.taken = bytearray(self.grant)
+                    self.outbuf = _empty(max_packet)
+                    self.spare = _empty(max_packet)
+                    self.pkt = _empty(max_packet + _FRAMING)
+            except MemoryError:
+                if self.grant > _MIN_GRANT:
+                    raise  # add() tries a smaller window
+                # not even the smallest's (the 110 KB board after a login): they grow as the data
+                # comes, as far as the heap lets them
+                self._lazy()
+                conn.log("channel buffers: no room at the open")
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -98,6 +102,13 @@ class Channel:
         self.repl = None
         self.interrupt = False
         self.last_flush = ticks_ms()
+
+    def _lazy(self):
+        self.inbuf = bytearray()
+        self.taken = bytearray()
+        self.outbuf = bytearray()
+        self.spare = None  # the other output buffer, emptied, kept for the next flush
+        self.pkt = bytearray()  # one outgoing message (_send), reused
 
     # -- data from the client
     def consumed(self, n):
@@ -300,7 +311,6 @@ def add(conn, cls, remote_id, window, max_packet):
             # a heap with the room but no free run that long (fragmented by earlier
             # connections): a smaller window, and so smaller buffers, rather than no channel
             if grant <= _MIN_GRANT:
-                conn.log("out of memory: channel buffers %d B" % (2 * grant + 3 * cap))
                 raise
             grant //= 2
             conn.log("channel window %d B: the heap has no longer free run" % grant)
