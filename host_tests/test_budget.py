@@ -75,15 +75,14 @@ def test_channel_input_buffers_are_made_once_and_reused():
     p = Pair(config(channel_max_packet=1024, window=4096))
     cid = p.open()
     ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
-    inbuf, taken = None, None
+    inbuf, taken = ch.inbuf, ch.taken  # made whole (the window) when the channel opened
+    assert len(taken) == 4096
     for i in range(12):
         p.feed(p.data(cid, bytes([65 + i]) * 1000))
-        inbuf = ch.inbuf if inbuf is None else inbuf  # made whole (the window) at the first data
         assert ch.inbuf is inbuf
         if i % 2:
             got = ch.take_input()
             assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
-            taken = ch.taken if taken is None else taken  # made at the first batch, then reused
             assert ch.taken is taken
     assert ch.inbuf is inbuf
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
