@@ -70,14 +70,11 @@ class Channel:
         self.grant = grant or conn.cfg.window  # the window we grant (add() may grant less)
         self.window = self.grant  # what the client may still send us
         self.unacked = 0
-        # what the client sent and no program took yet (at most the window we grant), what
-        # take_input() hands a program, the output and its spare, one outgoing message: on a
-        # board's budget (ussh.budget: a window of a few KB) all made whole here, while the heap
-        # still has long free runs, then emptied in place (they keep their room) and never grown:
-        # made at the first data or grown packet by packet, a heap cut up mid-session had no run
-        # that long left (the emulated Cortex-M3's matrix: MemoryError with 74 KB free; the
-        # transport's copy of a packet's data is made with the connection). A MemoryError here:
-        # add() tries a smaller window
+        # the input (at most the window we grant), what take_input() hands a program, the output
+        # and its spare, one outgoing message: on a board's budget (ussh.budget) made whole here,
+        # while the heap still has long free runs, then emptied in place and never grown (made at
+        # the first data, or grown, a heap cut up mid-session had no run that long: the emulated
+        # Cortex-M3's matrix, MemoryError with 74 KB free)
         self._lazy()
         if self.grant <= _PREALLOC:
             try:
