@@ -221,9 +221,9 @@ def test_output_never_grows_the_channels_buffers_past_a_packet():
     assert text(p.events(), a) == b"x" * 700 + b"y" * 5000 + b"z" * 10
 
 
-def test_channel_whose_buffers_find_no_room_even_at_the_smallest_window_still_opens():
-    # a heap too small for even the smallest window's buffers at the open (the 110 KB board after
-    # a login): the channel opens with buffers that grow as the data comes, as before, and says so
+def test_channel_whose_buffers_find_no_room_gets_the_smallest_window_whose_buffers_grow():
+    # a heap with no room for the buffers at the open: at the smallest window (1 KB, a heap at
+    # its limit) they are not made whole but grow as the data comes, as small as it is
     from ussh import channel
 
     real = channel._empty
@@ -238,7 +238,7 @@ def test_channel_whose_buffers_find_no_room_even_at_the_smallest_window_still_op
     finally:
         channel._empty = real
     ch = p.conn.channels[p.ids[a]]
-    assert ch.grant == 1024 and p.log.has("channel buffers: no room at the open"), p.log
+    assert ch.grant == 1024 and p.log.has("channel window 1024 B"), p.log
     assert (len(ch.taken), ch.spare) == (0, None)  # nothing made: the heap is as it was
     p.script = [p.wire(p.data(a, b"x" * 900 + b"\n"), p.eof(a))]
     p.request(a, b"exec", b"print(len(input()))")

@@ -75,22 +75,20 @@ class Channel:
         # while the heap still has long free runs, then emptied in place and never grown (made at
         # the first data, or grown, a heap cut up mid-session had no run that long: the emulated
         # Cortex-M3's matrix, MemoryError with 74 KB free)
-        self._lazy()
-        if self.grant <= _PREALLOC:
-            try:
-                self.inbuf = _empty(self.grant)
-                if self.programs:
-                    self.taken = bytearray(self.grant)
-                    self.outbuf = _empty(max_packet)
-                    self.spare = _empty(max_packet)
-                    self.pkt = _empty(max_packet + _FRAMING)
-            except MemoryError:
-                if self.grant > _MIN_GRANT:
-                    raise  # add() tries a smaller window
-                # not even the smallest's (the 110 KB board after a login): they grow as the data
-                # comes, as far as the heap lets them
-                self._lazy()
-                conn.log("channel buffers: no room at the open")
+        # A window of 1 KB, the smallest (a heap at its limit: the 110 KB board's), has them grow
+        # with the data, as small as it is (made whole there, an exec's compiling found no room)
+        self.inbuf = bytearray()
+        self.taken = bytearray()
+        self.outbuf = bytearray()
+        self.spare = None  # the other output buffer, emptied, kept for the next flush
+        self.pkt = bytearray()  # one outgoing message (_send), reused
+        if _MIN_GRANT < self.grant <= _PREALLOC:
+            self.inbuf = _empty(self.grant)  # a MemoryError: add() tries a smaller window
+            if self.programs:
+                self.taken = bytearray(self.grant)
+                self.outbuf = _empty(max_packet)
+                self.spare = _empty(max_packet)
+                self.pkt = _empty(max_packet + _FRAMING)
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -99,13 +97,6 @@ class Channel:
         self.repl = None
         self.interrupt = False
         self.last_flush = ticks_ms()
-
-    def _lazy(self):
-        self.inbuf = bytearray()
-        self.taken = bytearray()
-        self.outbuf = bytearray()
-        self.spare = None  # the other output buffer, emptied, kept for the next flush
-        self.pkt = bytearray()  # one outgoing message (_send), reused
 
     # -- data from the client
     def consumed(self, n):
