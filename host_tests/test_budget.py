@@ -369,3 +369,22 @@ def test_an_sftp_session_asks_for_no_window_or_packet_sized_buffer_once_its_chan
     # and its packets went to the client as they were made: a streamed READ's 32 KB did not
     # collect in the connection's queue (the output of each piece is polled out)
     assert int(out[4]) <= 4, out
+
+
+def test_a_memory_error_in_a_reply_longer_than_a_packet_ends_the_session_with_no_status_after():
+    # a reply longer than a packet (a 2,000-byte READ on 1 KB packets) goes out in pieces: once
+    # some of it is out no STATUS may follow (the client would read it as the reply's data), so
+    # a MemoryError midway ends the SFTP session and its channel instead
+    with Folder() as root:
+        c, h, data = _board_sftp_with_a_file(root)
+        ch = c.p.conn.channels[c.p.ids[c.ch]]
+        ch.spare = _Tight(ch.spare)
+        ch.spare.fail_at = 0  # the first packet goes out of outbuf; then the spare has no room
+        c.rid += 1
+        c.send(bytes([5]) + struct.pack(">I", c.rid) + s(h) + struct.pack(">QI", 0, 2000))
+        ev = c.p.events()
+        got = b"".join(e[2] for e in ev if e[0] == "data")
+        # the header and what went out before the failure, nothing after: no STATUS
+        assert got[:9] == struct.pack(">IBI", 2009, 103, c.rid) and 9 < len(got) < 2013, got[:20]
+        assert got[13:] == data[: len(got) - 13]
+        assert ("close", c.ch) in ev and not c.p.conn.closed, ev  # the session ends, the connection goes on
