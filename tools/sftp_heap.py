@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +72,7 @@ def main(argv=None):
                 i + 1, "ok" if ok else "FAILED: " + p.stderr[-300:], low, block))
     finally:
         t.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     print("lowest free heap %d B; largest free block at the lowest points: %d B (least)" % (
         min(x[0] for x in lows), min(x[1] for x in lows)))
     return 1 if failed else 0
