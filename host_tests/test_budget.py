@@ -1,6 +1,7 @@
 """The per-connection memory budget (ussh.connection.Config): what one connection holds is bounded
 by its settings whatever the client announces or pipelines; a MemoryError inside a reply leaves no
 half reply on the wire. In-process (host_tests/sshpair.py) on CPython."""
+import os
 import struct
 
 import pytest
@@ -74,15 +75,14 @@ def test_channel_input_buffers_are_made_once_and_reused():
     p = Pair(config(channel_max_packet=1024, window=4096))
     cid = p.open()
     ch = p.conn.channels[p.ids[cid]]  # no program yet: input waits in the channel
-    inbuf, taken = None, None
+    inbuf, taken = ch.inbuf, ch.taken  # made whole (the window) when the channel opened
+    assert len(taken) == 4096
     for i in range(12):
         p.feed(p.data(cid, bytes([65 + i]) * 1000))
-        inbuf = ch.inbuf if inbuf is None else inbuf  # made whole (the window) at the first data
         assert ch.inbuf is inbuf
         if i % 2:
             got = ch.take_input()
             assert bytes(got) == bytes([64 + i]) * 1000 + bytes([65 + i]) * 1000
-            taken = ch.taken if taken is None else taken  # made at the first batch, then reused
             assert ch.taken is taken
     assert ch.inbuf is inbuf
     assert len(inbuf) == 0 and ch.window >= 2048  # given back: the client may go on
@@ -350,3 +350,41 @@ def test_reads_go_through_one_buffer_made_with_the_session():
         assert kind == 103 and rest == s(data[1000:33768])
         kind, rest = c.call(5, s(h) + struct.pack(">QI", len(data), 32768))
         assert kind == 101
+
+
+def test_an_sftp_session_asks_for_no_window_or_packet_sized_buffer_once_its_channel_is_open():
+    # the emulated Cortex-M3's matrix (fabric's sftp, OpenSSH 10's scp download), once in a fresh
+    # CI run: MemoryError mid-session with 74 KB free, the heap had no free run of 4 KB for the
+    # channel's input copy, nor 2 KB for its output buffer. Here the unix port's heap is cut into
+    # pieces of 2,000 bytes right after the channel opens (every other one free), and 64 KiB go up
+    # and down with paramiko's pipelining (WRITEs collect in the channel while a streamed READ
+    # waits for a window of 12 KB): the channel's buffers were made at its open and are never grown
+    import runtimes
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "fragmented_sftp.py")) as f:
+        code = "HOST_TESTS = %r\nHOLE = 2000\n" % here + f.read()
+    out = runtimes.run("unix", code, heapsize="1M").split()
+    assert out[:3] == ["ok", str(65536 + 8 * 1536), "65536"] and int(out[3]) > 50, out
+    # and its packets went to the client as they were made: a streamed READ's 32 KB did not
+    # collect in the connection's queue (the output of each piece is polled out)
+    assert int(out[4]) <= 4, out
+
+
+def test_a_memory_error_in_a_reply_longer_than_a_packet_ends_the_session_with_no_status_after():
+    # a reply longer than a packet (a 2,000-byte READ on 1 KB packets) goes out in pieces: once
+    # some of it is out no STATUS may follow (the client would read it as the reply's data), so
+    # a MemoryError midway ends the SFTP session and its channel instead
+    with Folder() as root:
+        c, h, data = _board_sftp_with_a_file(root)
+        ch = c.p.conn.channels[c.p.ids[c.ch]]
+        ch.spare = _Tight(ch.spare)
+        ch.spare.fail_at = 0  # the first packet goes out of outbuf; then the spare has no room
+        c.rid += 1
+        c.send(bytes([5]) + struct.pack(">I", c.rid) + s(h) + struct.pack(">QI", 0, 2000))
+        ev = c.p.events()
+        got = b"".join(e[2] for e in ev if e[0] == "data")
+        # the header and what went out before the failure, nothing after: no STATUS
+        assert got[:9] == struct.pack(">IBI", 2009, 103, c.rid) and 9 < len(got) < 2013, got[:20]
+        assert got[13:] == data[: len(got) - 13]
+        assert ("close", c.ch) in ev and not c.p.conn.closed, ev  # the session ends, the connection goes on

@@ -195,3 +195,51 @@ def test_channel_on_a_fragmented_heap_gets_a_smaller_window():
     p.script = [p.wire(p.data(a, b"x" * 3000 + b"\n"), p.eof(a))]  # within the smaller window
     p.request(a, b"exec", b"print(len(input()))")
     assert text(p.events(), a) == b"3000\n"
+
+
+def test_output_never_grows_the_channels_buffers_past_a_packet():
+    # a board's heap may have no free run longer than a packet mid-session: output longer than
+    # that goes out in pieces through the two buffers made when the channel opened
+    p = Pair(config(channel_max_packet=1024, window=4096))
+    a = p.open()
+    ch = p.conn.channels[p.ids[a]]
+    bufs = [id(ch.outbuf), id(ch.spare), id(ch.pkt)]
+    seen = []
+    real = ch.flush
+
+    def flush():
+        seen.append(len(ch.outbuf))
+        real()
+
+    ch.flush = flush
+    ch.out(b"x" * 700)
+    ch.out(b"y" * 5000)
+    ch.out(b"z" * 10)
+    ch.flush()
+    assert seen and max(seen) <= 1024, seen
+    assert sorted([id(ch.outbuf), id(ch.spare), id(ch.pkt)]) == sorted(bufs)
+    assert text(p.events(), a) == b"x" * 700 + b"y" * 5000 + b"z" * 10
+
+
+def test_channel_whose_buffers_find_no_room_gets_the_smallest_window_whose_buffers_grow():
+    # a heap with no room for the buffers at the open: at the smallest window (1 KB, a heap at
+    # its limit) they are not made whole but grow as the data comes, as small as it is
+    from ussh import channel
+
+    real = channel._empty
+
+    def full(n):
+        raise MemoryError("no free run")
+
+    channel._empty = full
+    try:
+        p = Pair(config(channel_max_packet=1024, window=4096))
+        a = p.open()
+    finally:
+        channel._empty = real
+    ch = p.conn.channels[p.ids[a]]
+    assert ch.grant == 1024 and p.log.has("channel window 1024 B"), p.log
+    assert (len(ch.taken), ch.spare) == (0, None)  # nothing made: the heap is as it was
+    p.script = [p.wire(p.data(a, b"x" * 900 + b"\n"), p.eof(a))]
+    p.request(a, b"exec", b"print(len(input()))")
+    assert text(p.events(), a) == b"900\n"

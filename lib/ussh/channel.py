@@ -27,7 +27,7 @@ _EXTENDED_DATA_STDERR = const(1)
 _MIN_GRANT = const(1024)  # the smallest window add() falls back to
 _FLUSH_MS = const(50)  # output of a running command reaches the client at least this often
 _FRAMING = const(64)  # packet length, padding, MAC, channel header (ussh.budget)
-_PREALLOC = const(16384)  # a window up to this is allocated whole at the first data
+_PREALLOC = const(16384)  # a window up to this (a board's): the channel's buffers made whole at its open
 
 
 def _whole(b, n):
@@ -37,6 +37,12 @@ def _whole(b, n):
         i -= 1
     c = b[i]
     return max(n, i + (2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 1))
+
+
+def _empty(n):
+    b = bytearray(n)
+    b[:] = b""  # emptied: it keeps its room
+    return b
 
 
 def _text(b):
@@ -54,6 +60,7 @@ class ChannelClosed(Exception):
 
 class Channel:
     wake = None  # a driver's task serving the channel (ussh.forward): called on its input, window, EOF, CLOSE
+    programs = True  # programs use take_input() and out() (a forward's task does neither)
     def __init__(self, conn, local_id, remote_id, window, max_packet, grant=0):
         self.conn = conn
         self.id = local_id
@@ -63,13 +70,25 @@ class Channel:
         self.grant = grant or conn.cfg.window  # the window we grant (add() may grant less)
         self.window = self.grant  # what the client may still send us
         self.unacked = 0
-        # what the client sent and no program took yet (at most the window we grant): emptied
-        # in place, it keeps its room. A board's window (ussh.budget: a few KB) is made whole
-        # when the first data comes (channel_data): grown packet by packet, its heap soon had
-        # no run that long left
+        # the input (at most the window we grant), what take_input() hands a program, the output
+        # and its spare, one outgoing message: on a board's budget (ussh.budget) made whole here,
+        # while the heap still has long free runs, then emptied in place and never grown (made at
+        # the first data, or grown, a heap cut up mid-session had no run that long: the emulated
+        # Cortex-M3's matrix, MemoryError with 74 KB free)
+        # A window of 1 KB, the smallest (a heap at its limit: the 110 KB board's), has them grow
+        # with the data, as small as it is (made whole there, an exec's compiling found no room)
         self.inbuf = bytearray()
-        self.sized = False
-        self.taken = bytearray()  # what take_input() hands a program, reused
+        self.taken = bytearray()
+        self.outbuf = bytearray()
+        self.spare = None  # the other output buffer, emptied, kept for the next flush
+        self.pkt = bytearray()  # one outgoing message (_send), reused
+        if _MIN_GRANT < self.grant <= _PREALLOC:
+            self.inbuf = _empty(self.grant)  # a MemoryError: add() tries a smaller window
+            if self.programs:
+                self.taken = bytearray(self.grant)
+                self.outbuf = _empty(max_packet)
+                self.spare = _empty(max_packet)
+                self.pkt = _empty(max_packet + _FRAMING)
         self.eof_in = False
         self.closed_in = False  # the client sent CLOSE
         self.closed_out = False  # we sent CLOSE
@@ -77,9 +96,6 @@ class Channel:
         self.started = False
         self.repl = None
         self.interrupt = False
-        self.outbuf = bytearray()
-        self.spare = None  # the other output buffer, emptied, kept for the next flush
-        self.pkt = bytearray()  # one outgoing message (_send), reused
         self.last_flush = ticks_ms()
 
     # -- data from the client
@@ -170,6 +186,15 @@ class Channel:
             pos += n
 
     def out(self, data):
+        # the buffer never grows past a packet (its room): what does not fit goes out first
+        n = len(data)
+        while len(self.outbuf) + n > self.remote_max:
+            k = max(0, self.remote_max - len(self.outbuf))
+            self.outbuf += memoryview(data)[:k]
+            data = memoryview(data)[k:]
+            n -= k
+            self.flush()
+            self.conn.poll()  # and on to the client: the packets do not collect in outq
         self.outbuf += data
         if len(self.outbuf) >= self.remote_max or ticks_diff(ticks_ms(), self.last_flush) >= _FLUSH_MS:
             self.flush()
@@ -301,13 +326,6 @@ def window_adjust(conn, p):
         ch.wake()
 
 
-def _room(t, n):
-    # the transport's channel-data copy made n bytes long, so that packets up to n no longer
-    # grow it
-    if len(t.pbuf) < n:
-        t.pbuf = bytearray(n)
-
-
 def channel_data(conn, p):
     r = Reader(p, 1)
     ch = _channel(conn, r)
@@ -325,21 +343,6 @@ def channel_data(conn, p):
         return
     if n == 1 and p[start] == 3 and ch.started and ch.repl is None and ch.pty:
         ch.interrupt = True  # Ctrl-C typed into an exec with a pty
-    if not ch.sized:
-        ch.sized = True
-        if not ch.inbuf and ch.grant <= _PREALLOC:
-            try:
-                ch.inbuf = bytearray(ch.grant)
-                ch.inbuf[:] = b""
-                # and what take_input() copies it into; and the transport's data copy for a packet
-                # of up to the window: paramiko sends 4 KB packets whatever max packet we
-                # announce. All while the heap still has long free runs (a board's later
-                # growth to that size found none)
-                if len(ch.taken) < ch.grant:
-                    ch.taken = bytearray(ch.grant)
-                _room(conn.transport, ch.grant + _FRAMING)
-            except MemoryError:  # no free run that long: the buffers grow with the data instead
-                pass
     ch.inbuf += memoryview(p)[start : start + n]  # no intermediate copy
     if ch.wake:
         ch.wake()

@@ -56,6 +56,7 @@ class Forward(channel.Channel):
             self.wake()
 
     eof_out = False
+    programs = False  # its buffers: the client's bytes only (ussh.channel)
 
 
 def request(conn, r, remote_id, window, max_packet):

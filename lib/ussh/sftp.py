@@ -6,6 +6,7 @@
 import struct
 
 from ussh import fs
+from ussh.channel import ChannelClosed
 from ussh.compat import ENOENT, const
 from ussh.sftp_dirs import HANDLERS
 from ussh.sftp_ops import File, Status, u32
@@ -190,6 +191,17 @@ class Session:
         # one reply whole or not at all: a MemoryError between its header and its data would
         # leave a header that announces bytes which never come (the client's stream is torn)
         ch = self.ch
+        m = len(head) + len(payload) + 9
+        if len(ch.outbuf) + m > ch.remote_max:
+            ch.flush()  # the channel's buffer is never grown past a packet (ussh.channel)
+        if m > ch.remote_max:  # longer than a packet (a READ's reply): in pieces, as any output
+            try:
+                ch.out(struct.pack(">IBI", m - 4, t, rid))
+                ch.out(head)
+                return ch.out(payload)
+            except MemoryError:  # some of it is out: no STATUS can follow, the session ends
+                self.closed = True
+                raise ChannelClosed()
         b = ch.outbuf
         n = len(b)
         try:
