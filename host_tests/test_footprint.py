@@ -2,10 +2,12 @@
 MicroPython unix port, ussh compiled to .mpy as a board loads it, `python -m ussh`, OpenSSH logging
 in with a key. Checks that fail when it grows, none timed: the modules a session running one
 command has loaded leave out every optional part (the shell's line editor among them); such a
-session completes in a heap of 208 KB, and one uploading 64 KiB with sftp in 224 KB.
+session completes in a heap of 176 KB, and one uploading 64 KiB with sftp in 196 KB.
 bench/footprint.py's smallest heaps were 220 KB and 280-320 KB before the reads went into one
 buffer, exec stopped loading the editor and the server collected between a connection's steps;
-188 KB and 200 KB after (medians), with every run at 200 KB and 216 KB passing."""
+188 KB and 200 KB after (medians), with every run at 200 KB and 216 KB passing; 164 KB and 184 KB
+(medians of 3, every one of 10 runs at 168 KB and 188 KB passing) once ussh.__main__ set gc.threshold
+on a small heap and the server there dropped the start's parsers and left out the Ctrl-C watcher."""
 import ast
 import os
 import sys
@@ -29,8 +31,8 @@ OPTIONAL = (
     "ussh.crypto.sha512_pure", "ussh.crypto.aes_pure", "ussh.crypto.mlkem", "ussh.crypto.p256",
     "ussh.crypto.sha3", "ussh.crypto.ed25519_pre", "ussh.crypto.ed25519_pure",
 )
-HEAP = "208k"
-UPLOAD_HEAP = "224k"
+HEAP = "176k"
+UPLOAD_HEAP = "196k"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,24 @@ def test_exec_session_loads_no_optional_module(mpydir):
     mods = ast.literal_eval(p.stdout.strip())
     assert "ussh.kex" in mods and "ussh.pyrun" in mods  # the list is the server's
     assert [m for m in OPTIONAL if m in mods] == []
+    assert "ussh.interrupt" in mods  # a big heap: Ctrl-C for code that never prints
+
+
+def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
+    # a heap under 512 KB: the start's parsers gone, no Ctrl-C watcher (a board has none
+    # either), garbage collected every 4 KB allocated from the imports on (ussh.__main__)
+    with peers.Lab(prefix="ussh-footprint-test-") as lab:
+        s = footprint._start(lab, mpydir, HEAP)
+        try:
+            p = s.ssh("import sys, gc; print(sorted(sys.modules)); print(gc.threshold())", timeout=30)
+        finally:
+            s.stop()
+    assert p.returncode == 0, p.stderr
+    mods, threshold = p.stdout.splitlines()
+    mods = ast.literal_eval(mods)
+    assert "ussh.kex" in mods and "ussh.pyrun" in mods
+    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
+    assert int(threshold) == 4096
 
 
 def test_exec_session_fits_its_heap(mpydir):
