@@ -348,8 +348,11 @@ async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     # what only the start used goes: the authorized_keys parser (its entries' class stays with
     # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    for m in ("ussh.authkeys", "ussh.budget"):
-        sys.modules.pop(m, None)
+    import ussh
+
+    for m in ("authkeys", "budget"):
+        if sys.modules.pop("ussh." + m, None) is not None:
+            delattr(ussh, m)
     await Server(cfg, max_connections).serve(host, port)
 
 
