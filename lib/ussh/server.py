@@ -14,17 +14,20 @@ from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
 # what every connection reads lands here first (Connection.feed copies it at
 # once): a recv(4096) of its own each time, on a board's heap, soon found no
-# free run of 4 KB left (the smallest heap for a login was set by that)
-_RBUF = bytearray(4096)
+# free run of 4 KB left (the smallest heap for a login was set by that). Made
+# by the first Server: 4 KB, or on a board's budget a packet of its window's
+# size, about what a read there asks for (_read: a larger packet, paramiko's
+# 4 KB, comes in pieces; the unix port's smallest heap for a login 156 -> 152 KB)
+_RBUF = None
 
 
 def _read(sock, t):
     # bytes waiting on sock as a view of _RBUF, None when none are, b"" at its end.
     # On a board's budget no more than transport t's receive buffer has room for,
-    # but at least what its next packet still needs: the client's burst (up to a
+    # but at least what its next packet still needs (as _RBUF holds): the client's burst (up to a
     # window of packets) stays in the socket instead of growing that buffer (the
     # smallest heap for a 64 KiB sftp upload on the unix port: 240 KB -> 204 KB)
-    n = 4096
+    n = len(_RBUF)
     if t.rroom:
         n = min(n, max(t.rroom - len(t.rbuf), t.wanted()))
     n = recv_into(sock, _RBUF, n)
@@ -148,7 +151,11 @@ class Server:
     """Accepts connections on a socket and serves them with one Config."""
 
     def __init__(self, cfg, max_connections=8):
+        global _RBUF
         self.cfg = cfg
+        n = min(4096, max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + 64)
+        if _RBUF is None or len(_RBUF) < n:
+            _RBUF = bytearray(n)
         self.max_connections = max_connections
         self.active = 0
         self.slots = []  # gate.Slot of each connection
