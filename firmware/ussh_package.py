@@ -20,6 +20,7 @@ package(
         "callhome.py",
         "cert.py",
         "channel.py",
+        "cli.py",
         "client.py",
         "client_chan.py",
         "client_conn.py",

@@ -2,10 +2,16 @@
 MicroPython unix port, ussh compiled to .mpy as a board loads it, `python -m ussh`, OpenSSH logging
 in with a key. Checks that fail when it grows, none timed: the modules a session running one
 command has loaded leave out every optional part (the shell's line editor among them); such a
-session completes in a heap of 208 KB, and one uploading 64 KiB with sftp in 224 KB.
+session completes in a heap of 164 KB, and one uploading 64 KiB with sftp in 184 KB.
 bench/footprint.py's smallest heaps were 220 KB and 280-320 KB before the reads went into one
 buffer, exec stopped loading the editor and the server collected between a connection's steps;
-188 KB and 200 KB after (medians), with every run at 200 KB and 216 KB passing."""
+188 KB and 200 KB after (medians), with every run at 200 KB and 216 KB passing; 164 KB and 184 KB
+(medians of 3, every one of 10 runs at 168 KB and 188 KB passing) once ussh.__main__ set gc.threshold
+on a small heap and the server there dropped the start's parsers and left out the Ctrl-C watcher;
+156 KB and 172 KB (medians of 5 and 3, every one of 10 runs at 160 KB and 176 KB passing) once
+python -m ussh's parser (ussh.cli) was let go and the authorized_keys parser could go whole (its
+entries' class in ussh.keys: a method held its module's globals); 152 KB for a login (median of 5,
+10 of 10 at 156 KB) once the server's read buffer came from the budget (2 KB, not 4)."""
 import ast
 import os
 import sys
@@ -28,9 +34,10 @@ OPTIONAL = (
     "ussh.key_sk", "ussh.keygen", "ussh.passwd", "ussh.client", "ussh.callhome", "ussh.app",
     "ussh.crypto.sha512_pure", "ussh.crypto.aes_pure", "ussh.crypto.mlkem", "ussh.crypto.p256",
     "ussh.crypto.sha3", "ussh.crypto.ed25519_pre", "ussh.crypto.ed25519_pure",
+    "ussh.cli",  # python -m ussh's parser, let go once parsed
 )
-HEAP = "208k"
-UPLOAD_HEAP = "224k"
+HEAP = "164k"
+UPLOAD_HEAP = "184k"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +59,25 @@ def test_exec_session_loads_no_optional_module(mpydir):
     mods = ast.literal_eval(p.stdout.strip())
     assert "ussh.kex" in mods and "ussh.pyrun" in mods  # the list is the server's
     assert [m for m in OPTIONAL if m in mods] == []
+    assert "ussh.interrupt" in mods  # a big heap: Ctrl-C for code that never prints
+
+
+def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
+    # a heap under 512 KB: the start's parsers gone, no Ctrl-C watcher (a board has none
+    # either), garbage collected every 4 KB allocated from the imports on (ussh.__main__)
+    with peers.Lab(prefix="ussh-footprint-test-") as lab:
+        s = footprint._start(lab, mpydir, HEAP)
+        try:
+            p = s.ssh("import sys, gc; print(sorted(sys.modules)); print(gc.threshold())", timeout=30)
+        finally:
+            s.stop()
+    assert p.returncode == 0, p.stderr
+    mods, threshold = p.stdout.splitlines()
+    mods = ast.literal_eval(mods)
+    assert "ussh.kex" in mods and "ussh.pyrun" in mods
+    assert [m for m in OPTIONAL if m in mods] == []
+    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
+    assert int(threshold) == 4096
 
 
 def test_exec_session_fits_its_heap(mpydir):
@@ -77,3 +103,26 @@ def test_server_imports_leave_out_the_optional_modules():
             todo.extend(g.get(m, ()))
     assert "ussh.kex" in seen
     assert sorted(seen.intersection(OPTIONAL)) == []
+
+
+def test_authorized_keys_parser_leaves_the_heap_whole(mpydir, tmp_path):
+    # ussh.server.serve lets ussh.authkeys go once the Config is made; its entries' class lives in
+    # ussh.keys, which a session keeps: a method of the parser's module held all of that module
+    # (its globals) for as long as the entries lived (4-5 KB of a small heap on the unix port)
+    import subprocess
+
+    lines = []
+    for i in range(3):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / ("k%d" % i))], check=True)
+        lines.append((tmp_path / ("k%d.pub" % i)).read_text())
+    ak = tmp_path / "authorized_keys"
+    ak.write_text("".join(lines))
+    code = ("import gc, sys, ussh\nfrom ussh import connection, keys\ngc.collect()\na = gc.mem_alloc()\n"
+            "from ussh import authkeys\nentries = authkeys.load(%r, lambda *a: None)\n"
+            "del sys.modules['ussh.authkeys'], ussh.authkeys, authkeys\ngc.collect()\n"
+            "print(len(entries), gc.mem_alloc() - a)\n" % str(ak))
+    env = dict(os.environ, MICROPYPATH=mpydir + ":.frozen")
+    p = subprocess.run([peers.MICROPYTHON, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    n, held = map(int, p.stdout.split())
+    assert n == 3, p.stdout + p.stderr
+    assert held < 3072, held  # the three entries (1.7 KB), not the parser too (7 KB)

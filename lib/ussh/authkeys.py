@@ -3,7 +3,7 @@
 # A line that cannot be parsed, or whose options this release does not
 # enforce, is skipped with a warning: it never grants access.
 from ussh.compat import const
-from ussh.keys import b64decode
+from ussh.keys import AuthorizedKey, b64decode  # noqa: F401 (AuthorizedKey: this module's API)
 from ussh.wire import Reader, SSHError
 
 # Key types OpenSSH writes into authorized_keys, blank-separated (one string
@@ -64,19 +64,6 @@ OPTIONS = {
 
 def _known(kind):
     return " " + kind + " " in _KEY_TYPES
-
-
-class AuthorizedKey:
-    """One authorized_keys line: `algorithm` (bytes), `blob` (the
-    public key blob), `comment`, `options` (list of (name, value or None))
-    and `line` (its 1-based line number)."""
-
-    def __init__(self, algorithm, blob, comment, options, line):
-        self.algorithm = algorithm
-        self.blob = blob
-        self.comment = comment
-        self.options = options
-        self.line = line
 
 
 class BadLine(Exception):

@@ -44,6 +44,21 @@ def fingerprint(blob):
     return "SHA256:" + b64encode(sha256(blob).digest()).rstrip(b"=").decode()
 
 
+class AuthorizedKey:
+    """One authorized_keys line (ussh.authkeys): `algorithm` (bytes), `blob`
+    (the public key blob), `comment`, `options` (list of (name, value or None))
+    and `line` (its 1-based line number). Here, in a module a session keeps,
+    not beside the parser: a method of the parser's module held all of that
+    module (its globals) for as long as the entries lived."""
+
+    def __init__(self, algorithm, blob, comment, options, line):
+        self.algorithm = algorithm
+        self.blob = blob
+        self.comment = comment
+        self.options = options
+        self.line = line
+
+
 class HostKey:
     """An ssh-ed25519 key pair: `seed` is the 32-byte private key, `pub`
     the 32-byte public key, `blob` the SSH public key blob."""

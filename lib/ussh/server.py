@@ -14,17 +14,20 @@ from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
 # what every connection reads lands here first (Connection.feed copies it at
 # once): a recv(4096) of its own each time, on a board's heap, soon found no
-# free run of 4 KB left (the smallest heap for a login was set by that)
-_RBUF = bytearray(4096)
+# free run of 4 KB left (the smallest heap for a login was set by that). Made
+# by the first Server: 4 KB, or on a board's budget a packet of its window's
+# size, about what a read there asks for (_read: a larger packet, paramiko's
+# 4 KB, comes in pieces; the unix port's smallest heap for a login 156 -> 152 KB)
+_RBUF = None
 
 
 def _read(sock, t):
     # bytes waiting on sock as a view of _RBUF, None when none are, b"" at its end.
     # On a board's budget no more than transport t's receive buffer has room for,
-    # but at least what its next packet still needs: the client's burst (up to a
+    # but at least what its next packet still needs (as _RBUF holds): the client's burst (up to a
     # window of packets) stays in the socket instead of growing that buffer (the
     # smallest heap for a 64 KiB sftp upload on the unix port: 240 KB -> 204 KB)
-    n = 4096
+    n = len(_RBUF)
     if t.rroom:
         n = min(n, max(t.rroom - len(t.rbuf), t.wanted()))
     n = recv_into(sock, _RBUF, n)
@@ -148,7 +151,11 @@ class Server:
     """Accepts connections on a socket and serves them with one Config."""
 
     def __init__(self, cfg, max_connections=8):
+        global _RBUF
         self.cfg = cfg
+        n = min(4096, max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + 64)
+        if _RBUF is None or len(_RBUF) < n:
+            _RBUF = bytearray(n)
         self.max_connections = max_connections
         self.active = 0
         self.slots = []  # gate.Slot of each connection
@@ -205,7 +212,11 @@ class Server:
         conn.log("connected")
         conn.pump = lambda block: pump(conn, lambda: _send_blocking(sock, conn), lambda b: _recv(sock, conn.transport, b), block)
         conn.open_tcp = lambda ch, host, port: _forward(conn, sock, ch, host, port)
-        if can_interrupt():  # Ctrl-C for code that never prints
+        # Ctrl-C for code that never prints; not on a board's budget (a small heap, where its
+        # modules cost 4.5 KB; a board has none either): code that prints is still interrupted
+        # (ch.poll). With serve()'s dropping the start's modules: the unix port's smallest heap
+        # for a login 172 KB -> 164 KB (modules from .mpy, bench/footprint.py)
+        if can_interrupt() and not conn.transport.rroom:
             try:
                 from ussh.interrupt import attach
             except ImportError:  # an install without the optional module
@@ -340,7 +351,16 @@ class Server:
 async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     """Serve SSH on host:port until cancelled; runs beside other asyncio
     tasks. Keyword arguments are those of make_config and Config."""
-    await Server(make_config(**kw), max_connections).serve(host, port)
+    cfg = make_config(**kw)
+    # what only the start used goes: the authorized_keys parser (its entries' class stays with
+    # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
+    # them again
+    import ussh
+
+    for m in ("authkeys", "budget"):
+        if sys.modules.pop("ussh." + m, None) is not None:
+            delattr(ussh, m)
+    await Server(cfg, max_connections).serve(host, port)
 
 
 def run(host="0.0.0.0", port=22, **kw):
