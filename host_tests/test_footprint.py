@@ -13,6 +13,7 @@ python -m ussh's parser (ussh.cli) was let go and the authorized_keys parser cou
 entries' class in ussh.keys: a method held its module's globals); 152 KB for a login (median of 5,
 10 of 10 at 156 KB) once the server's read buffer came from the budget (2 KB, not 4)."""
 import ast
+import importlib.util
 import os
 import sys
 
@@ -20,11 +21,15 @@ import pytest
 
 from runtimes import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build_mpy  # noqa: E402
-import footprint  # noqa: E402
 import peers  # noqa: E402
+
+# bench/footprint.py by its path: bench/ on sys.path would shadow modules of the same name
+# elsewhere (bench/userkeys.py, fuzz/userkeys.py) for the test files collected after this one
+_spec = importlib.util.spec_from_file_location("footprint", os.path.join(ROOT, "bench", "footprint.py"))
+footprint = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(footprint)
 
 # modules that a key login running one command must not load: the shell's editor, file transfer,
 # forwarding, other key types and certificates, the pure-Python code of what the port does natively
