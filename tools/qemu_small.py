@@ -163,15 +163,20 @@ from ussh.crypto import AESCTR, ed25519_public
 AESCTR(bytes(16), bytes(16)).apply(bytearray(16))
 ed25519_public(bytes(32))
 del AESCTR, ed25519_public
+_m = None
 for _m in %r.split():
     __import__(_m)
-del _m
 _cfg = configure(%r, '/host_key', '/authorized_keys', drop=%r, **%r)
-del _r
+_i = %r  # LEAN_INTERN: loaded once and let go, their names stay
+for _m in _i:
+    __import__(_m)
+from ussh.stream import unload
+unload(_i)
+del _r, _i, unload
 gc.collect()
 from qemu_main import _largest
 print(gc.mem_free(), _largest(gc.mem_free()))
-del _largest
+del _largest, _m
 gc.threshold(%d)
 """
 # the lean board's Config: packets of 512 B and a window of two (README "Limits": the ESP32-sized
@@ -187,9 +192,17 @@ LEAN_THRESHOLD = 2048
 # what only the start needs, let go once the Config is made: parsing the keys file, and the
 # users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
 LEAN_DROP = ("ussh.authkeys", "ussh.crypto.ed25519_pre")
+# the shell where ussh.repl's editor does not fit (the 110 KB board: a pty shell loads 7.2 KB of
+# modules with it, 4 KB with this one; README "Numbers"), and the modules the lean start loads
+# once and lets go (serve() drops PER_SESSION before the first client) so that their names are
+# interned at the start, low in the heap: imported first inside a session, the names' pool
+# stayed for good among that session's objects, and a later shell's compile found no 512 B in
+# one piece (the lean 110 KB board's shells then failed on about 1 in 2 tries; with it 0 in 18)
+LEAN_SHELL = "ussh.lineshell"
+LEAN_INTERN = ("ussh.pyrun", "ussh.lineshell")
 # what a session loads beyond SESSION, let go after each connection on the lean board
-PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.fs", "ussh.scp",
-               "ussh.budget")
+PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.lineshell", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.fs",
+               "ussh.scp", "ussh.budget")
 
 
 class SmallBoard(qemu_login.UartBoard):
@@ -199,8 +212,9 @@ class SmallBoard(qemu_login.UartBoard):
     there)."""
 
     def __init__(self, flash, march="armv7m", timeout=600, icount=False, elf=qemu.FIRMWARE_SMALL, viper=False,
-                 reserve=8192, preload=SESSION.split(), lean=None):
+                 reserve=8192, preload=SESSION.split(), lean=None, shell=None, intern=()):
         super().__init__(icount=icount, timeout=timeout, flash=flash, elf=elf)
+        self.shell, self.intern = shell, tuple(intern)  # the lean board's: LEAN_SHELL, LEAN_INTERN
         self.viper, self.reserve, self.preload = viper, reserve, preload
         self.march = march
         self.lean = lean
@@ -226,7 +240,7 @@ class SmallBoard(qemu_login.UartBoard):
                     with open(local, "rb") as f:
                         put(self.board, path, f.read())
                 code = LEAN % (self.reserve, self.viper, " ".join(self.preload), os.urandom(48 + 32 * 7), LEAN_DROP,
-                               self.lean, LEAN_THRESHOLD)
+                               self.lean, self.intern, LEAN_THRESHOLD)
             else:
                 code = PRELOAD % (self.reserve, self.viper, " ".join(self.preload))
             out = self.board.exec(code)
@@ -245,6 +259,8 @@ class SmallBoard(qemu_login.UartBoard):
         if self.lean is None:
             return super().call(entropy, authorized_keys_file, **kw)
         kw.setdefault("drop", PER_SESSION)
+        if self.shell:
+            kw.setdefault("shell", self.shell)
         return "serve(cfg=_cfg, %s)" % ", ".join("%s=%r" % kv for kv in sorted(kw.items()))
 
 
