@@ -18,7 +18,8 @@ the comparison the footprint bench makes.
 Run alone: python tools/qemu_small.py [--plain] [--viper] [--march none]: installs, starts lean
 (LEAN), serves (the 110 KB build, or --plain: the 140 KB one), logs in once and prints the free
 heap and largest free block once serving and the lowest during the login; --measure: measure()'s
-table (the footprint bench section).
+table (the footprint bench section); --shells N: shells() on the 110 KB board, a command and N
+rounds of a pty shell and a command, each client's result and lowest heap.
 
 A board this small cannot hold every module a session wants and a session (README "Numbers"):
 SmallBoard(preload=..., reserve=N) imports them at start above a block of N bytes let go
@@ -26,6 +27,7 @@ afterwards, and leaves the post-quantum exchange, other key types and the client
 """
 import binascii
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -283,7 +285,55 @@ def measure(folder):
     return out
 
 
+def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
+    """A command, then (pty shell, command) rounds times, on one start of the lean board with the
+    small heap's shell (LEAN_SHELL, LEAN_INTERN), through OpenSSH: [(kind, worked)], the start's
+    free heap and largest block, and the console. Not a test: on the 110 KB board these fit by
+    a few hundred bytes and fail now and then (README "Numbers")."""
+    sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream"],
+                    lean=LEAN_SETTINGS, shell=LEAN_SHELL, intern=LEAN_INTERN)
+    sb.__enter__()
+    try:
+        first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=LEAN_RX)
+        if "serving SSH" not in first:
+            raise qemu.BoardError("the board did not serve: " + first)
+    except BaseException:
+        sb.__exit__()
+        raise
+    t = qemu.SSHTarget(sb, os.path.join(folder, "qemu.log"))
+    known = os.path.join(folder, "known_hosts")
+    with open(known, "w") as f:
+        f.write(t.known_hosts_line + "\n")
+    base = ["ssh", "-F", "/dev/null", "-i", sb.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes", "-p", str(t.port)]
+    out = []
+    try:
+        for i in range(2 * rounds + 1):
+            try:
+                if i % 2:
+                    p = subprocess.run(base + ["-tt", "root@127.0.0.1", ""], input=b"print(6*7+1)\r\n\x04",
+                                       capture_output=True, timeout=120)
+                    out.append(("shell", p.returncode == 0 and b"\r\n43\r\n" in p.stdout))
+                else:
+                    p = subprocess.run(base + ["root@127.0.0.1", "print(6*7)"], capture_output=True, timeout=120)
+                    out.append(("exec", p.returncode == 0 and p.stdout == b"42\n"))
+            except subprocess.TimeoutExpired:
+                out.append(("shell" if i % 2 else "exec", False))
+            time.sleep(0.5)
+        return out, sb.start_heap, sb.start_block, t.console_text()
+    finally:
+        t.stop()
+
+
 def main(argv):
+    if "--shells" in argv:
+        with tempfile.TemporaryDirectory() as d:
+            out, heap, block, log = shells(d, int(argv[argv.index("--shells") + 1]))
+        lows = re.findall(r"^ussh-bench heap (\d+)\nussh-bench block (\d+)$", log, re.M)
+        print("serving with %d B free (largest block %d B)" % (heap, block))
+        for (kind, ok), low in zip(out, lows[::2]):
+            print("%-5s %-4s lowest %s B free, largest block then %s B" % (kind, "ok" if ok else "FAIL", low[0], low[1]))
+        return 0 if all(ok for _, ok in out) else 1
     if "--measure" in argv:
         with tempfile.TemporaryDirectory() as d:
             for k, (n, heap) in measure(d).items():
