@@ -43,6 +43,7 @@ package(
         "keyopts.py",
         "keys.py",
         "knownhosts.py",
+        "lineshell.py",
         "passwd.py",
         "plugins.py",
         "pqkex.py",

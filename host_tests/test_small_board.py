@@ -43,9 +43,9 @@ def firmware():
         assert os.path.exists(elf), "%s missing: make firmware" % elf
 
 
-def _target(tmp_path, elf):
+def _target(tmp_path, elf, **kw):
     sb = qemu_small.SmallBoard(str(tmp_path / "flash.img"), elf=elf, timeout=STEP, preload=["ussh.stream"],
-                               lean=qemu_small.LEAN_SETTINGS)
+                               lean=qemu_small.LEAN_SETTINGS, **kw)
     sb.__enter__()
     try:
         first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=qemu_small.LEAN_RX)
@@ -163,3 +163,4 @@ def test_110k_board_takes_logins_and_contains_a_shell_that_does_not_fit(tmp_path
         print(_heap(sb, log), "; the pty shell %s" % ("told out of memory" if refused else "started"))
     finally:
         t.stop()
+

@@ -176,7 +176,8 @@ def _drop(names):
 
 
 def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measure=False, heap=False, ballast=0,
-          viper=True, root=None, one_session=True, legacy_mac=False, cfg=None, rx=2048, drop=(), heap_log=False):
+          viper=True, root=None, one_session=True, legacy_mac=False, cfg=None, rx=2048, drop=(), heap_log=False,
+          shell=None):
     """Serves SSH on UART1: one connection (or forever=True, one after another). measure=True
     prints `ussh-bench instructions N` (guest instructions from the client's first byte to the
     exec output sent, waits for the host left out); heap=True prints `ussh-bench heap N` (the
@@ -188,7 +189,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     or a new client starts: a ControlMaster's sessions come one after another). cfg: a Config
     from configure() (entropy, keys and legacy_mac then unused); rx: the read buffer's
     bytes; drop: modules a session loads that are let go after each connection (a heap that
-    cannot hold them all at once: the shell's, SFTP's)."""
+    cannot hold them all at once: the shell's, SFTP's); shell: the module of the shell's Repl
+    (cfg.shell: "ussh.lineshell" where ussh.repl's editor does not fit)."""
     if not viper:
         from ussh import compat
 
@@ -216,6 +218,8 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
     if measure:
         _timer_start()
         t = 0x40000000  # _rx/_tx pause the timer (its CTRL) while they wait
+    if shell:
+        cfg.shell = shell
     if drop:
         cfg.unload = drop  # also when a connection runs out of memory, before its client is told
     st = _State(measure, heap)

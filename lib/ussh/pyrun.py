@@ -6,7 +6,7 @@
 # module only: the editor (history, keys, completion) waits for a shell.
 from ussh.compat import format_exc, redirect
 
-ME = ("ussh/pyrun.py", "ussh/repl.py")  # frames of these files are left out of tracebacks
+ME = ("ussh/pyrun.py", "ussh/repl.py", "ussh/lineshell.py")  # frames of these files are left out of tracebacks
 
 
 class _Std:
