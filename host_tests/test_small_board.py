@@ -164,3 +164,28 @@ def test_110k_board_takes_logins_and_contains_a_shell_that_does_not_fit(tmp_path
     finally:
         t.stop()
 
+
+def _shell(t):
+    # a pty shell: a statement typed, its result, Ctrl-D
+    return _ssh(t, "", "-tt", input=b"print(6*7+1)\r\n\x04", text=False)
+
+
+def test_110k_board_runs_pty_shells_between_commands(tmp_path):
+    # the 110 KB board with the small heap's shell (ussh.lineshell: ussh.pyrun's Runner typed a
+    # line at a time, names interned at the start, qemu_small.LEAN_SHELL/LEAN_INTERN): commands
+    # and pty shells one after another on one start, every one works and nothing ran out of memory
+    sb, t = _target(tmp_path, qemu.FIRMWARE_SMALL, shell=qemu_small.LEAN_SHELL, intern=qemu_small.LEAN_INTERN)
+    try:
+        for i in range(3):
+            p = _ssh(t, "print(6*7+%d)" % (2 * i), text=True)
+            assert (p.returncode, p.stdout) == (0, "%d\n" % (42 + 2 * i)), p.stderr + _tail(t)
+            if i < 2:
+                p = _shell(t)
+                assert p.returncode == 0 and b"ussh line shell" in p.stdout, repr(p.stdout + p.stderr) + _tail(t)
+                assert b">>> print(6*7+1)\r\n43\r\n>>> " in p.stdout, repr(p.stdout + p.stderr) + _tail(t)
+        log = _idle(t)
+        assert "out of memory" not in log and "Traceback" not in log, _tail(t)
+        assert log.count(" exec ") == 3, _tail(t)
+        print(_heap(sb, log))
+    finally:
+        t.stop()
