@@ -175,11 +175,25 @@ def test_config_parse_values_and_defaults():
     ("port = 70000\n", 1, "port must be 1 to 65535"),
     ("max_connections = 0\n", 1, "max_connections must be 1 to 64"),
     ("port = 22\n# x\nport = 23\n", 3, "port set twice"),
+    ("\nshell = editor\n", 2, "shell must be repl or line"),
 ])
 def test_config_errors_name_the_line(text, line, what):
     with pytest.raises(board.ConfigError) as e:
         board.parse(text, "ussh.cfg")
     assert str(e.value).startswith("ussh.cfg line %d: " % line) and what in str(e.value)
+
+
+@pytest.mark.parametrize("setting,heap,module", [
+    ("", 110 * 1024, "ussh.lineshell"),  # an ESP32 without PSRAM: ussh.repl's editor does not fit
+    ("", 140 * 1024, "ussh.repl"),
+    ("", None, "ussh.repl"),  # CPython: no heap figure
+    ("repl", 110 * 1024, "ussh.repl"),  # what the config says wins
+    ("line", 8 << 20, "ussh.lineshell"),
+])
+def test_config_shell_picks_the_line_shell_on_a_small_heap_unless_set(setting, heap, module):
+    cfg = board.parse("shell = %s\n" % setting if setting else "")
+    assert cfg["shell"] == setting
+    assert board.shell_module(cfg["shell"], heap) == module
 
 
 def test_config_error_never_shows_the_password():

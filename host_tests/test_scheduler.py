@@ -172,3 +172,18 @@ def test_a_wait_with_nothing_scripted_is_reported_not_hung():
     p = Pair()
     a = p.open()
     raises(Stuck, p.request, a, b"exec", b"input()")
+
+
+def test_the_configured_shell_module_serves_a_pty_shell():
+    # Config.shell: a board whose heap cannot hold ussh.repl's editor serves ussh.lineshell
+    # (ussh.board picks it on a heap under 128 KB); the same session otherwise
+    for module, banner in ((None, b"Ctrl-D to exit"), ("ussh.lineshell", b"ussh line shell")):
+        p = Pair(config(shell=module) if module else None)
+        a = p.open()
+        p.feed(p.pty(a))
+        p.request(a, b"shell")
+        p.feed(p.data(a, b"print(6 * 7)\r"))
+        out = text(p.events(), a)
+        assert b"42\r\n" in out, out
+        assert (b"ussh line shell" in out) == (module is not None), out
+        assert banner in out, out

@@ -2,7 +2,7 @@
 # Wi-Fi where the port has it, starts the server as an asyncio task beside the
 # user's code and prints how to reach it. Loaded only by ussh.start(); the
 # server itself never imports this module.
-from ussh.compat import ticks_diff, ticks_ms
+from ussh.compat import const, ticks_diff, ticks_ms
 
 # name -> default; an int default makes the value an int
 DEFAULTS = {
@@ -30,6 +30,10 @@ DEFAULTS = {
     # where ssh -L may reach (ussh.forward), as sshd's PermitOpen: "host:port ..." (* for any),
     # "any" or "none"; by default the board itself
     "permit_open": "localhost:* 127.0.0.1:* [::1]:*",
+    # the pty shell: "repl" (ussh.repl: a line editor with history, cursor keys and completion;
+    # about 5 KB of heap), "line" (ussh.lineshell: a line at a time, about 2.5 KB); "": "line"
+    # on a heap under 128 KB (an ESP32 without PSRAM), "repl" on larger ones
+    "shell": "",
     # the folder of the app `make push` updates ("": none; see ussh.app)
     "app_dir": "app",
     # a new app version is healthy after this many seconds without an unhandled exception
@@ -50,6 +54,16 @@ DEFAULTS = {
 _RANGES = {"app_healthy_after": (0, 86400), "app_confirm_timeout": (1, 86400), "port": (1, 65535),
            "max_connections": (1, 64), "wifi_timeout": (0, 600), "idle_timeout": (0, 604800),
            "cert_ignore_clock": (0, 1), "legacy_mac": (0, 1), "callhome_port": (0, 65535)}
+_SHELLS = {"": None, "repl": "ussh.repl", "line": "ussh.lineshell"}
+_SMALL_HEAP = const(131072)  # a heap under this gets the line shell by default (ussh.repl's editor does not fit)
+
+
+def shell_module(setting, heap):
+    """The module of the pty shell for a shell setting ("", "repl", "line") on a heap of
+    that many bytes in all (None: not known, a host's)."""
+    if setting:
+        return _SHELLS[setting]
+    return "ussh.lineshell" if heap is not None and heap < _SMALL_HEAP else "ussh.repl"
 
 
 current = None  # the settings ussh.start() read
@@ -91,6 +105,8 @@ def parse(text, path="ussh.cfg"):
             lo, hi = _RANGES[name]
             if not lo <= value <= hi:
                 raise ConfigError("%s line %d: %s must be %d to %d" % (path, n, name, lo, hi))
+        if name == "shell" and value not in _SHELLS:
+            raise ConfigError("%s line %d: shell must be repl or line" % (path, n))
         cfg[name] = value
     if cfg["callhome"] and callhome_address(cfg["callhome"]) is None:
         raise ConfigError("%s: callhome must be host or host:port" % path)
@@ -148,6 +164,14 @@ def join(ssid, password="", timeout=20, log=print):
     return None
 
 
+def _heap():
+    # the heap's size in all, None where the runtime does not say (CPython)
+    import gc
+
+    f = getattr(gc, "mem_free", None)
+    return f() + gc.mem_alloc() if f else None
+
+
 def known_hosts_line(host, port, key):
     """The line ssh writes to known_hosts for this key at host:port."""
     name = host if port == 22 else "[%s]:%d" % (host, port)
@@ -199,6 +223,7 @@ def start(config="ussh.cfg", log=print):
             password_hash=cfg["password_hash"] or None,
             legacy_mac=bool(cfg["legacy_mac"]),
             permit_open=cfg["permit_open"],
+            shell=shell_module(cfg["shell"], _heap()),
             log=log,
         )
     )

@@ -54,6 +54,7 @@ class Config:
     # ssh -L destinations (ussh.forward), as sshd's PermitOpen: host:port words (* for any
     # host or port, [v6]:port), "any" or "none"; by default the board itself
     permit_open = "localhost:* 127.0.0.1:* [::1]:*"
+    shell = "ussh.repl"  # the pty shell's module; ussh.lineshell: a line at a time, for a small heap
 
     def __init__(self, **kw):
         for k in kw:

@@ -118,8 +118,7 @@ def _launch(a):
 
         ch.finish(run_command(cmd, out, err, stdin))
     elif kind == b"shell":
-        # cfg.shell: a board too small for ussh.repl's editor sets "ussh.lineshell"
-        repl = __import__(getattr(conn.cfg, "shell", "ussh.repl"), None, None, ("Repl",))
+        repl = __import__(conn.cfg.shell, None, None, ("Repl",))  # ussh.repl or ussh.lineshell
         ch.repl = repl.Repl(out, err, stdin, pty=ch.pty is not None, poll=poll)
         ch.flush()  # its input, EOF or CLOSE: the rule's second step
     else:
