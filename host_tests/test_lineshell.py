@@ -91,3 +91,13 @@ def test_without_pty_lines_run_unechoed_and_eof_runs_the_rest(rt):
         rt, r'sh([b"print(1)\n", b"for i in (2, 3):\n", b"  print(i)\n"], pty=False, eof=True)')
     assert (out, err, done, status) == (b"1\n2\n3\n", b"", True, 0)
     assert closed == [False] * 3
+
+
+def test_brackets_and_colons_in_strings_and_comments_do_not_open_a_block(rt):
+    # a "(" or ":" inside a string or a comment leaves nothing open: the line runs at Enter (it
+    # waited for a ")" that never came); a comment after a block's ":" still opens the block
+    ((out, _, _, _, _),) = drive(rt, r'''sh([b'print("(", "[:")\r', b"x = 1  # (\r", b"x\r",
+        b"if x:  # x is 1\r", b"  print('y')\r", b"\r"])''')
+    assert b'>>> print("(", "[:")\r\n( [:\r\n>>> ' in out, out
+    assert b">>> x\r\n1\r\n>>> " in out, out
+    assert out.endswith(b">>> if x:  # x is 1\r\n...   print('y')\r\n... \r\ny\r\n>>> "), out

@@ -41,7 +41,8 @@ class Repl(Runner):
                 t = _dec(self._b)
                 s = self._src + t + "\n"
                 self._b[:] = b""
-                if not (_opens(s) or ":\n" in s and t.strip()):  # a compound statement ends at an empty line
+                k = _opens(s)
+                if not (k == 2 or k and t.strip()):  # a compound statement ends at an empty line
                     self._src = ""
                     if s.strip():
                         self._go(s, "single")
@@ -148,9 +149,32 @@ def _dec(b):
 
 
 def _opens(s):
-    # whether the line starts a block: ends in ":" or "\", or leaves a bracket open
-    t = s.rstrip()
-    n = 0
-    for c in t:
-        n += (c in "([{") - (c in ")]}")
-    return n > 0 or t.endswith(":") or t.endswith("\\")
+    # 2: s leaves a bracket open or ends in "\" (it goes on, even at an empty line); 1: a
+    # line's last code (strings and comments left out) is ":", a compound statement (it goes
+    # on to an empty line); else 0: s is whole
+    n = k = 0
+    q = ""  # the quote of the string the scan is in
+    esc = hide = False  # after a "\" in a string; in a comment
+    last = ""  # the line's last character of code
+    for c in s:
+        if c == "\n":
+            k |= last == ":"
+            q, esc, hide, last = "", False, False, ""
+        elif hide:
+            pass
+        elif q:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == q:
+                q = ""
+        elif c == "#":
+            hide = True
+        elif c > " ":
+            last = c
+            if c in "'\"":
+                q = c
+            else:
+                n += (c in "([{") - (c in ")]}")
+    return 2 if n > 0 or s.rstrip().endswith("\\") else k
