@@ -116,11 +116,19 @@ class SharedStream:
                 if not data:
                     break
                 if client:
-                    client.sendall(data)
+                    try:
+                        client.sendall(data)
+                    except OSError:  # the client hung up mid-write: as if it had left
+                        client.close()
+                        client = None
+                        self.client_left()
             if client and client in r:
                 data = client.recv(65536)
                 if data:
-                    self._side.sendall(data)
+                    try:
+                        self._side.sendall(data)
+                    except OSError:  # the board's end closed first (a test's finally): nothing to relay to
+                        break
                 else:
                     client.close()
                     client = None
