@@ -6,7 +6,7 @@ import struct
 from ussh import VERSION, auth, channel, kex, plugins, scheduler, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
-from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_CONNECTION_LOST, DISCONNECT_PROTOCOL_ERROR
+from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
 
 _MSG_DISCONNECT = const(1)
 _MSG_IGNORE = const(2)
@@ -55,6 +55,7 @@ class Config:
     # host or port, [v6]:port), "any" or "none"; by default the board itself
     permit_open = "localhost:* 127.0.0.1:* [::1]:*"
     shell = "ussh.repl"  # the pty shell's module; ussh.lineshell: a line at a time, for a small heap
+    unload = ()  # modules ussh.stream lets go when a connection runs out of memory (a small heap's main sets it)
 
     def __init__(self, **kw):
         for k in kw:

@@ -108,7 +108,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
         # the log line's module and the DISCONNECT found no room beside it, and the client waited
         conn.channels.clear()
         conn.sched.deferred[:] = []
-        unload(getattr(cfg, "unload", ()))
+        unload(cfg.unload)
         try:
             gc.collect()
             torn = conn.torn  # a packet failed half made: the keystream is ahead of the client's
