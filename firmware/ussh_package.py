@@ -49,6 +49,7 @@ package(
         "pqkex.py",
         "pyhelp.py",
         "pyrun.py",
+        "pysource.py",
         "rawrepl.py",
         "rawrepl_io.py",
         "repl.py",

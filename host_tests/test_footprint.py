@@ -34,7 +34,7 @@ _spec.loader.exec_module(footprint)
 # modules that a key login running one command must not load: the shell's editor, file transfer,
 # forwarding, other key types and certificates, the pure-Python code of what the port does natively
 OPTIONAL = (
-    "ussh.repl", "ussh.complete", "ussh.rawrepl", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.scp", "ussh.fs",
+    "ussh.repl", "ussh.lineshell", "ussh.pysource", "ussh.complete", "ussh.rawrepl", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.scp", "ussh.fs",
     "ussh.forward", "ussh.cert", "ussh.hostcert", "ussh.keyopts", "ussh.key_rsa", "ussh.key_ecdsa",
     "ussh.key_sk", "ussh.keygen", "ussh.passwd", "ussh.client", "ussh.callhome", "ussh.app",
     "ussh.crypto.sha512_pure", "ussh.crypto.aes_pure", "ussh.crypto.mlkem", "ussh.crypto.p256",

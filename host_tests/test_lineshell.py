@@ -101,3 +101,12 @@ def test_brackets_and_colons_in_strings_and_comments_do_not_open_a_block(rt):
     assert b'>>> print("(", "[:")\r\n( [:\r\n>>> ' in out, out
     assert b">>> x\r\n1\r\n>>> " in out, out
     assert out.endswith(b">>> if x:  # x is 1\r\n...   print('y')\r\n... \r\ny\r\n>>> "), out
+
+
+def test_a_triple_quoted_string_goes_on_across_lines(rt):
+    # ussh.pysource, shared with ussh.repl: a string in triple quotes left open goes on, an empty
+    # line and brackets or quotes inside it included, and runs once its quotes close (the line
+    # shell's own scan ran the first line: a SyntaxError)
+    ((out, err, _, _, _),) = drive(rt, r'''sh([b's = """a (\r', b"\r", b"it's: b\r", b'"""\r', b"print(len(s.split()))\r"])''')
+    assert b'>>> s = """a (\r\n... \r\n... it\'s: b\r\n... """\r\n>>> print(len(s.split()))\r\n4\r\n>>> ' in out, out
+    assert err == b"", err

@@ -201,9 +201,9 @@ LEAN_DROP = ("ussh.authkeys", "ussh.crypto.ed25519_pre")
 # stayed for good among that session's objects, and a later shell's compile found no 512 B in
 # one piece (the lean 110 KB board's shells then failed on about 1 in 2 tries; with it 0 in 18)
 LEAN_SHELL = "ussh.lineshell"
-LEAN_INTERN = ("ussh.pyrun", "ussh.lineshell")
+LEAN_INTERN = ("ussh.pyrun", "ussh.pysource", "ussh.lineshell")
 # what a session loads beyond SESSION, let go after each connection on the lean board
-PER_SESSION = ("ussh.pyrun", "ussh.repl", "ussh.lineshell", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.fs",
+PER_SESSION = ("ussh.pyrun", "ussh.pysource", "ussh.repl", "ussh.lineshell", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.fs",
                "ussh.scp", "ussh.budget")
 
 

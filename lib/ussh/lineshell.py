@@ -1,11 +1,12 @@
 # The shell for a heap that cannot hold ussh.repl's line editor (an ESP32
 # without PSRAM loading ussh from its flash: tools/qemu_small.py): the same
 # Python session on ussh.pyrun's Runner, typed a line at a time. Characters
-# echo, Backspace takes back the last one, Enter runs the line; a line ending
-# in ":" starts a block that runs at an empty line, open brackets or a
-# trailing "\" one that runs once they close. Ctrl-C drops the line or block,
+# echo, Backspace takes back the last one, Enter runs the line; a compound
+# statement starts a block that runs at an empty line, open brackets, a
+# triple-quoted string or a trailing "\" one that runs once they close. Ctrl-C drops the line or block,
 # Ctrl-D on an empty line ends the session. No history, cursor keys,
-# completion or paste mode: 1.5 KB of .mpy beside ussh.repl's 3.4 KB. A board
+# completion or paste mode: 1.4 KB of .mpy beside ussh.repl's 3.0 KB (both
+# use ussh.pysource's 0.6 KB to tell when typed source is whole). A board
 # picks it with cfg.shell = "ussh.lineshell" (scheduler).
 from ussh.compat import const, version
 
@@ -13,6 +14,7 @@ _ROOM = const(512)
 _room = [bytearray(_ROOM)]  # the compiler's room, made before pyrun loads: see Repl._go
 
 from ussh.pyrun import Runner  # noqa: E402
+from ussh.pysource import dec as _dec, more  # noqa: E402
 
 
 class Repl(Runner):
@@ -39,15 +41,14 @@ class Repl(Runner):
                 break
             if c == 10:
                 t = _dec(self._b)
-                s = self._src + t + "\n"
+                s = self._src + t
                 self._b[:] = b""
-                k = _opens(s)
-                if not (k == 2 or k and t.strip()):  # a compound statement ends at an empty line
+                if more(s, t):
+                    self._src = s + "\n"
+                else:
                     self._src = ""
                     if s.strip():
-                        self._go(s, "single")
-                else:
-                    self._src = s
+                        self._go(s + "\n", "single")
                 self._prompt()
             elif c == 3:
                 self._b[:] = b""
@@ -140,41 +141,3 @@ class Repl(Runner):
                 self._eb += b"\r\n"
                 raise KeyboardInterrupt
 
-
-def _dec(b):
-    try:
-        return str(b, "utf-8")
-    except UnicodeError:
-        return str(bytes([x if x < 128 else 63 for x in b]), "utf-8")
-
-
-def _opens(s):
-    # 2: s leaves a bracket open or ends in "\" (it goes on, even at an empty line); 1: a
-    # line's last code (strings and comments left out) is ":", a compound statement (it goes
-    # on to an empty line); else 0: s is whole
-    n = k = 0
-    q = ""  # the quote of the string the scan is in
-    esc = hide = False  # after a "\" in a string; in a comment
-    last = ""  # the line's last character of code
-    for c in s:
-        if c == "\n":
-            k |= last == ":"
-            q, esc, hide, last = "", False, False, ""
-        elif hide:
-            pass
-        elif q:
-            if esc:
-                esc = False
-            elif c == "\\":
-                esc = True
-            elif c == q:
-                q = ""
-        elif c == "#":
-            hide = True
-        elif c > " ":
-            last = c
-            if c in "'\"":
-                q = c
-            else:
-                n += (c in "([{") - (c in ")]}")
-    return 2 if n > 0 or s.rstrip().endswith("\\") else k

@@ -4,6 +4,7 @@
 # serves `exec`).
 from ussh.compat import const, version
 from ussh.pyrun import Runner, run_command  # noqa: F401 (run_command: ussh.repl's API)
+from ussh.pysource import dec as _dec, more
 
 _ENTER = const(1)
 _INTR = const(3)
@@ -12,45 +13,6 @@ _PASTE = const(5)
 _END = const(0x100)  # End key (Ctrl-E on an empty line is paste mode)
 _DEL = const(0x101)  # Delete key, ESC [ 3 ~
 _HIST = const(20)
-# What starts a compound statement: MicroPython's REPL continues such input
-# until an empty line (py/repl.c); ussh uses its heuristic on both runtimes.
-_KW = ("if", "while", "for", "try", "with", "def", "class", "async")
-
-
-def _more(s):
-    # True when s is unfinished: open brackets or triple quote, a trailing
-    # backslash, or a compound statement not yet ended by an empty line
-    n = i = 0
-    q = ""
-    while i < len(s):
-        c = s[i]
-        if q:  # in a string: find its end (a newline ends a one-quote string)
-            if c == "\\":
-                i += 1
-            elif s.startswith(q, i) or c == "\n" and len(q) == 1:
-                i += len(q) - 1
-                q = ""
-        elif c == "#":  # skip to the end of the line
-            i = (s.find("\n", i) + 1 or len(s)) - 1
-        elif c in "'\"":
-            q = c * 3 if s.startswith(c * 3, i) else c
-            i += len(q) - 1
-        else:
-            n += (c in "([{") - (c in ")]}")
-        i += 1
-    if len(q) == 3 or n > 0 or s.endswith("\\"):
-        return True
-    i = 0
-    while i < len(s) and (s[i].isalpha() or s[i].isdigit() or s[i] == "_"):
-        i += 1
-    return (s[:1] == "@" or s[:i] in _KW) and not s.endswith("\n")
-
-
-def _dec(b):
-    try:
-        return str(b, "utf-8")
-    except UnicodeError:
-        return str(bytes([x if x < 128 else 63 for x in b]), "utf-8")
 
 
 class Repl(Runner):
@@ -208,8 +170,9 @@ class Repl(Runner):
             if len(h) > _HIST:
                 h.pop(0)
         self._hi = len(h)
-        src = self._src + self._take()
-        if src.strip() and not _more(src):
+        line = self._take()
+        src = self._src + line
+        if src.strip() and not more(src, line):
             return self._go(src + "\n", "single")
         self._src = src + "\n" if src.strip() else ""
         self._prompt()
