@@ -21,6 +21,8 @@ _MSG_CHANNEL_REQUEST = const(98)
 _MSG_CHANNEL_SUCCESS = const(99)
 _MSG_CHANNEL_FAILURE = const(100)
 _OPEN_ADMINISTRATIVELY_PROHIBITED = const(1)
+_DATA_MAX = const(32768)  # a packet's payload every peer must take, RFC 4253 §6.1
+_FRAMING = const(64)  # a packet's length, padding, MAC and channel header (ussh.budget)
 
 
 class ClientChannel:
@@ -97,7 +99,7 @@ def _cap(conn, m):
     # the data of one packet we send: what the server takes, and no more than we take (our
     # budget, ussh.budget: a board client's packets are made whole in its heap, twice; a 6 KB
     # packet for a server that takes 32 KB found no free run that long on the Cortex-M3)
-    return max(1, min(m, 32768, conn.cfg.max_packet - 64, conn.cfg.channel_max_packet))
+    return max(1, min(m, _DATA_MAX, conn.cfg.max_packet - _FRAMING, conn.cfg.channel_max_packet))
 
 
 def new_channel(conn):
