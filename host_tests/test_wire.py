@@ -91,3 +91,21 @@ def test_disconnect_payload_reads_back_field_by_field():
     assert r.string() == b"out of memory"
     assert r.string() == b""
     r.done()
+
+
+def test_refusal_is_our_identification_then_a_plain_disconnect_packet():
+    # RFC 4253 §4.2, §6: a version line, then a packet whose length and padding frame the
+    # DISCONNECT, a multiple of 8 bytes in all with 4 or more of padding (no keys, no MAC)
+    for reason in (b"out of memory", "too many connections", b"x" * 8):
+        got = wire.refusal(wire.DISCONNECT_TOO_MANY_CONNECTIONS, reason)
+        line, _, pkt = got.partition(b"\r\n")
+        assert line == wire.ident() and line.startswith(b"SSH-2.0-ussh_")
+        r = Reader(pkt)
+        n = r.u32()
+        pad = r.byte()
+        assert n == len(pkt) - 4 and len(pkt) % 8 == 0 and pad >= 4
+        r = Reader(pkt[5 : 4 + n - pad])
+        assert (r.byte(), r.u32()) == (1, 12)
+        assert r.string() == (reason if isinstance(reason, bytes) else reason.encode())
+        assert r.string() == b""
+        r.done()

@@ -3,7 +3,7 @@
 # straight through; after it a table maps message numbers to handlers.
 import struct
 
-from ussh import VERSION, auth, channel, kex, plugins, scheduler, wire
+from ussh import auth, channel, kex, plugins, scheduler, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
@@ -112,7 +112,7 @@ class Connection:
             n = max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet), _KEXINIT) + _FRAMING
         # channel.channel_data copies each payload at once
         self.transport = Transport(cfg.max_packet, n, copy_data=True)
-        self.version = b"SSH-2.0-ussh_" + VERSION.encode()
+        self.version = wire.ident()
         self.peer_version = None
         self.host_key = cfg.host_key
         self.outq = [self.version + b"\r\n"]  # RFC 4253 §4.2

@@ -6,7 +6,7 @@ import select
 import sys
 import socket
 
-from ussh import gate
+from ussh import gate, wire
 from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
@@ -132,17 +132,10 @@ def _limit(cfg, conn, t0):
 
 
 def _refuse(sock, peer, log, reason, code):
-    # Turns a connection away without a Connection (no memory to spare):
-    # our version line and a DISCONNECT in a plain packet, RFC 4253 §11.1
+    # Turns a connection away without a Connection (no memory or no place to spare)
     log("ussh: %s disconnect: %s" % (peer, reason))
-    r = reason.encode()
-    payload = b"\x01" + code.to_bytes(4, "big") + len(r).to_bytes(4, "big") + r + bytes(4)
-    pad = 8 - (5 + len(payload)) % 8
-    if pad < 4:
-        pad += 8
-    pkt = (1 + len(payload) + pad).to_bytes(4, "big") + bytes((pad,)) + payload + bytes(pad)
     try:
-        sock.send(b"SSH-2.0-ussh\r\n" + pkt)
+        sock.send(wire.refusal(code, reason))
     except OSError:
         pass
 

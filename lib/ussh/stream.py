@@ -329,10 +329,8 @@ def _turn_away(link, write, fresh, hangups):
         try:
             if fresh:
                 from ussh import wire
-                from ussh.transport import Transport
 
-                why = wire.disconnect(DISCONNECT_BY_APPLICATION, b"out of memory")
-                write(b"SSH-2.0-ussh\r\n" + Transport().pack(why))  # no keys yet: in the clear
+                write(wire.refusal(DISCONNECT_BY_APPLICATION, b"out of memory"))
         except Exception:  # no room, or no entropy, even for that: the client gets no answer
             pass
         while hangups and link.read(64):

@@ -127,6 +127,24 @@ def disconnect(code, reason):
     return struct.pack(">BI", 1, code) + string(reason) + string(b"")
 
 
+def ident():
+    # our identification string, RFC 4253 §4.2 (without its CR LF)
+    from ussh import VERSION
+
+    return b"SSH-2.0-ussh_" + VERSION.encode()
+
+
+def refusal(code, reason):
+    # A connection turned away before any key exchange, without a Connection (no memory, or
+    # no place): our identification and a DISCONNECT in the clear, RFC 4253 §4.2, §6, §11.1
+    # (no keys: zero padding, no MAC)
+    payload = disconnect(code, reason)
+    pad = 8 - (5 + len(payload)) % 8
+    if pad < 4:
+        pad += 8
+    return ident() + b"\r\n" + struct.pack(">IB", 1 + len(payload) + pad, pad) + payload + bytes(pad)
+
+
 def string(b):
     if isinstance(b, str):
         b = b.encode()
