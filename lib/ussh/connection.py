@@ -1,6 +1,7 @@
 # One SSH connection, sans-IO: bytes in through feed(), packets out in
 # `outq`. The handshake (version, key exchange, user authentication) runs
 # straight through; after it a table maps message numbers to handlers.
+import gc
 import struct
 
 from ussh import auth, channel, kex, plugins, scheduler, wire
@@ -203,6 +204,25 @@ class Connection:
         if not self.closed:
             self._out(wire.disconnect(code, reason))
             self.lost(reason)
+
+    def out_of_memory(self, garble=False):
+        # A MemoryError ended this connection (ussh.server, ussh.stream): what it holds goes
+        # first (queued packets, the channels: a shell's editor, an upload's buffers; on a small
+        # heap the DISCONNECT found no room beside them), then the client is told. Where a packet
+        # failed half made (torn: the keystream is ahead of the client's) a socket's close tells
+        # it; a stream cannot hang up (garble): the DISCONNECT's MAC is made to fail, so that the
+        # client ends at once ("Corrupted MAC") rather than read garbage and wait for its timeout
+        q = self.outq
+        q[:] = []
+        self.channels.clear()
+        self.sched.deferred[:] = []
+        gc.collect()
+        torn = self.torn
+        if torn and not garble:
+            return self.lost("out of memory")
+        self.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
+        if torn and q and self.transport.mac_len_out:
+            q[-1][-1] ^= 1
 
     def lost(self, reason="connection lost"):
         if not self.closed:

@@ -263,17 +263,13 @@ class Server:
                     self.active -= 1
                 self.slots.remove(slot)
         except MemoryError:
-            # this connection's channels and input go, the server goes on; a
-            # DISCONNECT follows what is queued unless a packet was torn
-            conn.channels = {}
+            # this connection's state and input go, its client is told, the server goes on
             conn.transport.rbuf = bytearray()
-            gc.collect()
             try:
+                conn.out_of_memory()
                 from ussh import budget
 
                 conn.log("out of memory: over the %s" % budget.describe(conn.cfg, budget.free_heap()))
-                if not conn.torn:
-                    conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")
                 await _send(sock, conn)
             except (MemoryError, OSError):
                 pass

@@ -100,23 +100,11 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                     conn.lost("session closed")
     except MemoryError as e:
         # the client is told (it would wait for its reply forever: a UART cannot hang up), once
-        # the failed step's buffers are gone; if the cipher stream was torn it gets a bad MAC,
-        # which ends it as well
-        q = conn.outq
-        q[:] = []
-        # the session's state (a shell's editor, an upload's buffers) goes too: on a small heap
-        # the log line's module and the DISCONNECT found no room beside it, and the client waited
-        conn.channels.clear()
-        conn.sched.deferred[:] = []
-        unload(cfg.unload)
+        # the session's state and modules are gone (Connection.out_of_memory)
         try:
-            gc.collect()
-            torn = conn.torn  # a packet failed half made: the keystream is ahead of the client's
-            conn.disconnect(DISCONNECT_BY_APPLICATION, "out of memory")  # the client first
-            if torn and q and conn.transport.mac_len_out:
-                # its MAC made to fail: the client ends at once ("Corrupted MAC"), where it would
-                # read the payload as garbage, answer UNIMPLEMENTED and wait for its timeout
-                q[-1][-1] ^= 1
+            unload(cfg.unload)
+            conn.out_of_memory(garble=True)
+            q = conn.outq
             while q:
                 write(q.pop(0))
         except Exception:
