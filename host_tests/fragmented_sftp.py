@@ -11,6 +11,7 @@ import struct
 import sys
 
 sys.path.append(HOST_TESTS)  # noqa: F821 (set by the caller)
+from heapcut import cut  # noqa: E402
 from sshpair import Folder, Pair, config, s  # noqa: E402
 from ussh.compat import sha256  # noqa: E402
 
@@ -117,28 +118,7 @@ def main():
         data = data[:SIZE]
         digests = [sha256(data[off : off + READ]).digest() for off in range(0, SIZE, READ)]
         gc.collect()
-        # the heap cut: filled with pieces of HOLE bytes, then every other one freed
-        hold = [None] * 4000
-        small = [None] * 4000  # then the gaps left between them filled too
-        i = 0
-        try:
-            while i < len(hold):
-                hold[i] = bytearray(HOLE)  # noqa: F821
-                i += 1
-        except MemoryError:
-            pass
-        k = 0
-        try:
-            while k < len(small):
-                small[k] = bytearray(32)
-                k += 1
-        except MemoryError:
-            pass
-        j = 0
-        while j < i:
-            hold[j] = None
-            j += 2
-        gc.collect()
+        held, i = cut(HOLE, 4000, 4000)  # noqa: F821 (HOLE: set by the caller)
         c.request(b"\x01\x00\x00\x00\x03")  # INIT
         c.replies()
         handles = []

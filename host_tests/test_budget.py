@@ -275,6 +275,9 @@ def test_memory_error_in_a_half_made_packet_makes_the_disconnects_mac_fail(monke
 
 _FRAGMENTED = """
 import gc
+import sys
+sys.path.append(%r)
+from heapcut import cut
 from ussh.connection import Config, Connection
 cfg = Config(channel_max_packet=1024, window=4096)
 # a CHANNEL_DATA packet of the window's size (paramiko: 4 KB whatever we announce), no keys yet
@@ -284,27 +287,15 @@ data[9:13] = b"\\x00\\x00\\x0f\\xf6"  # 4086 bytes of data
 gc.collect()
 conn = Connection(cfg)
 # the heap cut into small pieces, half of them free: room enough, but no run of 4 KB
-hold = [None] * 1000
-n = 0
-try:
-    while n < len(hold):
-        hold[n] = bytearray(480)
-        n += 1
-except MemoryError:
-    pass
-j = 0
-while j < n:  # (no range object: the heap is full here)
-    hold[j] = None
-    j += 2
-gc.collect()
+held, n = cut(480, 1000)
 t = conn.transport
 try:
     t.feed(memoryview(data)[:4])
     t.feed(memoryview(data)[4:])
     p = t.read_packet()  # its payload copied out (the channel's data copy, reused)
-    print("fed", len(p), p[0], n < len(hold))
+    print("fed", len(p), p[0], n < 1000)
 except MemoryError:
-    print("MemoryError", n < len(hold))
+    print("MemoryError", n < 1000)
 """
 
 
@@ -316,7 +307,7 @@ def test_the_receive_buffer_is_made_for_a_window_sized_packet_when_the_connectio
     # the connection, and the packet fits in them
     import runtimes
 
-    out = runtimes.run("unix", _FRAGMENTED, heapsize="256k")
+    out = runtimes.run("unix", _FRAGMENTED % os.path.dirname(os.path.abspath(__file__)), heapsize="256k")
     assert out.strip() == "fed 4095 94 True", out
 
 
