@@ -206,16 +206,21 @@ def parallel_ssh_stdin(cell):
 
 
 def parallel_ssh_shell(cell):
-    # open_shell() asks for no pty: ussh then reads Python lines and prints no prompt
+    # open_shell() asks for no pty: ussh then reads Python lines and prints no prompt. Not its
+    # `with` block: leaving it waits for EOF and then closes the channel, and where its reader
+    # greenlet had not run by then the output was lost (CI, once: exit 0, no lines). Read to EOF
+    # first, as the exec cells do
     c = _pssh(cell)
     try:
-        with c.open_shell(read_timeout=20) as sh:
-            sh.run("x = 6*7")
-            sh.run("print(x)")
-        lines = list(sh.stdout)
-        cell.log("shell output", "\n".join(lines))
-        if lines != ["42"] or sh.exit_code != 0:
-            raise CellFailed("shell: exit %s, lines %r" % (sh.exit_code, lines[:10]))
+        sh = c.open_shell(read_timeout=20)
+        sh.run("x = 6*7")
+        sh.run("print(x)")
+        c.eagain(sh.output.channel.send_eof)
+        code, text = _pssh_out(cell, c, sh.output)
+        lines = text.splitlines()
+        cell.log("shell output", text)
+        if lines != ["42"] or code != 0:
+            raise CellFailed("shell: exit %s, lines %r" % (code, lines[:10]))
     finally:
         _pssh_close(c)
 
