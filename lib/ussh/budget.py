@@ -5,8 +5,9 @@
 #                    2 KB; max_packet is the transport's hard limit, RFC 4253 §6.1)
 #   channel input    the window we grant (the client may have that much in flight),
 #                    and the copy a program takes of it
-#   channel output   the channel's buffer, then each packet's header + data and the
-#                    encrypted packet: three of channel_max_packet (our packets are no
+#   channel output   the channel's buffer and its spare (output written while the other
+#                    waits for the client's window), the message (header + data) and
+#                    the encrypted packet: four of channel_max_packet (our packets are no
 #                    larger than those we take, whatever the client accepts)
 #   cipher and MAC   AES-CTR key schedules and HMAC states, both directions
 #   SFTP / scp       a request held whole (small but for WRITE, whose data streams
@@ -31,7 +32,7 @@ def table(cfg):
     rows = [
         ("receive buffer + data copy", 2 * (max(cfg.channel_max_packet, min(cfg.window, cfg.max_packet)) + _FRAMING)),
         ("channel input (window + copy)", 2 * cfg.window),
-        ("channel output (buffer + packet copies)", 3 * p),
+        ("channel output (buffers + packet copies)", 4 * p),
         ("cipher and MAC state", _CRYPTO),
         ("SFTP or scp (request + reply)", 3 * cfg.channel_max_packet),
         ("objects", _FIXED),
