@@ -3,11 +3,12 @@
 # Python session on ussh.pyrun's Runner, typed a line at a time. Characters
 # echo, Backspace takes back the last one, Enter runs the line; a compound
 # statement starts a block that runs at an empty line, open brackets, a
-# triple-quoted string or a trailing "\" one that runs once they close. Ctrl-C drops the line or block,
-# Ctrl-D on an empty line ends the session. No history, cursor keys,
-# completion or paste mode: 1.4 KB of .mpy beside ussh.repl's 3.0 KB (both
-# use ussh.pysource's 0.6 KB to tell when typed source is whole). A board
-# picks it with cfg.shell = "ussh.lineshell" (scheduler).
+# triple-quoted string or a trailing "\" one that runs once they close.
+# Ctrl-C drops the line or block, Ctrl-D on an empty line ends the session.
+# No history, cursor keys, completion or paste mode: 1.4 KB of .mpy beside
+# ussh.repl's 3.0 KB (both use ussh.pysource's 0.6 KB to tell when typed
+# source is whole). A board picks it with cfg.shell = "ussh.lineshell"
+# (scheduler).
 from ussh.compat import const, version
 
 _ROOM = const(512)
