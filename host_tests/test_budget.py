@@ -379,3 +379,24 @@ def test_a_memory_error_in_a_reply_longer_than_a_packet_ends_the_session_with_no
         assert got[:9] == struct.pack(">IBI", 2009, 103, c.rid) and 9 < len(got) < 2013, got[:20]
         assert got[13:] == data[: len(got) - 13]
         assert ("close", c.ch) in ev and not c.p.conn.closed, ev  # the session ends, the connection goes on
+
+
+@pytest.mark.parametrize("torn", [False, True])
+def test_out_of_memory_over_tcp_lets_the_state_go_and_sends_no_packet_after_a_torn_one(torn):
+    # Connection.out_of_memory as the asyncio server calls it: what the connection holds goes
+    # (queued packets, channels, deferred requests); a DISCONNECT is queued in plain order, but
+    # after a packet failed half made none is (the socket's close tells the client there: a
+    # packet on a keystream ahead of the client's would reach it as garbage)
+    from ussh.connection import Connection
+
+    conn = Connection(config(log=lambda m: None))
+    conn.outq[:] = [b"queued"]
+    conn.channels[0] = bytearray(100)
+    conn.sched.deferred.append((conn.channels[0], b"shell", b""))
+    conn.torn = torn
+    conn.out_of_memory()
+    assert conn.closed and not conn.channels and not conn.sched.deferred
+    if torn:
+        assert conn.outq == []
+    else:
+        assert len(conn.outq) == 1 and b"out of memory" in bytes(conn.outq[0])
