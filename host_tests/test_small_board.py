@@ -189,3 +189,33 @@ def test_110k_board_runs_pty_shells_between_commands(tmp_path):
         print(_heap(sb, log))
     finally:
         t.stop()
+
+
+@pytest.mark.skip(reason="does not fit yet: the upload's OPEN or a WRITE's reply finds no free block "
+                  "(lowest about 3.4 KB free, largest block about 300 B; README 'Numbers')")
+def test_110k_board_takes_a_64k_upload_between_commands(tmp_path):
+    # the 110 KB board as the shells' test starts it (qemu_small.LEAN_INTERN also interns the
+    # upload's modules' names at the start): a command, a 64 KiB `sftp -b` put (only the modules
+    # an upload uses are loaded: ussh.sftp, sftp_ops, fs; sftp_dirs stays on the flash), its
+    # SHA-256 read back on the board, a command; nothing ran out of memory
+    sb, t = _target(tmp_path, qemu.FIRMWARE_SMALL, shell=qemu_small.LEAN_SHELL, intern=qemu_small.LEAN_INTERN)
+    try:
+        p = _ssh(t, "print(6*7)", text=True)
+        assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + _tail(t)
+        data = os.urandom(64 * 1024)
+        src = tmp_path / "up.bin"
+        src.write_bytes(data)
+        batch = tmp_path / "batch"
+        batch.write_text("put %s /up.bin\n" % src)
+        p = _run(t, ["sftp"] + t.base + ["-b", str(batch), "-P", str(t.port), "root@127.0.0.1"], text=True)
+        assert p.returncode == 0, p.stdout + p.stderr + _tail(t)
+        p = _ssh(t, HASH, text=True)
+        assert p.stdout.strip() == hashlib.sha256(data).hexdigest(), p.stdout + p.stderr + _tail(t)
+        p = _ssh(t, "print(6*7+2)", text=True)
+        assert (p.returncode, p.stdout) == (0, "44\n"), p.stderr + _tail(t)
+        log = _idle(t)
+        assert "out of memory" not in log and "Traceback" not in log, _tail(t)
+        assert log.count(" exec ") == 3, _tail(t)
+        print(_heap(sb, log))
+    finally:
+        t.stop()

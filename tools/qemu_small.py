@@ -325,7 +325,79 @@ def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
         t.stop()
 
 
+# what the board reads back after an upload: the file's SHA-256, read in 512-byte pieces
+HASH = ("import hashlib, binascii\nh = hashlib.sha256()\nb = bytearray(512)\nf = open('/up.bin', 'rb')\n"
+        "while True:\n    n = f.readinto(b)\n    if not n:\n        break\n    h.update(memoryview(b)[:n])\n"
+        "f.close()\nprint(binascii.hexlify(h.digest()).decode())")
+
+
+def uploads(folder, rounds=1, elf=qemu.FIRMWARE_SMALL, size=64 * 1024):
+    """A command, then rounds times (an OpenSSH `sftp -b` put of size random bytes, the SHA-256
+    read back on the board, a command), on one start of the lean board (LEAN_SHELL, LEAN_INTERN):
+    [(kind, worked)], the start's free heap and largest block, and the console."""
+    import hashlib
+
+    sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream"],
+                    lean=LEAN_SETTINGS, shell=LEAN_SHELL, intern=LEAN_INTERN)
+    sb.__enter__()
+    try:
+        first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=LEAN_RX)
+        if "serving SSH" not in first:
+            raise qemu.BoardError("the board did not serve: " + first)
+    except BaseException:
+        sb.__exit__()
+        raise
+    t = qemu.SSHTarget(sb, os.path.join(folder, "qemu.log"))
+    known = os.path.join(folder, "known_hosts")
+    with open(known, "w") as f:
+        f.write(t.known_hosts_line + "\n")
+    opts = ["-F", "/dev/null", "-i", sb.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes"]
+    src, batch = os.path.join(folder, "up.bin"), os.path.join(folder, "batch")
+    with open(batch, "w") as f:
+        f.write("put %s /up.bin\n" % src)
+    out = []
+
+    def run(kind, argv, want):
+        try:
+            p = subprocess.run(argv, capture_output=True, timeout=120)
+            out.append((kind, p.returncode == 0 and want(p.stdout)))
+            if not out[-1][1]:
+                print(kind, p.returncode, p.stdout[-300:], p.stderr[-500:])
+        except subprocess.TimeoutExpired:
+            out.append((kind, False))
+        time.sleep(0.5)
+
+    ssh = ["ssh"] + opts + ["-p", str(t.port), "root@127.0.0.1"]
+    try:
+        run("exec", ssh + ["print(6*7)"], lambda o: o == b"42\n")
+        for _ in range(rounds):
+            data = os.urandom(size)
+            with open(src, "wb") as f:
+                f.write(data)
+            run("put", ["sftp"] + opts + ["-b", batch, "-P", str(t.port), "root@127.0.0.1"], lambda o: True)
+            run("hash", ssh + [HASH], lambda o: o.strip() == hashlib.sha256(data).hexdigest().encode())
+            run("exec", ssh + ["print(6*7)"], lambda o: o == b"42\n")
+        return out, sb.start_heap, sb.start_block, t.console_text()
+    finally:
+        t.stop()
+
+
+def _report(out, heap, block, log):
+    lows = re.findall(r"^ussh-bench heap (\d+)\nussh-bench block (\d+)$", log, re.M)
+    print("serving with %d B free (largest block %d B)" % (heap, block))
+    for (kind, ok), low in zip(out, lows[::2]):  # a connection's, then the wait after it
+        print("%-5s %-4s lowest %s B free, largest block then %s B" % (kind, "ok" if ok else "FAIL", low[0], low[1]))
+    if "out of memory" in log or not all(ok for _, ok in out):
+        print(log[-3000:])
+    return 0 if all(ok for _, ok in out) else 1
+
+
 def main(argv):
+    if "--upload" in argv:
+        elf = qemu.FIRMWARE_PLAIN if "--plain" in argv else qemu.FIRMWARE_SMALL
+        with tempfile.TemporaryDirectory() as d:
+            return _report(*uploads(d, int(argv[argv.index("--upload") + 1]), elf))
     if "--shells" in argv:
         with tempfile.TemporaryDirectory() as d:
             out, heap, block, log = shells(d, int(argv[argv.index("--shells") + 1]))

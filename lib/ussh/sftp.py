@@ -1,15 +1,16 @@
 # SFTP version 3 (draft-ietf-secsh-filexfer-02) as the "sftp" subsystem,
 # with OpenSSH's posix-rename, statvfs and fsync extensions: the framing.
-# Packets are handled as they complete, each by its handler in
-# sftp_dirs.HANDLERS; WRITE data goes straight to the file and READ replies
-# are at most _MAX_READ bytes, so a session holds a few packets.
+# Packets are handled as they complete, each by its handler: those an upload
+# uses in sftp_ops.HANDLERS, the others in sftp_dirs.HANDLERS (that module
+# imported at the first such request: an upload never loads it). WRITE data
+# goes straight to the file and READ replies are at most _MAX_READ bytes, so
+# a session holds a few packets.
 import struct
 
 from ussh import fs
 from ussh.channel import ChannelClosed
 from ussh.compat import ENOENT, const
-from ussh.sftp_dirs import HANDLERS
-from ussh.sftp_ops import File, Status, u32
+from ussh.sftp_ops import HANDLERS, File, Status, u32
 from ussh.wire import Reader, SSHError
 
 _INIT = const(1)
@@ -41,9 +42,10 @@ class Session:
         # a READ's reply up to this is held whole (its data, then the channel's buffer); a
         # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way
         self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
-        # what READ reads the file into, made once with the session: a buffer per request, on a
-        # board heap that earlier sessions cut up, soon found no free run of 2 KB (a soak)
-        self.chunk = bytearray(self.max_read)
+        # what READ reads the file into, made once, at the session's first READ (an upload
+        # makes none): a buffer per request, on a board heap that earlier sessions cut up, soon
+        # found no free run of 2 KB (a soak)
+        self.chunk = None
         self.log = conn.log
         self.buf = bytearray()
         self.wleft = 0  # data of the current WRITE still to come
@@ -135,6 +137,10 @@ class Session:
     def _request(self, a):
         t, r = a
         fn = HANDLERS.get(t)
+        if fn is None:  # not one of an upload's: READ, the folders', the extensions
+            from ussh.sftp_dirs import HANDLERS as more
+
+            fn = more.get(t)
         if fn is None:
             raise Status(_OP_UNSUPPORTED, "unsupported request %d" % t)
         fn(self, r)

@@ -1,20 +1,16 @@
-# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) on folders and names:
-# OPENDIR, READDIR, REALPATH, REMOVE, MKDIR, RMDIR, RENAME, and OpenSSH's extensions
-# (posix-rename, fsync, statvfs); and HANDLERS, every request type's handler (those on files
-# are ussh.sftp_ops'), which ussh.sftp looks up.
+# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that an upload does not use:
+# READ, FSTAT, SETSTAT, FSETSTAT, OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, RENAME, and OpenSSH's
+# extensions (posix-rename, fsync, statvfs); HANDLERS, their table. ussh.sftp imports this module
+# at the first such request (those of an upload are ussh.sftp_ops').
 import os
 import struct
 
 from ussh import fs
 from ussh.compat import const, fsync
-from ussh.sftp_ops import (Status, u32, _attrs, _close, _entry, _fsetstat, _fstat, _handle, _mode, _new_handle,
-                           _open, _path, _read, _setstat, _stat, _write)
+from ussh.channel import ChannelClosed
+from ussh.sftp_ops import Status, u32, _attrs, _entry, _handle, _mode, _new_handle, _path
 
-_OPEN = const(3)
-_CLOSE = const(4)
 _READ = const(5)
-_WRITE = const(6)
-_LSTAT = const(7)
 _FSTAT = const(8)
 _SETSTAT = const(9)
 _FSETSTAT = const(10)
@@ -23,10 +19,10 @@ _READDIR = const(12)
 _REMOVE = const(13)
 _MKDIR = const(14)
 _RMDIR = const(15)
-_REALPATH = const(16)
-_STAT = const(17)
 _RENAME = const(18)
 _EXTENDED = const(200)
+_DATA = const(103)
+_ATTRS = const(105)
 _NAME = const(104)
 _EXTENDED_REPLY = const(201)
 
@@ -37,7 +33,102 @@ _NO_SUCH_FILE = const(2)
 _FAILURE = const(4)
 _OP_UNSUPPORTED = const(8)
 
+# attribute flags, filexfer-02 §5
+_A_SIZE = const(1)
+_A_UIDGID = const(2)
+_A_PERMISSIONS = const(4)
+_A_ACMODTIME = const(8)
+
 _NAMES_PER_READDIR = const(16)
+_MAX_READ = const(32768)  # the largest READ answered (clients ask for at most this)
+
+
+def _read(s, r):
+    h = _handle(s, r)
+    off = r.u64()
+    n = min(r.u32(), _MAX_READ)
+    r.done()
+    if off >> 62:  # no file here is that large; seek() would overflow
+        raise Status(_FAILURE, "offset too large")
+    f = h.f
+    if s.chunk is None:
+        s.chunk = bytearray(s.max_read)
+    if n > s.max_read:
+        # more than the budget holds at once: the reply is streamed in chunks through the
+        # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
+        # the length is what the file has there, announced first
+        f.seek(0, 2)
+        n = min(n, max(0, f.tell() - off))
+        if n > s.max_read:
+            return _read_streamed(s, f, off, n)
+    f.seek(off)
+    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
+    if not k:
+        raise Status(_EOF, "end of file")
+    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
+
+
+def _read_streamed(s, f, off, n):
+    ch = s.ch
+    ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
+    f.seek(off)
+    try:
+        buf = memoryview(s.chunk)
+        while n:
+            m = min(n, len(buf))
+            k = f.readinto(buf[:m])  # ch.out copies it into the channel's buffer
+            if not k:  # the file shrank since: the length is announced, zeros make it up
+                buf[:m] = bytes(m)
+                k = m
+            ch.out(buf[:k])
+            n -= k
+    except (OSError, MemoryError) as e:
+        # the header is out: no STATUS can follow; the session ends (the client sees it close)
+        s.log("sftp: read failed mid-reply (%r): ending the session" % e)
+        s.closed = True
+        raise ChannelClosed()
+
+
+def _fstat(s, r):
+    h = _handle(s, r)
+    h.f.flush()
+    r.done()
+    s.send(_ATTRS, s.rid, _attrs(os.stat(h.tmp or h.host)))
+
+
+def _setstat(s, r, h=None, p=None):
+    # apply what the filesystem supports, accept the rest
+    if p is None:
+        p = _path(s, r)
+    fl = r.u32()
+    if fl & _A_SIZE:
+        n = r.u64()
+        if n >> 62:  # no filesystem here holds that; the OS would overflow
+            raise Status(_FAILURE, "size too large")
+        if h and h.tmp:
+            h.size = n  # for CLOSE: the old file up to there
+        if hasattr(os, "truncate") and not (h and h.old and n >= h.pos):
+            os.truncate(p, n)
+    if fl & _A_UIDGID:
+        r.u32()
+        r.u32()
+    if fl & _A_PERMISSIONS:
+        m = r.u32()
+        if hasattr(os, "chmod"):
+            os.chmod(p, m & 0o7777)
+    if fl & _A_ACMODTIME:
+        a = r.u32()
+        m = r.u32()
+        if hasattr(os, "utime"):
+            os.utime(p, (a, m))
+    r.pos = r.end  # extended attributes: none applied
+    s.status(s.rid, _OK)
+
+
+def _fsetstat(s, r):
+    h = _handle(s, r)
+    h.f.flush()
+    _setstat(s, r, h, h.tmp or h.host)
 
 
 def _longname(name, st):
@@ -80,12 +171,6 @@ def _readdir(s, r):
     if not out:
         raise Status(_EOF, "end of folder")
     s.send(_NAME, s.rid, struct.pack(">I", len(out)) + b"".join(out))
-
-
-def _realpath(s, r):
-    p = "/" + "/".join(s.root.parts(r.string()))
-    r.done()
-    s.send(_NAME, s.rid, b"\0\0\0\1" + u32(p.encode()) * 2 + b"\0\0\0\0")
 
 
 def _remove(s, r):
@@ -146,11 +231,7 @@ def _extended(s, r):
 
 
 HANDLERS = {
-    _OPEN: _open,
-    _CLOSE: _close,
     _READ: _read,
-    _WRITE: _write,
-    _LSTAT: _stat,
     _FSTAT: _fstat,
     _SETSTAT: _setstat,
     _FSETSTAT: _fsetstat,
@@ -159,8 +240,6 @@ HANDLERS = {
     _REMOVE: _remove,
     _MKDIR: _mkdir,
     _RMDIR: _rmdir,
-    _REALPATH: _realpath,
-    _STAT: _stat,
     _RENAME: _rename,
     _EXTENDED: _extended,
 }

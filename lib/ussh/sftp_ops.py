@@ -1,23 +1,28 @@
-# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) on files: OPEN, CLOSE,
-# READ, WRITE and their attributes (STAT, LSTAT, FSTAT, SETSTAT, FSETSTAT), and what every
-# handler shares (handles, paths, attributes, Status). A handler gets the session (ussh.sftp,
-# the framing) and a Reader on the request after its id; it answers with s.send/s.status or
-# raises Status. The operations on folders and names, and the table of all: ussh.sftp_dirs.
+# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that an upload uses: OPEN,
+# CLOSE, WRITE, REALPATH, STAT and LSTAT, and what every handler shares (handles, paths,
+# attributes, Status). A handler gets the session (ussh.sftp, the framing) and a Reader on the
+# request after its id; it answers with s.send/s.status or raises Status. The other requests
+# (READ, FSTAT, SETSTAT, FSETSTAT, the folders and names, the extensions) are ussh.sftp_dirs',
+# imported at the first such request: a board whose heap holds an upload's code and no more
+# (110 KB) never loads them for an upload.
 import os
 import struct
 
 from ussh import fs
-from ussh.channel import ChannelClosed
 from ussh.compat import const
 
+_OPEN = const(3)
+_CLOSE = const(4)
+_WRITE = const(6)
+_LSTAT = const(7)
+_REALPATH = const(16)
+_STAT = const(17)
 _HANDLE = const(102)
-_DATA = const(103)
+_NAME = const(104)
 _ATTRS = const(105)
-_MAX_READ = const(32768)  # the largest READ answered (clients ask for at most this)
 
 # status codes, filexfer-02 §7
 _OK = const(0)
-_EOF = const(1)
 _NO_SUCH_FILE = const(2)
 _FAILURE = const(4)
 
@@ -30,10 +35,7 @@ _F_TRUNC = const(16)
 _F_EXCL = const(32)
 
 # attribute flags, filexfer-02 §5
-_A_SIZE = const(1)
-_A_UIDGID = const(2)
-_A_PERMISSIONS = const(4)
-_A_ACMODTIME = const(8)
+_A_ALL = const(15)  # SIZE, UIDGID, PERMISSIONS, ACMODTIME
 
 _MAX_HANDLES = const(8)
 
@@ -89,7 +91,7 @@ def _mode(st):
 
 
 def _attrs(st):
-    return struct.pack(">IQIIIII", _A_SIZE | _A_UIDGID | _A_PERMISSIONS | _A_ACMODTIME, st[6], st[4], st[5], _mode(st),
+    return struct.pack(">IQIIIII", _A_ALL, st[6], st[4], st[5], _mode(st),
                        st[7] & 0xFFFFFFFF, st[8] & 0xFFFFFFFF)
 
 
@@ -116,50 +118,6 @@ def _path(s, r):
 def _entry(s, r):
     # a path to change (remove, rename, make): never the root folder itself
     return s.root.entry(r.string())
-
-
-def _read(s, r):
-    h = _handle(s, r)
-    off = r.u64()
-    n = min(r.u32(), _MAX_READ)
-    r.done()
-    if off >> 62:  # no file here is that large; seek() would overflow
-        raise Status(_FAILURE, "offset too large")
-    f = h.f
-    if n > s.max_read:
-        # more than the budget holds at once: the reply is streamed in chunks through the
-        # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
-        # the length is what the file has there, announced first
-        f.seek(0, 2)
-        n = min(n, max(0, f.tell() - off))
-        if n > s.max_read:
-            return _read_streamed(s, f, off, n)
-    f.seek(off)
-    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
-    if not k:
-        raise Status(_EOF, "end of file")
-    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
-
-
-def _read_streamed(s, f, off, n):
-    ch = s.ch
-    ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
-    f.seek(off)
-    try:
-        buf = memoryview(s.chunk)
-        while n:
-            m = min(n, len(buf))
-            k = f.readinto(buf[:m])  # ch.out copies it into the channel's buffer
-            if not k:  # the file shrank since: the length is announced, zeros make it up
-                buf[:m] = bytes(m)
-                k = m
-            ch.out(buf[:k])
-            n -= k
-    except (OSError, MemoryError) as e:
-        # the header is out: no STATUS can follow; the session ends (the client sees it close)
-        s.log("sftp: read failed mid-reply (%r): ending the session" % e)
-        s.closed = True
-        raise ChannelClosed()
 
 
 def _write(s, r):  # without data: its header, then nothing
@@ -228,43 +186,18 @@ def _stat(s, r):  # STAT and LSTAT: symbolic links are not followed anywhere els
     s.send(_ATTRS, s.rid, _attrs(os.stat(p)))
 
 
-def _fstat(s, r):
-    h = _handle(s, r)
-    h.f.flush()
+def _realpath(s, r):
+    p = "/" + "/".join(s.root.parts(r.string()))
     r.done()
-    s.send(_ATTRS, s.rid, _attrs(os.stat(h.tmp or h.host)))
+    s.send(_NAME, s.rid, b"\0\0\0\1" + u32(p.encode()) * 2 + b"\0\0\0\0")
 
 
-def _setstat(s, r, h=None, p=None):
-    # apply what the filesystem supports, accept the rest
-    if p is None:
-        p = _path(s, r)
-    fl = r.u32()
-    if fl & _A_SIZE:
-        n = r.u64()
-        if n >> 62:  # no filesystem here holds that; the OS would overflow
-            raise Status(_FAILURE, "size too large")
-        if h and h.tmp:
-            h.size = n  # for CLOSE: the old file up to there
-        if hasattr(os, "truncate") and not (h and h.old and n >= h.pos):
-            os.truncate(p, n)
-    if fl & _A_UIDGID:
-        r.u32()
-        r.u32()
-    if fl & _A_PERMISSIONS:
-        m = r.u32()
-        if hasattr(os, "chmod"):
-            os.chmod(p, m & 0o7777)
-    if fl & _A_ACMODTIME:
-        a = r.u32()
-        m = r.u32()
-        if hasattr(os, "utime"):
-            os.utime(p, (a, m))
-    r.pos = r.end  # extended attributes: none applied
-    s.status(s.rid, _OK)
-
-
-def _fsetstat(s, r):
-    h = _handle(s, r)
-    h.f.flush()
-    _setstat(s, r, h, h.tmp or h.host)
+# the requests handled here; ussh.sftp asks ussh.sftp_dirs.HANDLERS for the others
+HANDLERS = {
+    _OPEN: _open,
+    _CLOSE: _close,
+    _WRITE: _write,
+    _LSTAT: _stat,
+    _REALPATH: _realpath,
+    _STAT: _stat,
+}
