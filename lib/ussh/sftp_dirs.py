@@ -8,7 +8,7 @@ import struct
 from ussh import fs
 from ussh.compat import const, fsync
 from ussh.channel import ChannelClosed
-from ussh.sftp_ops import Status, u32, _attrs, _entry, _handle, _mode, _new_handle, _path
+from ussh.sftp_ops import Status, u32, _attrs, _handle, _mode, _new_handle, _path
 
 _READ = const(5)
 _FSTAT = const(8)
@@ -129,6 +129,26 @@ def _fsetstat(s, r):
     h = _handle(s, r)
     h.f.flush()
     _setstat(s, r, h, h.tmp or h.host)
+
+
+def merge(h, end):
+    # ussh.sftp_ops.File.merge's copy: the old file of upload h from h.pos to end (None: its end)
+    f = h.f
+    f.seek(h.pos)
+    with open(h.host, "rb") as g:
+        g.seek(h.pos)
+        n = -1 if end is None else end - h.pos
+        while n:
+            b = g.read(8192 if n < 0 else min(n, 8192))
+            if not b:
+                break
+            f.write(b)
+            n -= len(b)
+
+
+def _entry(s, r):
+    # a path to change (remove, rename, make): never the root folder itself
+    return s.root.entry(r.string())
 
 
 def _longname(name, st):

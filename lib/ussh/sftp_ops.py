@@ -55,19 +55,12 @@ class File:
         self.size = None
 
     def merge(self, end=None):
-        # copies the old file from pos to end (default: its end) into tmp
+        # copies the old file from pos to end (default: its end) into tmp (ussh.sftp_dirs:
+        # an upload with TRUNC, as OpenSSH's sftp sends, has none to copy)
         if self.old and (end is None or end > self.pos):
-            f = self.f
-            f.seek(self.pos)
-            with open(self.host, "rb") as g:
-                g.seek(self.pos)
-                n = -1 if end is None else end - self.pos
-                while n:
-                    b = g.read(8192 if n < 0 else min(n, 8192))
-                    if not b:
-                        break
-                    f.write(b)
-                    n -= len(b)
+            from ussh.sftp_dirs import merge
+
+            merge(self, end)
         self.old = False
 
 
@@ -113,11 +106,6 @@ def _new_handle(s, h):
 
 def _path(s, r):
     return s.root.host(r.string())
-
-
-def _entry(s, r):
-    # a path to change (remove, rename, make): never the root folder itself
-    return s.root.entry(r.string())
 
 
 def _write(s, r):  # without data: its header, then nothing
