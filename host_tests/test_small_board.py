@@ -32,9 +32,7 @@ import qemu  # noqa: E402
 import qemu_small  # noqa: E402
 
 STEP = 120  # seconds for one client's run at most (a 64 KiB upload takes about 10 s)
-HASH = ("import hashlib, binascii\nh = hashlib.sha256()\nb = bytearray(512)\nf = open('/up.bin', 'rb')\n"
-        "while True:\n    n = f.readinto(b)\n    if not n:\n        break\n    h.update(memoryview(b)[:n])\n"
-        "f.close()\nprint(binascii.hexlify(h.digest()).decode())")
+HASH = qemu_small.HASH  # the file's SHA-256, read back on the board in 512-byte pieces
 
 
 @pytest.fixture(autouse=True)
@@ -191,13 +189,13 @@ def test_110k_board_runs_pty_shells_between_commands(tmp_path):
         t.stop()
 
 
-@pytest.mark.skip(reason="does not fit yet: the upload's OPEN or a WRITE's reply finds no free block "
-                  "(lowest about 3.4 KB free, largest block about 300 B; README 'Numbers')")
-def test_110k_board_takes_a_64k_upload_between_commands(tmp_path):
-    # the 110 KB board as the shells' test starts it (qemu_small.LEAN_INTERN also interns the
-    # upload's modules' names at the start): a command, a 64 KiB `sftp -b` put (only the modules
-    # an upload uses are loaded: ussh.sftp, sftp_ops, fs; sftp_dirs stays on the flash), its
-    # SHA-256 read back on the board, a command; nothing ran out of memory
+def test_110k_board_contains_a_64k_upload_that_does_not_fit_yet(tmp_path):
+    # the 110 KB board as the shells' test starts it: a command, a 64 KiB `sftp -b` put, a
+    # command. The upload does not fit yet (its modules, about 12 KB, leave the session a few KB
+    # in pieces of a few hundred bytes; README "Numbers"): it works, its SHA-256 read back on the board, or it
+    # fails as a client can tell, an SFTP "Failure" status or the connection told "out of memory"
+    # at once (no wait for a timeout), the budget and the free heap in the log; either way the
+    # board serves the next client, whose command works
     sb, t = _target(tmp_path, qemu.FIRMWARE_SMALL, shell=qemu_small.LEAN_SHELL, intern=qemu_small.LEAN_INTERN)
     try:
         p = _ssh(t, "print(6*7)", text=True)
@@ -208,14 +206,22 @@ def test_110k_board_takes_a_64k_upload_between_commands(tmp_path):
         batch = tmp_path / "batch"
         batch.write_text("put %s /up.bin\n" % src)
         p = _run(t, ["sftp"] + t.base + ["-b", str(batch), "-P", str(t.port), "root@127.0.0.1"], text=True)
-        assert p.returncode == 0, p.stdout + p.stderr + _tail(t)
-        p = _ssh(t, HASH, text=True)
-        assert p.stdout.strip() == hashlib.sha256(data).hexdigest(), p.stdout + p.stderr + _tail(t)
+        out = p.stdout + p.stderr
+        if p.returncode == 0:
+            h = _ssh(t, HASH, text=True)
+            assert h.stdout.strip() == hashlib.sha256(data).hexdigest(), h.stdout + h.stderr + _tail(t)
+            how = "worked"
+        else:
+            how = "Failure" if "Failure" in out else "told"
+            if how == "told":
+                assert ": out of memory" in out or "message authentication code incorrect" in out, out + _tail(t)
         p = _ssh(t, "print(6*7+2)", text=True)
         assert (p.returncode, p.stdout) == (0, "44\n"), p.stderr + _tail(t)
         log = _idle(t)
-        assert "out of memory" not in log and "Traceback" not in log, _tail(t)
-        assert log.count(" exec ") == 3, _tail(t)
-        print(_heap(sb, log))
+        for block in log.split("Traceback (most recent call last):")[1:]:  # only the MemoryErrors'
+            assert "MemoryError" in block.split("\nussh")[0], _tail(t)
+        n = log.count("over the budget")  # a MemoryError that ended the connection: logged once
+        assert n == log.count("B of heap free") and n <= 1 and (n == 1 or how != "told"), _tail(t)
+        print(_heap(sb, log), "; the upload:", how)
     finally:
         t.stop()

@@ -1,8 +1,8 @@
 # SFTP version 3 (draft-ietf-secsh-filexfer-02) as the "sftp" subsystem,
 # with OpenSSH's posix-rename, statvfs and fsync extensions: the framing.
-# Packets are handled as they complete, each by its handler: those an upload
-# uses in sftp_ops.HANDLERS, the others in sftp_dirs.HANDLERS (that module
-# imported at the first such request: an upload never loads it). WRITE data
+# Packets are handled as they complete, each by its handler: those a file's
+# transfer uses in sftp_ops.HANDLERS, the others in sftp_dirs.HANDLERS (that
+# module imported at the first such request: a transfer never loads it). WRITE data
 # goes straight to the file and READ replies are at most _MAX_READ bytes, so
 # a session holds a few packets.
 import struct
@@ -42,10 +42,11 @@ class Session:
         # a READ's reply up to this is held whole (its data, then the channel's buffer); a
         # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way
         self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
-        # what READ reads the file into, made once, at the session's first READ (an upload
-        # makes none): a buffer per request, on a board heap that earlier sessions cut up, soon
-        # found no free run of 2 KB (a soak)
-        self.chunk = None
+        # what READ reads the file into, made once with the session while the heap still has
+        # runs that long: a buffer per request, on a board heap that earlier sessions cut up,
+        # soon found no free run of 2 KB (a soak); made at the first READ, it found none either
+        # (test_budget's fragmented heap)
+        self.chunk = bytearray(self.max_read)
         self.log = conn.log
         self.buf = bytearray()
         self.wleft = 0  # data of the current WRITE still to come
@@ -137,7 +138,7 @@ class Session:
     def _request(self, a):
         t, r = a
         fn = HANDLERS.get(t)
-        if fn is None:  # not one of an upload's: READ, the folders', the extensions
+        if fn is None:  # not one of a transfer's: the folders', the extensions, SETSTAT...
             from ussh.sftp_dirs import HANDLERS as more
 
             fn = more.get(t)

@@ -1,5 +1,5 @@
 # The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that an upload does not use:
-# READ, FSTAT, SETSTAT, FSETSTAT, OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, RENAME, and OpenSSH's
+# FSTAT, SETSTAT, FSETSTAT, OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, RENAME, and OpenSSH's
 # extensions (posix-rename, fsync, statvfs); HANDLERS, their table. ussh.sftp imports this module
 # at the first such request (those of an upload are ussh.sftp_ops').
 import os
@@ -7,10 +7,8 @@ import struct
 
 from ussh import fs
 from ussh.compat import const, fsync
-from ussh.channel import ChannelClosed
 from ussh.sftp_ops import Status, u32, _attrs, _handle, _mode, _new_handle, _path
 
-_READ = const(5)
 _FSTAT = const(8)
 _SETSTAT = const(9)
 _FSETSTAT = const(10)
@@ -21,7 +19,6 @@ _MKDIR = const(14)
 _RMDIR = const(15)
 _RENAME = const(18)
 _EXTENDED = const(200)
-_DATA = const(103)
 _ATTRS = const(105)
 _NAME = const(104)
 _EXTENDED_REPLY = const(201)
@@ -40,53 +37,6 @@ _A_PERMISSIONS = const(4)
 _A_ACMODTIME = const(8)
 
 _NAMES_PER_READDIR = const(16)
-_MAX_READ = const(32768)  # the largest READ answered (clients ask for at most this)
-
-
-def _read(s, r):
-    h = _handle(s, r)
-    off = r.u64()
-    n = min(r.u32(), _MAX_READ)
-    r.done()
-    if off >> 62:  # no file here is that large; seek() would overflow
-        raise Status(_FAILURE, "offset too large")
-    f = h.f
-    if s.chunk is None:
-        s.chunk = bytearray(s.max_read)
-    if n > s.max_read:
-        # more than the budget holds at once: the reply is streamed in chunks through the
-        # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
-        # the length is what the file has there, announced first
-        f.seek(0, 2)
-        n = min(n, max(0, f.tell() - off))
-        if n > s.max_read:
-            return _read_streamed(s, f, off, n)
-    f.seek(off)
-    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
-    if not k:
-        raise Status(_EOF, "end of file")
-    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
-
-
-def _read_streamed(s, f, off, n):
-    ch = s.ch
-    ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
-    f.seek(off)
-    try:
-        buf = memoryview(s.chunk)
-        while n:
-            m = min(n, len(buf))
-            k = f.readinto(buf[:m])  # ch.out copies it into the channel's buffer
-            if not k:  # the file shrank since: the length is announced, zeros make it up
-                buf[:m] = bytes(m)
-                k = m
-            ch.out(buf[:k])
-            n -= k
-    except (OSError, MemoryError) as e:
-        # the header is out: no STATUS can follow; the session ends (the client sees it close)
-        s.log("sftp: read failed mid-reply (%r): ending the session" % e)
-        s.closed = True
-        raise ChannelClosed()
 
 
 def _fstat(s, r):
@@ -251,7 +201,6 @@ def _extended(s, r):
 
 
 HANDLERS = {
-    _READ: _read,
     _FSTAT: _fstat,
     _SETSTAT: _setstat,
     _FSETSTAT: _fsetstat,

@@ -1,28 +1,34 @@
-# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that an upload uses: OPEN,
-# CLOSE, WRITE, REALPATH, STAT and LSTAT, and what every handler shares (handles, paths,
-# attributes, Status). A handler gets the session (ussh.sftp, the framing) and a Reader on the
-# request after its id; it answers with s.send/s.status or raises Status. The other requests
-# (READ, FSTAT, SETSTAT, FSETSTAT, the folders and names, the extensions) are ussh.sftp_dirs',
-# imported at the first such request: a board whose heap holds an upload's code and no more
-# (110 KB) never loads them for an upload.
+# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that a file's upload or
+# download uses: OPEN, CLOSE, WRITE, READ, REALPATH, STAT and LSTAT, and what every handler
+# shares (handles, paths, attributes, Status). A handler gets the session (ussh.sftp, the
+# framing) and a Reader on the request after its id; it answers with s.send/s.status or raises
+# Status. The other requests (FSTAT, SETSTAT, FSETSTAT, the folders and names, the extensions)
+# are ussh.sftp_dirs', imported at the first such request: a board's heap that holds a
+# transfer's code and little more (110 KB) loads them only when a client asks for them. READ
+# stays here: imported mid-transfer, on a heap that the session had cut up, its module found no
+# room (test_budget's fragmented heap).
 import os
 import struct
 
 from ussh import fs
+from ussh.channel import ChannelClosed
 from ussh.compat import const
 
 _OPEN = const(3)
 _CLOSE = const(4)
+_READ = const(5)
 _WRITE = const(6)
 _LSTAT = const(7)
 _REALPATH = const(16)
 _STAT = const(17)
 _HANDLE = const(102)
+_DATA = const(103)
 _NAME = const(104)
 _ATTRS = const(105)
 
 # status codes, filexfer-02 §7
 _OK = const(0)
+_EOF = const(1)
 _NO_SUCH_FILE = const(2)
 _FAILURE = const(4)
 
@@ -38,6 +44,7 @@ _F_EXCL = const(32)
 _A_ALL = const(15)  # SIZE, UIDGID, PERMISSIONS, ACMODTIME
 
 _MAX_HANDLES = const(8)
+_MAX_READ = const(32768)  # the largest READ answered (clients ask for at most this)
 
 
 class File:
@@ -181,10 +188,55 @@ def _realpath(s, r):
 
 
 # the requests handled here; ussh.sftp asks ussh.sftp_dirs.HANDLERS for the others
+def _read(s, r):
+    h = _handle(s, r)
+    off = r.u64()
+    n = min(r.u32(), _MAX_READ)
+    r.done()
+    if off >> 62:  # no file here is that large; seek() would overflow
+        raise Status(_FAILURE, "offset too large")
+    f = h.f
+    if n > s.max_read:
+        # more than the budget holds at once: the reply is streamed in chunks through the
+        # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
+        # the length is what the file has there, announced first
+        f.seek(0, 2)
+        n = min(n, max(0, f.tell() - off))
+        if n > s.max_read:
+            return _read_streamed(s, f, off, n)
+    f.seek(off)
+    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
+    if not k:
+        raise Status(_EOF, "end of file")
+    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
+
+
+def _read_streamed(s, f, off, n):
+    ch = s.ch
+    ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
+    f.seek(off)
+    try:
+        buf = memoryview(s.chunk)
+        while n:
+            m = min(n, len(buf))
+            k = f.readinto(buf[:m])  # ch.out copies it into the channel's buffer
+            if not k:  # the file shrank since: the length is announced, zeros make it up
+                buf[:m] = bytes(m)
+                k = m
+            ch.out(buf[:k])
+            n -= k
+    except (OSError, MemoryError) as e:
+        # the header is out: no STATUS can follow; the session ends (the client sees it close)
+        s.log("sftp: read failed mid-reply (%r): ending the session" % e)
+        s.closed = True
+        raise ChannelClosed()
+
+
 HANDLERS = {
     _OPEN: _open,
     _CLOSE: _close,
     _WRITE: _write,
+    _READ: _read,
     _LSTAT: _stat,
     _REALPATH: _realpath,
     _STAT: _stat,
