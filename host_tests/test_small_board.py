@@ -10,11 +10,11 @@ The 140 KB build (firmware-plain.elf) takes a login, a pty shell and a 64 KiB SF
 (SHA-256 checked on the board, read in 512-byte pieces). The ESP32-sized build
 (firmware-small.elf, 110 KB) serves with 23.7 KB free (one 8 KB run; 20.7 KB before the
 authorized_keys parser's module could go whole) and takes logins running a command, one after
-another (the lean start collects garbage every 2 KB allocated); a pty shell needs about 22 KB
-there and does not fit yet (now it starts and its statement runs out), an SFTP upload about
-27 KB: for the shell the test holds the containment, a MemoryError in the session or its client
-told "out of memory" at once, the budget and the free heap in the log, the board serving the
-next client.
+another (the lean start collects garbage every 2 KB allocated), and pty shells with the small
+heap's shell (ussh.lineshell). ussh.repl's shell (about 22 KB) and a 64 KiB SFTP upload (about
+22 KB, its modules about 9 KB) do not fit yet: for both the tests hold the containment, a
+MemoryError in the session or its client told "out of memory" at once, the budget and the free
+heap in the log, the board serving the next client.
 
 Every step is bounded (STEP seconds); a failure shows the board's console tail."""
 import hashlib
