@@ -94,6 +94,16 @@ def _idle(t):
         time.sleep(0.2)
 
 
+def _put(t, tmp_path):
+    # OpenSSH's `sftp -b`: 64 KiB of random bytes put as /up.bin; (the run, the bytes)
+    data = os.urandom(64 * 1024)
+    src = tmp_path / "up.bin"
+    src.write_bytes(data)
+    batch = tmp_path / "batch"
+    batch.write_text("put %s /up.bin\n" % src)
+    return _run(t, ["sftp"] + t.base + ["-b", str(batch), "-P", str(t.port), "root@127.0.0.1"], text=True), data
+
+
 def _login_shell_upload(tmp_path, elf):
     sb, t = _target(tmp_path, elf)
     try:
@@ -103,12 +113,7 @@ def _login_shell_upload(tmp_path, elf):
         # a pty shell: the REPL reads a statement, prints, and ends at Ctrl-D
         p = _ssh(t, "", "-tt", input=b"print(6*7+1)\r\n\x04", text=False)
         assert p.returncode == 0 and b"43" in p.stdout, repr(p.stdout + p.stderr) + _tail(t)
-        data = os.urandom(64 * 1024)
-        src = tmp_path / "up.bin"
-        src.write_bytes(data)
-        batch = tmp_path / "batch"
-        batch.write_text("put %s /up.bin\n" % src)
-        p = _run(t, ["sftp"] + t.base + ["-b", str(batch), "-P", str(t.port), "root@127.0.0.1"], text=True)
+        p, data = _put(t, tmp_path)
         assert p.returncode == 0, p.stdout + p.stderr + _tail(t)
         p = _ssh(t, HASH, text=True)
         assert p.stdout.strip() == hashlib.sha256(data).hexdigest(), p.stdout + p.stderr + _tail(t)
@@ -200,12 +205,7 @@ def test_110k_board_contains_a_64k_upload_that_does_not_fit_yet(tmp_path):
     try:
         p = _ssh(t, "print(6*7)", text=True)
         assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + _tail(t)
-        data = os.urandom(64 * 1024)
-        src = tmp_path / "up.bin"
-        src.write_bytes(data)
-        batch = tmp_path / "batch"
-        batch.write_text("put %s /up.bin\n" % src)
-        p = _run(t, ["sftp"] + t.base + ["-b", str(batch), "-P", str(t.port), "root@127.0.0.1"], text=True)
+        p, data = _put(t, tmp_path)
         out = p.stdout + p.stderr
         if p.returncode == 0:
             h = _ssh(t, HASH, text=True)

@@ -285,11 +285,9 @@ def measure(folder):
     return out
 
 
-def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
-    """A command, then (pty shell, command) rounds times, on one start of the lean board with the
-    small heap's shell (LEAN_SHELL, LEAN_INTERN), through OpenSSH: [(kind, worked)], the start's
-    free heap and largest block, and the console. Not a test: on the 110 KB board these fit by
-    a few hundred bytes and fail now and then (README "Numbers")."""
+def _lean_target(folder, elf):
+    # one start of the lean board with the small heap's shell (LEAN_SHELL, LEAN_INTERN), serving:
+    # (the SmallBoard, its SSHTarget, OpenSSH's options for it)
     sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream"],
                     lean=LEAN_SETTINGS, shell=LEAN_SHELL, intern=LEAN_INTERN)
     sb.__enter__()
@@ -304,8 +302,18 @@ def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
     known = os.path.join(folder, "known_hosts")
     with open(known, "w") as f:
         f.write(t.known_hosts_line + "\n")
-    base = ["ssh", "-F", "/dev/null", "-i", sb.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes", "-p", str(t.port)]
+    opts = ["-F", "/dev/null", "-i", sb.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes"]
+    return sb, t, opts
+
+
+def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
+    """A command, then (pty shell, command) rounds times, on one start of the lean board with the
+    small heap's shell (LEAN_SHELL, LEAN_INTERN), through OpenSSH: [(kind, worked)], the start's
+    free heap and largest block, and the console. Not a test: on the 110 KB board these fit by
+    a few hundred bytes and fail now and then (README "Numbers")."""
+    sb, t, opts = _lean_target(folder, elf)
+    base = ["ssh"] + opts + ["-p", str(t.port)]
     out = []
     try:
         for i in range(2 * rounds + 1):
@@ -337,22 +345,7 @@ def uploads(folder, rounds=1, elf=qemu.FIRMWARE_SMALL, size=64 * 1024):
     [(kind, worked)], the start's free heap and largest block, and the console."""
     import hashlib
 
-    sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream"],
-                    lean=LEAN_SETTINGS, shell=LEAN_SHELL, intern=LEAN_INTERN)
-    sb.__enter__()
-    try:
-        first = sb.serve(forever=True, root="/", one_session=False, heap=True, rx=LEAN_RX)
-        if "serving SSH" not in first:
-            raise qemu.BoardError("the board did not serve: " + first)
-    except BaseException:
-        sb.__exit__()
-        raise
-    t = qemu.SSHTarget(sb, os.path.join(folder, "qemu.log"))
-    known = os.path.join(folder, "known_hosts")
-    with open(known, "w") as f:
-        f.write(t.known_hosts_line + "\n")
-    opts = ["-F", "/dev/null", "-i", sb.client_key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "UserKnownHostsFile=" + known, "-o", "StrictHostKeyChecking=yes"]
+    sb, t, opts = _lean_target(folder, elf)
     src, batch = os.path.join(folder, "up.bin"), os.path.join(folder, "batch")
     with open(batch, "w") as f:
         f.write("put %s /up.bin\n" % src)
@@ -400,12 +393,7 @@ def main(argv):
             return _report(*uploads(d, int(argv[argv.index("--upload") + 1]), elf))
     if "--shells" in argv:
         with tempfile.TemporaryDirectory() as d:
-            out, heap, block, log = shells(d, int(argv[argv.index("--shells") + 1]))
-        lows = re.findall(r"^ussh-bench heap (\d+)\nussh-bench block (\d+)$", log, re.M)
-        print("serving with %d B free (largest block %d B)" % (heap, block))
-        for (kind, ok), low in zip(out, lows[::2]):
-            print("%-5s %-4s lowest %s B free, largest block then %s B" % (kind, "ok" if ok else "FAIL", low[0], low[1]))
-        return 0 if all(ok for _, ok in out) else 1
+            return _report(*shells(d, int(argv[argv.index("--shells") + 1])))
     if "--measure" in argv:
         with tempfile.TemporaryDirectory() as d:
             for k, (n, heap) in measure(d).items():
