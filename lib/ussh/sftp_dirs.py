@@ -1,7 +1,7 @@
-# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that an upload does not use:
-# FSTAT, SETSTAT, FSETSTAT, OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, RENAME, and OpenSSH's
-# extensions (posix-rename, fsync, statvfs); HANDLERS, their table. ussh.sftp imports this module
-# at the first such request (those of an upload are ussh.sftp_ops').
+# The operations of SFTP version 3 (draft-ietf-secsh-filexfer-02) that a file's transfer does
+# not use: FSTAT, SETSTAT, FSETSTAT, OPENDIR, READDIR, REMOVE, MKDIR, RMDIR, RENAME, and
+# OpenSSH's extensions (posix-rename, fsync, statvfs); HANDLERS, their table. ussh.sftp imports
+# this module at the first such request (a transfer's are ussh.sftp_ops').
 import os
 import struct
 

@@ -10,7 +10,7 @@ from ussh.compat import const, print_exception
 from ussh import kex
 from ussh.connection import Connection, pump, warm
 from ussh.crypto import rand
-from ussh.wire import DISCONNECT_BY_APPLICATION
+from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
 _SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
 
@@ -316,10 +316,8 @@ def _turn_away(link, write, fresh, hangups):
     if (fresh or hangups) and link.read(1):
         try:
             if fresh:
-                from ussh import wire
-
-                write(wire.refusal(DISCONNECT_BY_APPLICATION, b"out of memory"))
-        except Exception:  # no room, or no entropy, even for that: the client gets no answer
+                write(refusal(DISCONNECT_BY_APPLICATION, b"out of memory"))
+        except Exception:  # no room even for that: the client gets no answer
             pass
         while hangups and link.read(64):
             pass
