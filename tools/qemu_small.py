@@ -310,8 +310,8 @@ def _lean_target(folder, elf):
 def shells(folder, rounds=2, elf=qemu.FIRMWARE_SMALL):
     """A command, then (pty shell, command) rounds times, on one start of the lean board with the
     small heap's shell (LEAN_SHELL, LEAN_INTERN), through OpenSSH: [(kind, worked)], the start's
-    free heap and largest block, and the console. Not a test: on the 110 KB board these fit by
-    a few hundred bytes and fail now and then (README "Numbers")."""
+    free heap and largest block, and the console: the figures behind
+    test_small_board.py::test_110k_board_runs_pty_shells_between_commands (README "Numbers")."""
     sb, t, opts = _lean_target(folder, elf)
     base = ["ssh"] + opts + ["-p", str(t.port)]
     out = []
