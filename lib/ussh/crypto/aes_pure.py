@@ -87,12 +87,10 @@ def expand_key(key, S=None):
 
 
 def prepare(rk):
-    """expand_key()'s halves as encrypt_ctr takes them fastest: the first
-    round's key, the middle rounds' keys and the last round's key as
-    8-tuples (a loop over them unpacks a round's key in one step), made once
-    per key (for each call they were 38,000 Cortex-M3 instructions)."""
-    last = len(rk) - 8
-    return tuple(rk[:8]), [tuple(rk[k : k + 8]) for k in range(8, last, 8)], tuple(rk[last:])
+    """expand_key()'s halves as encrypt_ctr takes them: one array of 16-bit items, made once
+    per key. 176 B for AES-128, where the rounds' keys as 8-tuples in a list took 620 B (a
+    connection holds two: the 110 KB board's upload had no room for them)."""
+    return array("H", rk)
 
 
 def encrypt_ctr(rk, ks, c, n):
@@ -100,9 +98,7 @@ def encrypt_ctr(rk, ks, c, n):
     (mod 2^128) into ks[:16*n]; returns the next counter. rk: prepare()'s
     round keys, or expand_key()'s."""
     S, A, B, C, D = _tables()
-    if len(rk) != 3:
-        rk = prepare(rk)
-    rk, rounds, rz = rk
+    last = len(rk) - 8  # the last round's key
     # the counter as eight 16-bit halves: small ints, where c itself is a
     # heap int that each block would split again
     q = [c >> 16 * (7 - i) & _M16 for i in range(8)]
@@ -116,7 +112,8 @@ def encrypt_ctr(rk, ks, c, n):
         l2 = q[5] ^ rk[5]
         h3 = q[6] ^ rk[6]
         l3 = q[7] ^ rk[7]
-        for k0, k1, k2, k3, k4, k5, k6, k7 in rounds:
+        k = 8
+        while k < last:
             # the bytes of the four lookups: top of column i, second of
             # i+1, third of i+2, last of i+3
             x0 = h0 >> 8
@@ -135,27 +132,28 @@ def encrypt_ctr(rk, ks, c, n):
             y3 = h3 & 255
             z3 = l3 >> 8
             w3 = l3 & 255
-            h0 = A[x0] ^ C[y1] ^ B[z2] ^ D[w3] ^ k0
-            l0 = B[x0] ^ D[y1] ^ A[z2] ^ C[w3] ^ k1
-            h1 = A[x1] ^ C[y2] ^ B[z3] ^ D[w0] ^ k2
-            l1 = B[x1] ^ D[y2] ^ A[z3] ^ C[w0] ^ k3
-            h2 = A[x2] ^ C[y3] ^ B[z0] ^ D[w1] ^ k4
-            l2 = B[x2] ^ D[y3] ^ A[z0] ^ C[w1] ^ k5
-            h3 = A[x3] ^ C[y0] ^ B[z1] ^ D[w2] ^ k6
-            l3 = B[x3] ^ D[y0] ^ A[z1] ^ C[w2] ^ k7
+            h0 = A[x0] ^ C[y1] ^ B[z2] ^ D[w3] ^ rk[k]
+            l0 = B[x0] ^ D[y1] ^ A[z2] ^ C[w3] ^ rk[k + 1]
+            h1 = A[x1] ^ C[y2] ^ B[z3] ^ D[w0] ^ rk[k + 2]
+            l1 = B[x1] ^ D[y2] ^ A[z3] ^ C[w0] ^ rk[k + 3]
+            h2 = A[x2] ^ C[y3] ^ B[z0] ^ D[w1] ^ rk[k + 4]
+            l2 = B[x2] ^ D[y3] ^ A[z0] ^ C[w1] ^ rk[k + 5]
+            h3 = A[x3] ^ C[y0] ^ B[z1] ^ D[w2] ^ rk[k + 6]
+            l3 = B[x3] ^ D[y0] ^ A[z1] ^ C[w2] ^ rk[k + 7]
+            k += 8
         # last round: SubBytes, ShiftRows, AddRoundKey
         struct.pack_into(
             ">8H",
             ks,
             16 * j,
-            (S[h0 >> 8] << 8 | S[h1 & 255]) ^ rz[0],
-            (S[l2 >> 8] << 8 | S[l3 & 255]) ^ rz[1],
-            (S[h1 >> 8] << 8 | S[h2 & 255]) ^ rz[2],
-            (S[l3 >> 8] << 8 | S[l0 & 255]) ^ rz[3],
-            (S[h2 >> 8] << 8 | S[h3 & 255]) ^ rz[4],
-            (S[l0 >> 8] << 8 | S[l1 & 255]) ^ rz[5],
-            (S[h3 >> 8] << 8 | S[h0 & 255]) ^ rz[6],
-            (S[l1 >> 8] << 8 | S[l2 & 255]) ^ rz[7],
+            (S[h0 >> 8] << 8 | S[h1 & 255]) ^ rk[last],
+            (S[l2 >> 8] << 8 | S[l3 & 255]) ^ rk[last + 1],
+            (S[h1 >> 8] << 8 | S[h2 & 255]) ^ rk[last + 2],
+            (S[l3 >> 8] << 8 | S[l0 & 255]) ^ rk[last + 3],
+            (S[h2 >> 8] << 8 | S[h3 & 255]) ^ rk[last + 4],
+            (S[l0 >> 8] << 8 | S[l1 & 255]) ^ rk[last + 5],
+            (S[h3 >> 8] << 8 | S[h0 & 255]) ^ rk[last + 6],
+            (S[l1 >> 8] << 8 | S[l2 & 255]) ^ rk[last + 7],
         )
         # the next counter (mod 2^128)
         i = 7
