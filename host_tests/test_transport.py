@@ -153,11 +153,11 @@ def test_padding_is_random_drawn_a_pool_at_a_time_and_never_reused():
 
     pools = []
 
-    def drawn(n):
-        pools.append(bytes((len(pools) * 7 + 3 * i) & 255 for i in range(n)))
-        return pools[-1]
+    def drawn(buf):  # refilled in place: no new pool mid-session on a board's cut-up heap
+        pools.append(bytes((len(pools) * 7 + 3 * i) & 255 for i in range(len(buf))))
+        buf[:] = pools[-1]
 
-    real, transport.random_bytes = transport.random_bytes, drawn  # (no monkeypatch: check_mp runs it too)
+    real, transport.random_into = transport.random_into, drawn  # (no monkeypatch: check_mp runs it too)
     try:
         t = Transport()
         pads = []
@@ -167,7 +167,7 @@ def test_padding_is_random_drawn_a_pool_at_a_time_and_never_reused():
             assert pad >= 4 and len(pkt) % 8 == 0
             pads.append(bytes(pkt[len(pkt) - pad :]))
     finally:
-        transport.random_bytes = real
+        transport.random_into = real
     assert 1 <= len(pools) < 10, [len(p) for p in pools]
     # the pads, in order, are each pool's bytes one after another: none used twice
     k = pos = 0

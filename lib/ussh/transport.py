@@ -5,7 +5,7 @@ import struct
 
 from ussh.compat import const
 from ussh.wire import SSHError, DISCONNECT_MAC_ERROR, DISCONNECT_PROTOCOL_VERSION_NOT_SUPPORTED
-from ussh.crypto import random_bytes
+from ussh.crypto import random_into
 
 _MAX_VERSION_LINE = const(255)  # RFC 4253 §4.2: at most 255 characters
 _MIN_PADDING = const(4)  # RFC 4253 §6
@@ -202,7 +202,9 @@ class Transport:
         # RFC 4253 §6: n random bytes, each used once
         i = self._pad_at
         if i + n > len(self._pad):
-            self._pad = random_bytes(_PAD_POOL)
+            if not self._pad:
+                self._pad = bytearray(_PAD_POOL)
+            random_into(self._pad)  # in place: a new pool mid-session found no 256 B run (110 KB board)
             i = 0
         self._pad_at = i + n
         return memoryview(self._pad)[i : i + n]

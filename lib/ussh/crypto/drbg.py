@@ -33,15 +33,23 @@ class HMACDRBG:
 
     def generate(self, n, additional=b""):
         """10.1.2.5 Generate: n (at most 65536, Table 2) pseudorandom bytes."""
+        out = bytearray(n)
+        self.fill(out, additional)
+        return bytes(out)
+
+    def fill(self, buf, additional=b""):
+        """generate(len(buf)) written into buf (a bytearray) in place: no buffer of that length
+        made (a transport's padding pool, refilled mid-session on a board heap in small pieces)."""
+        n = len(buf)
         if n > 65536:
             raise ValueError("DRBG request")
         additional = bytes(additional)
         if additional:
             self._update(additional)
-        out = bytearray()
-        while len(out) < n:
-            self._v[:] = hmac_sha256(self._k, self._v)
-            out += self._v
+        v = self._v
+        for i in range(0, n, 32):
+            v[:] = hmac_sha256(self._k, v)
+            m = min(32, n - i)
+            buf[i : i + m] = memoryview(v)[:m]
         self._update(additional)
         self.reseed_counter += 1
-        return bytes(out[:n])

@@ -54,6 +54,18 @@ def random_bytes(n):
     return bytes(out)
 
 
+def random_into(buf):
+    """random_bytes(len(buf)) written into the bytearray buf (at most 64 KB): from the DRBG in
+    place, with no buffer of that length made."""
+    if not _drbg:
+        buf[:] = random_bytes(len(buf))
+        return
+    d, fn = _drbg
+    if d.reseed_counter > _RESEED:
+        d.reseed(_read(fn, 32))
+    d.fill(buf)
+
+
 def require():
     """Raises NoEntropy, saying why and what to do, when there is no
     randomness: servers call it as they start, so a board without a source
