@@ -3,12 +3,12 @@
 # once complete. A client sees the root folder as "/".
 import os
 
-from ussh.compat import ENOENT, listdir_types
+from ussh.compat import ENOENT, const, listdir_types
 
 _JOURNAL = ".ussh-uploads"  # in the root folder: temporary names to remove at start
-_S_IFMT = 0xF000
-_S_IFDIR = 0x4000
-_S_IFLNK = 0xA000
+_S_IFMT = const(0xF000)
+_S_IFDIR = const(0x4000)
+_S_IFLNK = const(0xA000)
 
 _cleaned = False
 _count = 0  # uploads begun by this process
@@ -123,14 +123,6 @@ class Root:
                     raise Refused("name reserved by ussh: " + p)
                 out.append(p)
         return out
-
-    def entry(self, path):
-        """The host path of a client path to remove or rename: anything
-        inside the root folder, never the root folder itself."""
-        parts = self.parts(path)
-        if not parts:
-            raise Refused("the root folder itself cannot be removed or renamed")
-        return self.host(parts)
 
     def host(self, path):
         """The host path of a client path (str, bytes or parts)."""

@@ -142,9 +142,8 @@ def _feed(ch):
     # statement (a shell at its prompt drops it)
     ch.interrupt = False
     r = ch.repl
-    data = ch.take_input()
-    if data:
-        r.feed(data)
+    while ch.inbuf and not r.closed:  # in take_input()'s pieces
+        r.feed(ch.take_input())
     if ch.eof_in and not ch.inbuf:
         r.eof()
     ch.flush()

@@ -28,7 +28,10 @@ _OP_UNSUPPORTED = const(8)
 _MAX_PACKET = const(34816)  # the largest request held whole (WRITE data is not held)
 _MAX_READ = const(32768)
 
-_EXTENSIONS = (b"posix-rename@openssh.com", b"1", b"statvfs@openssh.com", b"2", b"fsync@openssh.com", b"1")
+# INIT's extension pairs as sent (name, version; each a string): posix-rename@openssh.com 1,
+# statvfs@openssh.com 2, fsync@openssh.com 1 (one constant: no table and join loaded for it)
+_EXTENSIONS = (b"\0\0\0\x18posix-rename@openssh.com\0\0\0\x011\0\0\0\x13statvfs@openssh.com\0\0\0\x012"
+               b"\0\0\0\x11fsync@openssh.com\0\0\0\x011")
 
 
 class Session:
@@ -40,13 +43,15 @@ class Session:
         self.root = fs.Root(conn.cfg.root)
         fs.cleanup(conn.cfg.root)
         # a READ's reply up to this is held whole (its data, then the channel's buffer); a
-        # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way
-        self.max_read = min(_MAX_READ, 2 * conn.cfg.channel_max_packet)
-        # what READ reads the file into, made once with the session while the heap still has
-        # runs that long: a buffer per request, on a board heap that earlier sessions cut up,
-        # soon found no free run of 2 KB (a soak); made at the first READ, it found none either
-        # (test_budget's fragmented heap)
-        self.chunk = bytearray(self.max_read)
+        # longer one is streamed in chunks of it (sftp_ops._read): within the budget either way.
+        # A packet's worth: a reply longer than a packet goes out in pieces anyway (send), and
+        # two packets' worth left the 110 KB board's upload no 1 KB run
+        self.max_read = min(_MAX_READ, conn.cfg.channel_max_packet)
+        # what READ reads the file into, made once at the session's first READ and kept: a
+        # buffer per request, on a board heap that earlier sessions cut up, soon found no free
+        # run of 2 KB (a soak). Not made with the session: an upload never reads, and the 110 KB
+        # board, once a transfer's modules are in, had no room for it
+        self.chunk = None
         self.log = conn.log
         self.buf = bytearray()
         self.wleft = 0  # data of the current WRITE still to come
@@ -93,7 +98,7 @@ class Session:
             t = buf[4]
             if t == _INIT:
                 # filexfer-02 §4: answer with version 3 and our extensions
-                self.send(2, 3, b"".join([u32(x) for x in _EXTENSIONS]))
+                self.send(2, 3, _EXTENSIONS)
             else:
                 r = Reader(buf, 5, need)
                 rid = r.u32() if need >= 9 else 0
@@ -127,7 +132,12 @@ class Session:
         except fs.Refused as e:
             self.status(rid, _PERMISSION_DENIED, e.args[0])
         except OSError as e:
-            self.status(rid, *self._oserror(e))
+            n = e.args[0] if e.args else 0
+            if n in ENOENT or n == 20:  # ENOTDIR
+                n = _NO_SUCH_FILE
+            else:
+                n = _PERMISSION_DENIED if n in (1, 13, 30) else _FAILURE
+            self.status(rid, n, fs.text(e))
         except SSHError:
             self.status(rid, _BAD_MESSAGE, "malformed request")
         except MemoryError:
@@ -223,12 +233,5 @@ class Session:
     def status(self, rid, code, msg="ok"):
         self.send(_STATUS, rid, struct.pack(">I", code) + u32(msg.encode()) + b"\0\0\0\0")
 
-    def _oserror(self, e):
-        n = e.args[0] if e.args else 0
-        if n in ENOENT or n == 20:  # ENOTDIR
-            return _NO_SUCH_FILE, fs.text(e)
-        return _PERMISSION_DENIED if n in (1, 13, 30) else _FAILURE, fs.text(e)
 
-
-def start(conn, ch):
-    return Session(conn, ch)
+start = Session  # the subsystem's start(conn, channel) (ussh.scheduler)

@@ -97,8 +97,12 @@ def merge(h, end):
 
 
 def _entry(s, r):
-    # a path to change (remove, rename, make): never the root folder itself
-    return s.root.entry(r.string())
+    # a path to change (remove, rename, make): anything inside the root folder, never the root
+    # folder itself
+    parts = s.root.parts(r.string())
+    if not parts:
+        raise fs.Refused("the root folder itself cannot be removed or renamed")
+    return s.root.host(parts)
 
 
 def _longname(name, st):

@@ -196,6 +196,8 @@ def _read(s, r):
     if off >> 62:  # no file here is that large; seek() would overflow
         raise Status(_FAILURE, "offset too large")
     f = h.f
+    if s.chunk is None:  # the session's first READ (ussh.sftp): now, or "out of memory"
+        s.chunk = bytearray(s.max_read)
     if n > s.max_read:
         # more than the budget holds at once: the reply is streamed in chunks through the
         # channel's flow control. Clients (libssh2) take a short read mid-file for a gap, so
