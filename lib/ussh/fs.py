@@ -15,17 +15,10 @@ _count = 0  # uploads begun by this process
 _open = 0  # uploads not finished yet: the journal goes once none is left
 
 
-# errno -> what a client is told (MicroPython's ports use these POSIX numbers too)
-_TEXTS = {
-    1: "operation not permitted",
-    13: "permission denied",
-    17: "file exists",
-    20: "not a folder",
-    21: "is a folder",
-    28: "no space left on device",
-    30: "read-only file system",
-    39: "folder not empty",
-}
+# errno -> what a client is told (MicroPython's ports use these POSIX numbers too): one
+# constant, split at an error, where a table of eight strings held 500 B for every transfer
+_TEXTS = ("1 operation not permitted|13 permission denied|17 file exists|20 not a folder|21 is a folder|"
+          "28 no space left on device|30 read-only file system|39 folder not empty")
 
 
 class Refused(Exception):
@@ -39,7 +32,11 @@ def text(e):
         return n
     if n in ENOENT:
         return "no such file or folder"
-    return _TEXTS.get(n, "error %s" % (n,))
+    for t in _TEXTS.split("|"):
+        k, _, msg = t.partition(" ")
+        if k == str(n):
+            return msg
+    return "error %s" % (n,)
 
 
 def reserved(name):

@@ -128,7 +128,7 @@ class Session:
         try:
             fn(arg)
         except Status as e:
-            self.status(rid, e.code, e.msg)
+            self.status(rid, *e.args)
         except fs.Refused as e:
             self.status(rid, _PERMISSION_DENIED, e.args[0])
         except OSError as e:
@@ -178,7 +178,10 @@ class Session:
         self.wend = off + n
         try:
             if off != h.pos:
-                h.merge()  # writes out of order: the old file first
+                if h.old:  # writes out of order: the old file first
+                    from ussh.sftp_dirs import merge
+
+                    merge(h, None)
                 h.f.seek(off)
         except OSError as e:
             self.werr = e

@@ -82,7 +82,11 @@ def _fsetstat(s, r):
 
 
 def merge(h, end):
-    # ussh.sftp_ops.File.merge's copy: the old file of upload h from h.pos to end (None: its end)
+    # an upload without TRUNC (ussh.sftp_ops.File, h.old): the old file from h.pos to end (None:
+    # its end) copied into its temporary file, once
+    h.old = False
+    if end is not None and end <= h.pos:
+        return
     f = h.f
     f.seek(h.pos)
     with open(h.host, "rb") as g:

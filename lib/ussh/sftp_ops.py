@@ -57,26 +57,15 @@ class File:
         # the size) ends as the old file with the writes applied: `pos` is
         # how far the writes have replaced it in order; the rest is copied
         # at CLOSE (or at the first write elsewhere), up to `size` if set.
+        # ussh.sftp_dirs.merge copies it (an upload with TRUNC, as OpenSSH's sftp sends, has
+        # none to copy: that module is not loaded)
         self.old = old
         self.pos = 0
         self.size = None
 
-    def merge(self, end=None):
-        # copies the old file from pos to end (default: its end) into tmp (ussh.sftp_dirs:
-        # an upload with TRUNC, as OpenSSH's sftp sends, has none to copy)
-        if self.old and (end is None or end > self.pos):
-            from ussh.sftp_dirs import merge
-
-            merge(self, end)
-        self.old = False
-
 
 class Status(Exception):
-    """Answered as an SSH_FXP_STATUS with this code and message."""
-
-    def __init__(self, code, msg):
-        self.code = code
-        self.msg = msg
+    """Status(code, msg): answered as an SSH_FXP_STATUS with this code and message."""
 
 
 def u32(b):
@@ -135,7 +124,10 @@ def _close(s, r):
             raise Status(_FAILURE, "upload failed: the file is unchanged")
         else:
             try:
-                h.merge(h.size)
+                if h.old:
+                    from ussh.sftp_dirs import merge
+
+                    merge(h, h.size)
             except OSError:
                 s.root.finish(h.f, h.tmp)
                 raise
@@ -204,19 +196,14 @@ def _read(s, r):
         # the length is what the file has there, announced first
         f.seek(0, 2)
         n = min(n, max(0, f.tell() - off))
-        if n > s.max_read:
-            return _read_streamed(s, f, off, n)
     f.seek(off)
-    k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
-    if not k:
-        raise Status(_EOF, "end of file")
-    s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
-
-
-def _read_streamed(s, f, off, n):
+    if n <= s.max_read:
+        k = f.readinto(memoryview(s.chunk)[:n])  # s.send copies it into the channel's buffer
+        if not k:
+            raise Status(_EOF, "end of file")
+        return s.send(_DATA, s.rid, memoryview(s.chunk)[:k], struct.pack(">I", k))
     ch = s.ch
     ch.out(struct.pack(">IBII", n + 9, _DATA, s.rid, n))
-    f.seek(off)
     try:
         buf = memoryview(s.chunk)
         while n:
