@@ -196,8 +196,9 @@ def test_110k_board_runs_pty_shells_between_commands(tmp_path):
 
 def test_110k_board_contains_a_64k_upload_that_does_not_fit_yet(tmp_path):
     # the 110 KB board as the shells' test starts it: a command, a 64 KiB `sftp -b` put, a
-    # command. The upload does not fit yet (its modules, about 9 KB, leave the session about
-    # 3.5 KB in pieces of 300 B at most; README "Numbers"): it works, its SHA-256 read back on the board, or it
+    # command. The upload does not fit yet (its modules, about 8.5 KB, leave the session about
+    # 4 KB in pieces of 300 B at most: it gets its OPEN answered and ends at the first WRITE's
+    # data; README "Numbers"): it works, its SHA-256 read back on the board, or it
     # fails as a client can tell, an SFTP "Failure" status or the connection told "out of memory"
     # at once (no wait for a timeout), the budget and the free heap in the log; either way the
     # board serves the next client, whose command works
