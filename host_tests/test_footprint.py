@@ -82,6 +82,8 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
     assert "ussh.kex" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []
     assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
+    # logged in: the key exchange's X25519 and Ed25519 were let go (connection.KEX_MODULES)
+    assert [m for m in mods if m.startswith(("ussh.crypto.ed25519", "ussh.crypto.curve25519", "ussh.crypto.fe_"))] == []
     assert int(threshold) == 4096
 
 

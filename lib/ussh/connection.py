@@ -3,6 +3,7 @@
 # straight through; after it a table maps message numbers to handlers.
 import gc
 import struct
+import sys
 
 from ussh import auth, channel, kex, plugins, scheduler, wire
 from ussh.compat import const, ticks_diff, ticks_ms
@@ -340,6 +341,29 @@ class Connection:
         self.pump(True)
         if self.closed:
             raise channel.ChannelClosed()
+
+
+# X25519, Ed25519 and SHA-512 with their viper code: a session needs them for its key
+# exchanges and its login only (ussh.crypto imports them at their first use)
+KEX_MODULES = ("ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
+               "ussh.crypto.x25519_viper", "ussh.crypto.fe_viper", "ussh.crypto.sha512", "ussh.crypto.sha512_viper")
+
+
+def unload(names):
+    """Lets the modules names go (sys.modules and their package's attribute): their code leaves
+    the heap once nothing of theirs is in use, and the next import loads them again. A board
+    whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
+    SFTP's): let go after each connection by its main, and by ussh.stream when a connection ran
+    out of memory, before the client is told (on the 110 KB board the DISCONNECT found no room
+    beside a shell's half-loaded editor). The asyncio server on a board's budget lets
+    KEX_MODULES go once a client has logged in."""
+    for n in names:
+        if sys.modules.pop(n, None) is not None:
+            pkg, _, attr = n.rpartition(".")
+            try:
+                delattr(sys.modules[pkg], attr)
+            except (KeyError, AttributeError):
+                pass
 
 
 def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):

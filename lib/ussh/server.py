@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import KEX_MODULES, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -255,6 +255,11 @@ class Server:
                     conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
+                        if phase < 2 <= _phase(conn):
+                            # logged in: X25519 and Ed25519 (25 KB of code and tables) are not
+                            # needed before the next key exchange, which imports them again; a
+                            # session's peak was its command (smallest heap 160 KB -> 152 KB)
+                            unload(KEX_MODULES)
                         phase = _phase(conn)
                         collect()
                     await self._throttle(conn, src)
