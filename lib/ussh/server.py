@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import KEX_MODULES, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -34,6 +34,12 @@ def _read(sock, t):
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
+
+
+# X25519, Ed25519 and SHA-512 with their viper code: a session needs them for its key
+# exchanges and its login only (ussh.crypto imports them at their first use)
+KEX_MODULES = ("ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
+               "ussh.crypto.x25519_viper", "ussh.crypto.fe_viper", "ussh.crypto.sha512", "ussh.crypto.sha512_viper")
 
 
 def _phase(conn):
