@@ -7,7 +7,7 @@ import sys
 import socket
 
 from ussh import gate, wire
-from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
+from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
@@ -215,12 +215,14 @@ class Server:
         # modules cost 4.5 KB; a board has none either): code that prints is still interrupted
         # (ch.poll). With serve()'s dropping the start's modules: the unix port's smallest heap
         # for a login 172 KB -> 164 KB (modules from .mpy, bench/footprint.py)
-        if can_interrupt() and not conn.transport.rroom:
+        if not conn.transport.rroom:
+            from ussh._compat_rare import can_interrupt
+
             try:
                 from ussh.interrupt import attach
             except ImportError:  # an install without the optional module
                 attach = None
-            if attach:
+            if attach and can_interrupt():
                 attach(sock, conn)
         t0 = slot.t0
         phase = 0
@@ -355,11 +357,7 @@ async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     # what only the start used goes: the authorized_keys parser (its entries' class stays with
     # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    import ussh
-
-    for m in ("authkeys", "budget"):
-        if sys.modules.pop("ussh." + m, None) is not None:
-            delattr(ussh, m)
+    unload(("ussh.authkeys", "ussh.budget"))
     await Server(cfg, max_connections).serve(host, port)
 
 
