@@ -5,7 +5,7 @@ import gc
 import struct
 import sys
 
-from ussh import auth, kex, plugins, wire
+from ussh import kex, plugins, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
@@ -80,15 +80,23 @@ class Config:
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
 # the key exchange messages are handled by Connection._handle itself. The
-# channels' handlers are ussh.channel's (with ussh.scheduler, 11 KB of a small
-# heap), imported at the first message that needs them: after the key
-# exchange and the login, which then have that room.
+# login's are ussh.auth's, the channels' ussh.channel's (with ussh.scheduler:
+# 15 KB of a small heap in all), imported at the first message that needs
+# them: the key exchange, then the login, have that room.
+
+
+def _auth(conn, p):
+    from ussh import auth
+
+    (auth.service_request if p[0] == 5 else auth.userauth_request)(conn, p)
+
+
 _HANDLERS = {
     _MSG_IGNORE: None,
     _MSG_UNIMPLEMENTED: None,
     _MSG_DEBUG: None,
-    5: auth.service_request,
-    _MSG_USERAUTH_REQUEST: auth.userauth_request,
+    5: _auth,
+    _MSG_USERAUTH_REQUEST: _auth,
     _MSG_GLOBAL_REQUEST: "global_request",
     90: "channel_open",
     93: "window_adjust",

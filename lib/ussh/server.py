@@ -36,9 +36,9 @@ def _read(sock, t):
     return memoryview(_RBUF)[:n] if n else b""
 
 
-# X25519, Ed25519 and SHA-512 with their viper code: a session needs them for its key
-# exchanges and its login only (ussh.crypto imports them at their first use)
-KEX_MODULES = ("ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
+# X25519, Ed25519 and SHA-512 with their viper code, and the login's code: a session needs them
+# for its key exchanges and its login only (ussh.crypto, ussh.connection import them at first use)
+KEX_MODULES = ("ussh.auth", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
                "ussh.crypto.x25519_viper", "ussh.crypto.fe_viper", "ussh.crypto.sha512", "ussh.crypto.sha512_viper")
 
 
