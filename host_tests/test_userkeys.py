@@ -560,7 +560,7 @@ def test_deploy_writes_only_the_password_hash():
 
 
 def test_certificate_refused_while_the_clock_is_not_set(s, monkeypatch):
-    # in-process on CPython: compat.unix_time() is None on a board without RTC/NTP
+    # in-process on CPython: _compat_rare.unix_time() is None on a board without RTC/NTP
     import sys
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

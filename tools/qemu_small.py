@@ -288,7 +288,7 @@ def measure(folder):
 def _lean_target(folder, elf):
     # one start of the lean board with the small heap's shell (LEAN_SHELL, LEAN_INTERN), serving:
     # (the SmallBoard, its SSHTarget, OpenSSH's options for it)
-    sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream"],
+    sb = SmallBoard(os.path.join(folder, "flash.img"), elf=elf, timeout=120, preload=["ussh.stream", "ussh.channel", "ussh.scheduler"],
                     lean=LEAN_SETTINGS, shell=LEAN_SHELL, intern=LEAN_INTERN)
     sb.__enter__()
     try:

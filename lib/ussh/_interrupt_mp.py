@@ -1,5 +1,5 @@
 # MicroPython's mechanisms behind ussh.interrupt (the CPython ones are in
-# _compat_cpython.py); compat.interrupt_port() hands out this module, so only
+# _compat_cpython.py); _compat_rare.interrupt_port() hands out this module, so only
 # the optional interrupt feature ever loads it.
 from ussh import compat
 from ussh.compat import ticks_diff, ticks_ms

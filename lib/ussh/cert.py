@@ -5,7 +5,7 @@
 # is inside its validity window and every critical option is one ussh
 # enforces.
 from ussh.auth import Attempt
-from ussh.compat import unix_time
+from ussh._compat_rare import unix_time
 from ussh.keys import fingerprint
 from ussh.wire import Reader, SSHError, printable, string
 

@@ -1,6 +1,7 @@
 # Every difference between MicroPython and CPython lives here (and in
-# _compat_cpython.py, its CPython half, which boards never load); nothing else
-# in ussh looks at sys.implementation.
+# _compat_cpython.py, its CPython half, which boards never load, and
+# _compat_rare.py, what few sessions need); nothing else in ussh looks at
+# sys.implementation.
 import errno
 import hashlib
 import sys
@@ -60,20 +61,6 @@ except ImportError:
         asyncio = None
 
 
-async def open_tcp(host, port):
-    """asyncio.open_connection(host, port) that raises OSError when nothing
-    accepts: MicroPython's returns its stream either way, the refusal then
-    pending on the socket (a send of nothing reports it)."""
-    r, w = await asyncio.open_connection(host, port)
-    if MICROPYTHON:
-        try:
-            w.s.send(b"")
-        except OSError:
-            await w.wait_closed()
-            raise
-    return r, w
-
-
 def urandom(n):
     """n bytes from the operating system's random source; raises OSError
     when the port has none (callers then need a board entropy source)."""
@@ -105,26 +92,6 @@ else:
         pass
 
 
-def _ip6_text(b):
-    # 16 address bytes as RFC 5952 text; an IPv4-mapped address
-    # (::ffff:a.b.c.d, an IPv4 client of a socket on "::") as plain IPv4
-    if b[:12] == b"\0" * 10 + b"\xff\xff":
-        return "%d.%d.%d.%d" % (b[12], b[13], b[14], b[15])
-    g = [(b[i] << 8) | b[i + 1] for i in range(0, 16, 2)]
-    best, at, i = 1, -1, 0
-    while i < 8:  # the longest run of zero groups (at least 2) becomes "::"
-        j = i
-        while j < 8 and g[j] == 0:
-            j += 1
-        if j - i > best:
-            best, at = j - i, i
-        i = j + 1
-    h = ["%x" % x for x in g]
-    if at < 0:
-        return ":".join(h)
-    return ":".join(h[:at]) + "::" + ":".join(h[at + best :])
-
-
 def peer_name(addr):
     """"ip:port" ("[ip6]:port") of what accept() gave: (host, port, ...)
     on CPython, a raw sockaddr on MicroPython; "?" when unknown."""
@@ -134,7 +101,9 @@ def peer_name(addr):
             try:
                 import socket
 
-                host = _ip6_text(socket.inet_pton(socket.AF_INET6, host.split("%")[0]))
+                from ussh._compat_rare import ip6_text
+
+                host = ip6_text(socket.inet_pton(socket.AF_INET6, host.split("%")[0]))
             except (AttributeError, OSError, ValueError):
                 pass
         return ("[%s]:%d" if ":" in host else "%s:%d") % (host, addr[1])
@@ -142,7 +111,9 @@ def peer_name(addr):
         return "%d.%d.%d.%d:%d" % (addr[4], addr[5], addr[6], addr[7], (addr[2] << 8) | addr[3])
     if len(addr) >= 24 and (addr[0] == 10 or addr[:2] in (b"\x1c\x1c", b"\x1c\x1e")):
         # sockaddr_in6: AF_INET6 10 (Linux), or sin6_len 28 then 28/30 (BSDs)
-        host = _ip6_text(bytes(addr[8:24]))
+        from ussh._compat_rare import ip6_text
+
+        host = ip6_text(bytes(addr[8:24]))
         return ("[%s]:%d" if ":" in host else "%s:%d") % (host, (addr[2] << 8) | addr[3])
     return "?"
 
@@ -171,21 +142,6 @@ else:
 
         def ticks_diff(a, b):
             return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
-
-    def open_private(path):
-        # MicroPython's os has no chmod: the file is made empty, owner-only
-        # by chmod(1) where the port can run it (the unix port), checked,
-        # and only then written; boards' filesystems keep no modes
-        import os
-
-        open(path, "wb").close()
-        run = getattr(os, "system", None)
-        if run is not None:
-            run("chmod 600 '%s'" % path.replace("'", "'\\''"))
-            if os.stat(path)[0] & 0o077:
-                os.remove(path)
-                raise OSError(1, "cannot make it readable by its owner only (chmod 600 failed)")
-        return open(path, "wb")
 
     if asyncio is not None:
         from asyncio import core as _core
@@ -333,27 +289,6 @@ else:
             pass
         return old
 
-    # -- interrupting running code (ussh.interrupt, ports with threads)
-
-    def can_interrupt():
-        """Whether ussh.interrupt works here: threads, micropython.schedule,
-        and a way to raise KeyboardInterrupt in the main thread."""
-        try:
-            import _thread  # noqa: F401
-            import micropython
-            import os
-        except ImportError:
-            return False
-        return hasattr(micropython, "schedule") and (
-            hasattr(os, "dupterm_notify") or (sys.platform in ("linux", "darwin") and hasattr(os, "system"))
-        )
-
-    def interrupt_port():
-        # the mechanisms behind ussh.interrupt, loaded only by it
-        from ussh import _interrupt_mp
-
-        return _interrupt_mp
-
 
 # -- files, for ussh.fs (SFTP and scp): a folder's names with their types
 # (S_IFMT bits of st_mode, 0xA000 for a symbolic link), and fsync
@@ -384,16 +319,3 @@ else:
 
         f.flush()
         os.fsync(f.fileno())
-
-
-def unix_time():
-    """Seconds since 1970-01-01 UTC, or None when the clock is not set
-    (before 2020: a board without RTC or NTP) or the port has no time."""
-    try:
-        import time
-    except ImportError:
-        return None
-    t = time.time()
-    if MICROPYTHON and getattr(time, "gmtime", time.localtime)(0)[0] == 2000:  # 2000 epoch
-        t += 946684800
-    return t if t >= 1577836800 else None

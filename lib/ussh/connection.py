@@ -3,8 +3,9 @@
 # straight through; after it a table maps message numbers to handlers.
 import gc
 import struct
+import sys
 
-from ussh import auth, channel, kex, plugins, scheduler, wire
+from ussh import kex, plugins, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
@@ -78,23 +79,34 @@ class Config:
 
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
-# the key exchange messages are handled by Connection._handle itself.
+# the key exchange messages are handled by Connection._handle itself. The
+# login's are ussh.auth's, the channels' ussh.channel's (with ussh.scheduler:
+# 15 KB of a small heap in all), imported at the first message that needs
+# them: the key exchange, then the login, have that room.
+
+
+def _auth(conn, p):
+    from ussh import auth
+
+    (auth.service_request if p[0] == 5 else auth.userauth_request)(conn, p)
+
+
 _HANDLERS = {
-    _MSG_IGNORE: channel.ignore,
-    _MSG_UNIMPLEMENTED: channel.ignore,
-    _MSG_DEBUG: channel.ignore,
-    5: auth.service_request,
-    _MSG_USERAUTH_REQUEST: auth.userauth_request,
-    _MSG_GLOBAL_REQUEST: channel.global_request,
-    90: channel.channel_open,
-    93: channel.window_adjust,
-    94: channel.channel_data,
-    95: channel.channel_data,
-    96: channel.channel_eof,
-    97: channel.channel_close,
-    98: channel.channel_request,
-    99: channel.ignore,
-    100: channel.ignore,
+    _MSG_IGNORE: None,
+    _MSG_UNIMPLEMENTED: None,
+    _MSG_DEBUG: None,
+    5: _auth,
+    _MSG_USERAUTH_REQUEST: _auth,
+    _MSG_GLOBAL_REQUEST: "global_request",
+    90: "channel_open",
+    93: "window_adjust",
+    94: "channel_data",
+    95: "channel_data",
+    96: "channel_eof",
+    97: "channel_close",
+    98: "channel_request",
+    99: None,
+    100: None,
 }
 
 
@@ -144,9 +156,19 @@ class Connection:
         self.permitopen = None  # the key's permitopen="host:port" options, a list
         self.open_tcp = None  # the driver's: open_tcp(ch, host, port) (ussh.server); None: no TCP here
         self.channels = {}
-        self.sched = scheduler.Scheduler(self)  # where user code runs
+        self._sched = None
         self.stall = 0  # ms user code has waited for this client since the driver last had control
         self._send_kexinit()
+
+    @property
+    def sched(self):
+        # where user code runs (ussh.scheduler), made at the first channel's need
+        s = self._sched
+        if s is None:
+            from ussh.scheduler import Scheduler
+
+            s = self._sched = Scheduler(self)
+        return s
 
     def log(self, msg):
         # messages carry peer text (user names, key ids, commands): one line
@@ -215,7 +237,8 @@ class Connection:
         q = self.outq
         q[:] = []
         self.channels.clear()
-        self.sched.deferred[:] = []
+        if self._sched:
+            self._sched.deferred[:] = []
         gc.collect()
         torn = self.torn
         if torn and not garble:
@@ -283,12 +306,18 @@ class Connection:
                 raise SSHError("unexpected message %d during key exchange" % n)
         if n >= _MSG_GLOBAL_REQUEST and self.user is None:
             raise SSHError("connection protocol before authentication")
-        h = _HANDLERS.get(n)
-        if h is None:
+        h = _HANDLERS.get(n, 0)
+        if h == 0:
             # RFC 4253 §11.4
             self.send(struct.pack(">BI", _MSG_UNIMPLEMENTED, (self.transport.seq_in - 1) & 0xFFFFFFFF))
+        elif h is None:  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
             return
-        h(self, p)
+        elif type(h) is str:
+            from ussh import channel
+
+            getattr(channel, h)(self, p)
+        else:
+            h(self, p)
 
     def _kex_step(self, p):
         try:
@@ -339,7 +368,26 @@ class Connection:
             raise SSHError("no driver to wait with", DISCONNECT_BY_APPLICATION)
         self.pump(True)
         if self.closed:
-            raise channel.ChannelClosed()
+            from ussh.channel import ChannelClosed
+
+            raise ChannelClosed()
+
+
+def unload(names):
+    """Lets the modules names go (sys.modules and their package's attribute): their code leaves
+    the heap once nothing of theirs is in use, and the next import loads them again. A board
+    whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
+    SFTP's): let go after each connection by its main, and by ussh.stream when a connection ran
+    out of memory, before the client is told (on the 110 KB board the DISCONNECT found no room
+    beside a shell's half-loaded editor). The asyncio server on a board's budget lets
+    its KEX_MODULES go once a client has logged in."""
+    for n in names:
+        if sys.modules.pop(n, None) is not None:
+            pkg, _, attr = n.rpartition(".")
+            try:
+                delattr(sys.modules[pkg], attr)
+            except (KeyError, AttributeError):
+                pass
 
 
 def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):

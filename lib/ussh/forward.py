@@ -10,7 +10,8 @@
 import struct
 
 from ussh import channel
-from ussh.compat import asyncio, const, open_tcp
+from ussh._compat_rare import open_tcp
+from ussh.compat import asyncio, const
 from ussh.wire import SSHError
 
 _OPEN_ADMINISTRATIVELY_PROHIBITED = const(1)  # RFC 4254 §5.1

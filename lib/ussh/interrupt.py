@@ -6,12 +6,12 @@
 # Ctrl-C (0x03 typed into a shell, or an exec's ch.interrupt: 0x03 with a pty
 # or a "signal" request) or a lost connection raises KeyboardInterrupt in
 # that code (compat.kbd_interrupt). Optional: the server imports it only when
-# compat.can_interrupt(), and plugs it in as the connection's scheduler hook.
+# _compat_rare.can_interrupt(), and plugs it in as the connection's scheduler hook.
 import select
 import time
 import _thread
 
-from ussh import compat
+from ussh import _compat_rare
 from ussh.compat import const, ticks_ms, ticks_diff
 
 _POLL_MS = const(100)  # how soon the idle-going thread sees watch(False)
@@ -19,7 +19,7 @@ _NAP = 0.05  # seconds between two requests while bytes stay unread
 _RETRY_MS = const(500)  # ask again when a request went unanswered this long
 
 _w = None  # the watcher
-_port = compat.interrupt_port()  # main_call, user_code, kbd_interrupt, kbd_settle
+_port = _compat_rare.interrupt_port()  # main_call, user_code, kbd_interrupt, kbd_settle
 
 
 class _Watcher:

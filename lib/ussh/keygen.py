@@ -2,7 +2,8 @@
 # (PROTOCOL.key, unencrypted); loaded only when a board has no host key yet.
 import os
 
-from ussh.compat import const, open_private
+from ussh._compat_rare import open_private
+from ussh.compat import const
 from ussh.crypto import random_bytes
 from ussh.keys import ALGORITHM, HostKey, _BEGIN, _END, _MAGIC, b64encode
 from ussh.wire import string, u32

@@ -4,7 +4,7 @@
 # whose host certificates are trusted for the hosts matched). Hashed host
 # names (|1|...) and @revoked lines are not supported: such lines are skipped.
 # An optional module of ussh.client.
-from ussh.compat import unix_time
+from ussh._compat_rare import unix_time
 from ussh.keys import b64decode, fingerprint
 from ussh.wire import Reader, SSHError
 

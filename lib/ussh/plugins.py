@@ -5,7 +5,7 @@
 # calls its register(reg). No module adds itself to another's table when
 # imported, so what a server offers (KEXINIT, server-sig-algs) follows its own
 # configuration, not what the process happened to import before.
-from ussh import auth, kex
+from ussh import kex
 
 # user key type -> the optional module (under ussh) that verifies it
 KEY_MODULES = {
@@ -67,6 +67,13 @@ class Registry:
         return True
 
 
+def _verify_ed25519(att, data, sig):
+    # auth.verify_ed25519, ussh.auth imported at the first login (not with the server)
+    from ussh.auth import verify_ed25519
+
+    return verify_ed25519(att, data, sig)
+
+
 def load_key_rows(reg):
     """Every user key type installed (what certificates may carry)."""
     for name in KEY_MODULES.values():
@@ -78,7 +85,7 @@ def key_registry():
     checks a CA's signature outside a server's configuration (the client's
     @cert-authority host certificates)."""
     reg = Registry()
-    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", auth.verify_ed25519)
+    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", _verify_ed25519)
     load_key_rows(reg)
     return reg
 
@@ -87,7 +94,7 @@ def load(cfg):
     """The registry for cfg: the core's rows, then the optional modules its
     keys, CAs and settings need (each only if installed)."""
     reg = Registry()
-    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", auth.verify_ed25519)
+    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", _verify_ed25519)
     reg.use("pqkex")  # preferred when there: OpenSSH 9.9+ picks it
     for row in kex.KEX_METHODS:
         reg.kex_method(*row)

@@ -7,8 +7,8 @@ import sys
 import socket
 
 from ussh import gate, wire
-from ussh.compat import asyncio, can_interrupt, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, make_config, pump, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
+from ussh.connection import Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -34,6 +34,12 @@ def _read(sock, t):
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
+
+
+# X25519, Ed25519 and SHA-512 with their viper code, and the login's code: a session needs them
+# for its key exchanges and its login only (ussh.crypto, ussh.connection import them at first use)
+KEX_MODULES = ("ussh.auth", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
+               "ussh.crypto.x25519_viper", "ussh.crypto.fe_viper", "ussh.crypto.sha512", "ussh.crypto.sha512_viper")
 
 
 def _phase(conn):
@@ -209,12 +215,14 @@ class Server:
         # modules cost 4.5 KB; a board has none either): code that prints is still interrupted
         # (ch.poll). With serve()'s dropping the start's modules: the unix port's smallest heap
         # for a login 172 KB -> 164 KB (modules from .mpy, bench/footprint.py)
-        if can_interrupt() and not conn.transport.rroom:
+        if not conn.transport.rroom:
+            from ussh._compat_rare import can_interrupt
+
             try:
                 from ussh.interrupt import attach
             except ImportError:  # an install without the optional module
                 attach = None
-            if attach:
+            if attach and can_interrupt():
                 attach(sock, conn)
         t0 = slot.t0
         phase = 0
@@ -255,6 +263,11 @@ class Server:
                     conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
+                        if phase < 2 <= _phase(conn):
+                            # logged in: X25519 and Ed25519 (25 KB of code and tables) are not
+                            # needed before the next key exchange, which imports them again; a
+                            # session's peak was its command (smallest heap 160 KB -> 152 KB)
+                            unload(KEX_MODULES)
                         phase = _phase(conn)
                         collect()
                     await self._throttle(conn, src)
@@ -344,11 +357,7 @@ async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     # what only the start used goes: the authorized_keys parser (its entries' class stays with
     # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    import ussh
-
-    for m in ("authkeys", "budget"):
-        if sys.modules.pop("ussh." + m, None) is not None:
-            delattr(ussh, m)
+    unload(("ussh.authkeys", "ussh.budget"))
     await Server(cfg, max_connections).serve(host, port)
 
 

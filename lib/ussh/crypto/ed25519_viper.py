@@ -69,16 +69,30 @@ _AFF = [
     for neg in (0, 1)
     for need_t in (0, 1)
 ]
-_CACHED = {}
+# the addition of a cached point of slots 18..49: one program, its slot numbers set in place for
+# each (a dict of the programs made took 6 KB of a small heap through a login's verification)
+_ADD_T = bytearray(_add(0, 0, 0, 1, 0, 1))
 
 
 def _cached(base, j, neg, need_t):
-    key = (base, j, neg, need_t)
-    p = _CACHED.get(key)
-    if p is None:
-        s = base + 4 * j
-        p = _CACHED[key] = _add(s, s + 1, s + 2, s + 3, neg, need_t)
-    return p
+    s = base + 4 * j
+    q = _ADD_T
+    # _add's layout: m at 7, p at 12, t at 17, z at 22, the sums' places at 33 and 34, the
+    # T product from 50 (END there when no T is needed)
+    if neg:
+        q[7] = s
+        q[12] = s + 1
+        q[33] = 6
+        q[34] = 5
+    else:
+        q[7] = s + 1
+        q[12] = s
+        q[33] = 5
+        q[34] = 6
+    q[17] = s + 2
+    q[22] = s + 3
+    q[50] = MUL if need_t else END
+    return q
 
 
 def _to_cached(s):
@@ -135,7 +149,7 @@ def odd_multiples(x, y, s):
     fe.run(_to_cached(50))  # [2]Q
     put_point(x, y)
     for j in (1, 2, 3):
-        fe.run(_add(50, 51, 52, 53, 0, 1))
+        fe.run(_cached(50, 0, 0, 1))
         fe.run(_to_cached(s + 4 * j))
 
 
