@@ -9,6 +9,7 @@ package(
     files=tuple(f for f in (
         "__init__.py",
         "__main__.py",
+        "_compat_rare.py",
         "_interrupt_mp.py",
         "app.py",
         "apppush.py",
