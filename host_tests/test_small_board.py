@@ -194,42 +194,26 @@ def test_110k_board_runs_pty_shells_between_commands(tmp_path):
         t.stop()
 
 
-def test_110k_board_contains_a_64k_upload_that_does_not_fit_yet(tmp_path):
-    # the 110 KB board as the shells' test starts it: a command, a 64 KiB `sftp -b` put, a
-    # command. The upload does not fit yet (its modules, about 8.5 KB, leave the session about
-    # 4 KB in pieces of 300 B at most: it gets its OPEN answered and ends at the first WRITE's
-    # data; README "Numbers"): it works, its SHA-256 read back on the board, or it
-    # fails as a client can tell, an SFTP "Failure" status or the connection told "out of memory"
-    # at once (no wait for a timeout), the budget and the free heap in the log; either way the
-    # board serves the next client, whose command works
+def test_110k_board_takes_a_command_a_pty_shell_and_a_64k_upload(tmp_path):
+    # the ESP32-sized board as it starts by default (the small heap's line shell, its names
+    # interned at the start): on one start a command, a pty shell, a 64 KiB `sftp -b` put whose
+    # SHA-256 is read back on the board, and a command after it; every one works, nothing ran out
+    # of memory. (Before the login let its key exchange's modules go and the upload's session
+    # asked for less, the upload ran out at its first WRITE: README "Numbers")
     sb, t = _target(tmp_path, qemu.FIRMWARE_SMALL, shell=qemu_small.LEAN_SHELL, intern=qemu_small.LEAN_INTERN)
     try:
         p = _ssh(t, "print(6*7)", text=True)
         assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr + _tail(t)
+        p = _shell(t)
+        assert p.returncode == 0 and b">>> print(6*7+1)\r\n43\r\n>>> " in p.stdout, repr(p.stdout + p.stderr) + _tail(t)
         p, data = _put(t, tmp_path)
-        out = p.stdout + p.stderr
-        if p.returncode == 0:
-            h = _ssh(t, HASH, text=True)
-            assert h.stdout.strip() == hashlib.sha256(data).hexdigest(), h.stdout + h.stderr + _tail(t)
-            how = "worked"
-        else:
-            how = "Failure" if "Failure" in out else "told"
-            if how == "told":
-                assert ": out of memory" in out or "message authentication code incorrect" in out, out + _tail(t)
+        assert p.returncode == 0, p.stdout + p.stderr + _tail(t)
+        h = _ssh(t, HASH, text=True)
+        assert h.stdout.strip() == hashlib.sha256(data).hexdigest(), h.stdout + h.stderr + _tail(t)
         p = _ssh(t, "print(6*7+2)", text=True)
-        again = 0
-        while p.returncode != 0 and how == "told" and again < 2:
-            # a connection right after may still find the heap cut up by the failed session (now
-            # and then: 1 in about 45 starts): it too is told at once, and a later one works
-            assert ": out of memory" in p.stderr, p.stderr + _tail(t)
-            again += 1
-            p = _ssh(t, "print(6*7+2)", text=True)
         assert (p.returncode, p.stdout) == (0, "44\n"), p.stderr + _tail(t)
         log = _idle(t)
-        for block in log.split("Traceback (most recent call last):")[1:]:  # only the MemoryErrors'
-            assert "MemoryError" in block.split("\nussh")[0], _tail(t)
-        n = log.count("over the budget")  # a MemoryError that ended the connection: logged once
-        assert n == log.count("B of heap free") and n <= 1 + again and (n >= 1 or how != "told"), _tail(t)
-        print(_heap(sb, log), "; the upload:", how, "; %d more told after it" % again if again else "")
+        assert "out of memory" not in log and "Traceback" not in log, _tail(t)
+        print(_heap(sb, log))
     finally:
         t.stop()
