@@ -305,7 +305,8 @@ def _preload(root):
 
     if getattr(ussh, "__file__", ".mpy").endswith(".mpy"):
         return
-    mods = ["ussh.pyrun", "ussh.repl"]
+    # ussh.channel and ussh.scheduler: ussh.connection imports them at a connection's first channel
+    mods = ["ussh.channel", "ussh.scheduler", "ussh.pyrun", "ussh.repl"]
     if root:
         mods += ["ussh.fs", "ussh.sftp", "ussh.sftp_ops", "ussh.sftp_dirs", "ussh.scp"]
     if "ussh.pqkex" in sys.modules:  # the hybrid exchange is offered (ussh.plugins)
