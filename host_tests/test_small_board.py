@@ -147,7 +147,8 @@ def _fits_or_told(p, want, t):
 
 def test_110k_board_takes_logins_and_contains_a_shell_that_does_not_fit(tmp_path):
     # a login running a command must work, the first client and the ones after; a pty shell (the
-    # REPL's module loaded in the session) does not fit yet (about 2 KB short): it works, or its
+    # editor, ussh.repl, loaded in the session) may not fit (it was about 2 KB short; since the
+    # login lets its key exchange's modules go it has started in every run seen): it works, or its
     # statement's MemoryError shows in the session, or its client is told "out of memory" at
     # once and the log names the budget; and the
     # board serves the next client, whose command works; an SFTP upload is not tried
