@@ -379,8 +379,8 @@ def unload(names):
     whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
     SFTP's): let go after each connection by its main, and by ussh.stream when a connection ran
     out of memory, before the client is told (on the 110 KB board the DISCONNECT found no room
-    beside a shell's half-loaded editor). The asyncio server on a board's budget lets
-    its KEX_MODULES go once a client has logged in."""
+    beside a shell's half-loaded editor). The drivers let ussh.auth go once a client has logged
+    in."""
     for n in names:
         if sys.modules.pop(n, None) is not None:
             pkg, _, attr = n.rpartition(".")

@@ -36,10 +36,12 @@ def _read(sock, t):
     return memoryview(_RBUF)[:n] if n else b""
 
 
-# X25519, Ed25519 and SHA-512 with their viper code, and the login's code: a session needs them
-# for its key exchanges and its login only (ussh.crypto, ussh.connection import them at first use)
-KEX_MODULES = ("ussh.auth", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab", "ussh.crypto.curve25519",
-               "ussh.crypto.x25519_viper", "ussh.crypto.fe_viper", "ussh.crypto.sha512", "ussh.crypto.sha512_viper")
+# the login's code, let go once a client has logged in (ussh.connection imports it at the first
+# login message). Not the key exchange's X25519/Ed25519, though a session needs them only for its
+# key exchanges: a module with machine code (their viper code) imported again is never freed on
+# the unix port and an ESP32 (its code in executable memory the collector scans), and even their
+# portable halves left 32 B a login behind (test_faults' hundred logins: 416 B a login in all)
+_LOGIN = ("ussh.auth",)
 
 
 def _phase(conn):
@@ -264,10 +266,7 @@ class Server:
                     conn.feed(data)
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
                         if phase < 2 <= _phase(conn):
-                            # logged in: X25519 and Ed25519 (25 KB of code and tables) are not
-                            # needed before the next key exchange, which imports them again; a
-                            # session's peak was its command (smallest heap 160 KB -> 152 KB)
-                            unload(KEX_MODULES)
+                            unload(_LOGIN)  # logged in
                         phase = _phase(conn)
                         collect()
                     await self._throttle(conn, src)
