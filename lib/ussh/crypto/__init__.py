@@ -1,8 +1,9 @@
 # ussh.crypto: the primitives the SSH transport needs, each in its own module.
 # X25519 and Ed25519 (curve25519, ed25519, sha512 and their viper code, about 25 KB
-# of a small heap) are imported at their first use, through these names, so that a server
-# on a small heap can let them go between key exchanges (ussh.server, once a client logs in);
-# SHA-512 is ussh.crypto.sha512's
+# of a small heap) are imported at their first use, through these names: what needs only the
+# hash, MAC or cipher does not load them; a server loads them while it waits for its first
+# client (connection.warm). Once loaded they stay: machine code imported again is never freed
+# on the unix port or an ESP32 (ussh.server). SHA-512 is ussh.crypto.sha512's
 from .hmac import hmac_sha256, HMACSHA256
 from .aes import AESCTR
 from .rand import random_bytes, random_into
