@@ -70,28 +70,38 @@ _AFF = [
     for need_t in (0, 1)
 ]
 # the addition of a cached point of slots 18..49: one program, its slot numbers set in place for
-# each (a dict of the programs made took 6 KB of a small heap through a login's verification)
+# each (a dict of the programs made took 6 KB of a small heap through a login's verification).
+# Where _add puts them is read from two of its programs with marker slots (200..203), added and
+# subtracted: p's, m's, t's and z's places, the sums' places (the bytes that differ and are
+# not markers), and where the T product starts (END there when no T is needed)
 _ADD_T = bytearray(_add(0, 0, 0, 1, 0, 1))
+_a = _add(200, 201, 202, 203, 0, 1)
+_b = _add(200, 201, 202, 203, 1, 1)
+_AT = bytes([_a.index(200), _a.index(201), _a.index(202), _a.index(203)]
+            + [i for i in range(len(_a)) if _a[i] != _b[i] and _a[i] < 200]
+            + [len(_add(200, 201, 202, 203, 0, 0)) - 1])
+del _a, _b
 
 
 def _cached(base, j, neg, need_t):
+    # the program that adds (neg: subtracts) cached point j of the table at slot base; its
+    # callers run it at once (fe.run), before the next call sets the same bytes again
     s = base + 4 * j
     q = _ADD_T
-    # _add's layout: m at 7, p at 12, t at 17, z at 22, the sums' places at 33 and 34, the
-    # T product from 50 (END there when no T is needed)
-    if neg:
-        q[7] = s
-        q[12] = s + 1
-        q[33] = 6
-        q[34] = 5
+    at = _AT
+    if neg:  # p and m trade places, and so do D + C and D - C (_add)
+        q[at[0]] = s + 1
+        q[at[1]] = s
+        q[at[4]] = 6
+        q[at[5]] = 5
     else:
-        q[7] = s + 1
-        q[12] = s
-        q[33] = 5
-        q[34] = 6
-    q[17] = s + 2
-    q[22] = s + 3
-    q[50] = MUL if need_t else END
+        q[at[0]] = s
+        q[at[1]] = s + 1
+        q[at[4]] = 5
+        q[at[5]] = 6
+    q[at[2]] = s + 2
+    q[at[3]] = s + 3
+    q[at[6]] = MUL if need_t else END
     return q
 
 
