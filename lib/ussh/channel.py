@@ -441,5 +441,14 @@ def _reply(conn, ch, want_reply, ok):
         conn.send(struct.pack(">BI", _MSG_CHANNEL_SUCCESS if ok else _MSG_CHANNEL_FAILURE, ch.remote_id))
 
 
-def ignore(conn, p):
-    pass
+# message number -> handler, taken into connection's table at the first channel message
+HANDLERS = {
+    _MSG_GLOBAL_REQUEST: global_request,
+    _MSG_CHANNEL_OPEN: channel_open,
+    _MSG_CHANNEL_WINDOW_ADJUST: window_adjust,
+    _MSG_CHANNEL_DATA: channel_data,
+    _MSG_CHANNEL_EXTENDED_DATA: channel_data,
+    _MSG_CHANNEL_EOF: channel_eof,
+    _MSG_CHANNEL_CLOSE: channel_close,
+    _MSG_CHANNEL_REQUEST: channel_request,
+}

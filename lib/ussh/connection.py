@@ -80,9 +80,20 @@ class Config:
 
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
 # the key exchange messages are handled by Connection._handle itself. The
-# login's are ussh.auth's, the channels' ussh.channel's (with ussh.scheduler:
-# 15 KB of a small heap in all), imported at the first message that needs
-# them: the key exchange, then the login, have that room.
+# login's are ussh.auth's, imported at each login message and let go after the
+# login (LOGIN); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
+# a small heap in all), whose table takes their numbers at the first channel
+# message: the key exchange, then the login, have that room.
+# The modules a driver lets go once a client has logged in (unload). Kept, they would stay among
+# that session's objects (the 110 KB board's shell then had 0.3-0.4 KB in one piece, 2-2.5 KB
+# without). Not the key exchange's X25519/Ed25519: a module with machine code (their viper code)
+# imported again is never freed on the unix port and an ESP32, and even their portable halves
+# left 32 B a login behind (test_faults' hundred logins)
+LOGIN = ("ussh.auth",)
+
+
+def _ignore(conn, p):  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
+    pass
 
 
 def _auth(conn, p):
@@ -91,22 +102,29 @@ def _auth(conn, p):
     (auth.service_request if p[0] == 5 else auth.userauth_request)(conn, p)
 
 
+def _channels(conn, p):
+    from ussh import channel
+
+    _HANDLERS.update(channel.HANDLERS)  # for good: ussh.channel stays once loaded
+    _HANDLERS[p[0]](conn, p)
+
+
 _HANDLERS = {
-    _MSG_IGNORE: None,
-    _MSG_UNIMPLEMENTED: None,
-    _MSG_DEBUG: None,
+    _MSG_IGNORE: _ignore,
+    _MSG_UNIMPLEMENTED: _ignore,
+    _MSG_DEBUG: _ignore,
     5: _auth,
     _MSG_USERAUTH_REQUEST: _auth,
-    _MSG_GLOBAL_REQUEST: "global_request",
-    90: "channel_open",
-    93: "window_adjust",
-    94: "channel_data",
-    95: "channel_data",
-    96: "channel_eof",
-    97: "channel_close",
-    98: "channel_request",
-    99: None,
-    100: None,
+    _MSG_GLOBAL_REQUEST: _channels,
+    90: _channels,  # CHANNEL_OPEN
+    93: _channels,  # WINDOW_ADJUST
+    94: _channels,  # DATA
+    95: _channels,  # EXTENDED_DATA
+    96: _channels,  # EOF
+    97: _channels,  # CLOSE
+    98: _channels,  # REQUEST
+    99: _ignore,  # SUCCESS
+    100: _ignore,  # FAILURE
 }
 
 
@@ -306,16 +324,10 @@ class Connection:
                 raise SSHError("unexpected message %d during key exchange" % n)
         if n >= _MSG_GLOBAL_REQUEST and self.user is None:
             raise SSHError("connection protocol before authentication")
-        h = _HANDLERS.get(n, 0)
-        if h == 0:
+        h = _HANDLERS.get(n)
+        if h is None:
             # RFC 4253 §11.4
             self.send(struct.pack(">BI", _MSG_UNIMPLEMENTED, (self.transport.seq_in - 1) & 0xFFFFFFFF))
-        elif h is None:  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
-            return
-        elif type(h) is str:
-            from ussh import channel
-
-            getattr(channel, h)(self, p)
         else:
             h(self, p)
 

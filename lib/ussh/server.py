@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import LOGIN, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -34,14 +34,6 @@ def _read(sock, t):
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
-
-
-# the login's code, let go once a client has logged in (ussh.connection imports it at the first
-# login message). Not the key exchange's X25519/Ed25519, though a session needs them only for its
-# key exchanges: a module with machine code (their viper code) imported again is never freed on
-# the unix port and an ESP32 (its code in executable memory the collector scans), and even their
-# portable halves left 32 B a login behind (test_faults' hundred logins: 416 B a login in all)
-_LOGIN = ("ussh.auth",)
 
 
 def _phase(conn):
@@ -266,7 +258,7 @@ class Server:
                     conn.feed(data)
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
                         if phase < 2 <= _phase(conn):
-                            unload(_LOGIN)  # logged in
+                            unload(LOGIN)  # logged in
                         phase = _phase(conn)
                         collect()
                     await self._throttle(conn, src)

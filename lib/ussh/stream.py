@@ -8,16 +8,11 @@ import sys
 
 from ussh.compat import const, print_exception
 from ussh import kex
-from ussh.connection import Connection, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.connection import LOGIN, Connection, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
 _SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
-
-
-# let go once a client has logged in: imported at the first login message, it would stay among
-# that session's objects (the 110 KB board's shell then had 0.3-0.4 KB in one piece, 2-2.5 KB without)
-_LOGIN = ("ussh.auth",)
 
 
 def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False, pending=b""):
@@ -100,7 +95,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             pump(conn, send, recv, True)
             if login and conn.user is not None:
                 login = False  # the login's code, imported at its first message, goes with it
-                unload(_LOGIN)
+                unload(LOGIN)
             if one_session:
                 chans = conn.channels
                 opened = opened or bool(chans)
