@@ -13,11 +13,11 @@ X25519 key generation (the first call after boot shown apart, as for others), X2
 shared secret, Ed25519 sign (a 32-byte exchange hash) and verify (a 150-byte userauth blob),
 SHA-512, AES-256-CTR (viper and pure backends: no cryptolib here) and HMAC-SHA256,
 Keccak-f[1600] and ML-KEM-768 encapsulation on the viper and the portable Keccak path, the
-server's side of each key exchange (kex.py's curve25519_sha256, pqkex's
+server's side of each key exchange (ussh.ecdh's curve25519_sha256, pqkex's
 mlkem768x25519_sha256: the client's share in, reply and K out) and their difference, the PQ
 extra; the portable Ed25519 verification without and with the user's key prepared while idle
 (ed25519_pre.py: its comb tables, built by connection.warm) and that preparation's cost and heap;
-the idle work of the next exchange's X25519 key pair (kex.prepare_ephemeral, which the
+the idle work of the next exchange's X25519 key pair (ecdh.prepare_ephemeral, which the
 stream driver runs while it waits for a client) and both exchanges with that pair made; the lowest free heap seen during the PQ exchange (gc.collect() then gc.mem_free() at
 every Keccak permutation and X25519 inside it, in a run apart from the counted one); the .mpy
 sizes of the PQ modules (armv7m, as frozen); `arm-none-eabi-size` of the firmware with and
@@ -68,7 +68,7 @@ if PATH == "portable":
     mlkem._fast = False  # the polynomial arithmetic on Python ints too
 print("KECCAK", "portable" if sha3.keccak_f1600 is sha3.keccak_f1600_pure else sha3.KECCAK,
       "MLKEM", "viper" if mlkem._fast else "portable")
-from ussh import kex, pqkex
+from ussh import ecdh, kex, pqkex
 classical = kex._row(kex.KEX_METHODS, b"curve25519-sha256")[1]
 k1 = bytes(range(32))
 k2 = bytes(range(1, 33))
@@ -128,13 +128,13 @@ if PATH == "viper":
 m("mlkem768_encaps_first", mlkem.encaps, ek, k1)
 m("mlkem768_encaps", mlkem.encaps, ek, k2)
 share = ek + pub
-kex._eph[:] = []  # no pair made ahead: the exchange makes its own
+ecdh._eph[:] = []  # no pair made ahead: the exchange makes its own
 m("kex_curve25519_server", classical, pub)
 m("kex_mlkem768x25519_server", pqkex.mlkem768x25519_sha256, share)
 # the ephemeral pair made while idle (stream.serve_stream waits for a client), then the exchange
-m("idle_ephemeral", kex.prepare_ephemeral)
+m("idle_ephemeral", ecdh.prepare_ephemeral)
 m("kex_curve25519_server_idle", classical, pub)
-kex.prepare_ephemeral()
+ecdh.prepare_ephemeral()
 m("kex_mlkem768x25519_server_idle", pqkex.mlkem768x25519_sha256, share)
 
 # heap: the lowest free heap (after a collection) at every Keccak permutation and X25519
@@ -148,13 +148,13 @@ def sampled(fn):
             low[0] = x
         return fn(*a)
     return f
-kf, xf, xb = sha3.keccak_f1600, pqkex.x25519, kex.x25519_base
-sha3.keccak_f1600, pqkex.x25519, kex.x25519_base = sampled(kf), sampled(xf), sampled(xb)
-kex._eph[:] = []  # the exchange makes its own key pair (kex.x25519_base)
+kf, xf, xb = sha3.keccak_f1600, pqkex.x25519, ecdh.x25519_base
+sha3.keccak_f1600, pqkex.x25519, ecdh.x25519_base = sampled(kf), sampled(xf), sampled(xb)
+ecdh._eph[:] = []  # the exchange makes its own key pair (ecdh.x25519_base)
 gc.collect()
 before = gc.mem_free()
 pqkex.mlkem768x25519_sha256(share)
-sha3.keccak_f1600, pqkex.x25519, kex.x25519_base = kf, xf, xb
+sha3.keccak_f1600, pqkex.x25519, ecdh.x25519_base = kf, xf, xb
 print("HEAP free_before_pq_kex", before)
 print("HEAP lowest_free_during_pq_kex", low[0])
 print("HEAP heap_total", gc.mem_free() + gc.mem_alloc())
@@ -218,7 +218,7 @@ def section(args=None):
         rows["ML-KEM-768 encaps, %s, first call" % tag] = instr_row(cc["mlkem768_encaps_first"])
         rows["ML-KEM-768 encaps, %s" % tag] = instr_row(cc["mlkem768_encaps"])
     rows["kex curve25519-sha256, server side"] = instr_row(c["kex_curve25519_server"])
-    rows["idle work: the next exchange's X25519 key pair (kex.prepare_ephemeral)"] = instr_row(c["idle_ephemeral"])
+    rows["idle work: the next exchange's X25519 key pair (ecdh.prepare_ephemeral)"] = instr_row(c["idle_ephemeral"])
     rows["kex curve25519-sha256, server side, key pair made while idle"] = instr_row(c["kex_curve25519_server_idle"])
     rows["kex mlkem768x25519-sha256, server side, viper, key pair made while idle"] = instr_row(
         c["kex_mlkem768x25519_server_idle"])

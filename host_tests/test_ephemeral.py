@@ -1,5 +1,5 @@
 """The server's ephemeral X25519 key pair, made ahead while the driver waits for a client
-(kex.prepare_ephemeral, called by stream.serve_stream before the version line): the next key
+(ecdh.prepare_ephemeral, called by stream.serve_stream before the version line): the next key
 exchange uses it, no two exchanges use the same one (the post-quantum one included), and a
 connection that ends before its key exchange leaves it for the next client."""
 import pytest
@@ -9,17 +9,17 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from runtimes import run
 
 CODE = """
-from ussh import kex, stream
+from ussh import ecdh, stream
 from ussh.crypto import rand, x25519_base
-rand.set_source(lambda n: bytes((7 * i + n + len(kex._eph)) & 255 for i in range(n)))
-kex.prepare_ephemeral()
-d, q = kex._eph[0]
-kex.prepare_ephemeral()  # one is waiting: no second
-print("waiting", len(kex._eph), x25519_base(d) == q)
+rand.set_source(lambda n: bytes((7 * i + n + len(ecdh._eph)) & 255 for i in range(n)))
+ecdh.prepare_ephemeral()
+d, q = ecdh._eph[0]
+ecdh.prepare_ephemeral()  # one is waiting: no second
+print("waiting", len(ecdh._eph), x25519_base(d) == q)
 q_c = bytes.fromhex(%r)
-a = kex.curve25519_sha256(q_c)
-b = kex.curve25519_sha256(q_c)
-print("first", a[0] == q, "second", b[0] != q and b[0] != a[0], "left", len(kex._eph))
+a = ecdh.curve25519_sha256(q_c)
+b = ecdh.curve25519_sha256(q_c)
+print("first", a[0] == q, "second", b[0] != q and b[0] != a[0], "left", len(ecdh._eph))
 print("secret", bytes(a[1]).hex())
 print("dwiped", d == bytearray(32))
 # a connection that ends before its version line: the pair made while waiting stays
@@ -27,9 +27,9 @@ from ussh.connection import make_config
 from ussh.keys import HostKey
 cfg = make_config(HostKey(bytes(range(32))), b"", log=lambda m: None)
 stream.serve_stream(lambda n: b"", lambda b: None, cfg)
-d2, q2 = kex._eph[0]
+d2, q2 = ecdh._eph[0]
 stream.serve_stream(lambda n: b"", lambda b: None, cfg)
-print("kept", len(kex._eph), kex._eph[0][1] == q2)
+print("kept", len(ecdh._eph), ecdh._eph[0][1] == q2)
 """
 
 

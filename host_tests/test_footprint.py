@@ -82,12 +82,12 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
     assert p.returncode == 0, p.stderr
     mods, threshold = p.stdout.splitlines()
     mods = ast.literal_eval(mods)
-    assert "ussh.kex" in mods and "ussh.pyrun" in mods
+    assert "ussh.ecdh" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []
     assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
-    # logged in: the login's code was let go (server._LOGIN); the key exchange's stays (re-imported
-    # machine code would never be freed: test_faults' heap test)
-    assert "ussh.auth" not in mods and "ussh.crypto.ed25519" in mods
+    # logged in: the key exchange's protocol and the login's code were let go (connection.LOGIN);
+    # its curves stay (re-imported machine code would never be freed: test_faults' heap test)
+    assert "ussh.kex" not in mods and "ussh.auth" not in mods and "ussh.crypto.ed25519" in mods
     assert int(threshold) == 4096
 
 
@@ -112,7 +112,7 @@ def test_server_imports_leave_out_the_optional_modules():
         if m not in seen:
             seen.add(m)
             todo.extend(g.get(m, ()))
-    assert "ussh.kex" in seen
+    assert "ussh.transport" in seen and "ussh.kex" not in seen  # kex: at the first KEXINIT
     assert sorted(seen.intersection(OPTIONAL)) == []
 
 

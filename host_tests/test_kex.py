@@ -1,7 +1,7 @@
 """ussh.kex (RFC 4253 §7, RFC 8731 curve25519-sha256, strict KEX): negotiation tables and the
 exchange against the in-memory client. Fast tier."""
 from sshpair import Pair, decode, raises, s, u32
-from ussh import kex, wire
+from ussh import ecdh, kex, wire
 from ussh.crypto import ed25519_verify
 from ussh.wire import Reader, SSHError
 
@@ -65,9 +65,9 @@ def test_strict_kex_refuses_a_message_before_kexinit():
 
 def test_all_zero_shared_secret_is_refused():
     # RFC 8731 §3: a low-order point gives an all-zero X25519 result
-    e = raises(SSHError, kex.curve25519_sha256, bytes(32))
+    e = raises(SSHError, ecdh.curve25519_sha256, bytes(32))
     assert e.code == wire.DISCONNECT_KEY_EXCHANGE_FAILED
-    assert "length" in raises(SSHError, kex.curve25519_sha256, bytes(31)).reason
+    assert "length" in raises(SSHError, ecdh.curve25519_sha256, bytes(31)).reason
 
 
 def test_rekey_holds_channel_data_until_newkeys():

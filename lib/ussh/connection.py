@@ -5,7 +5,7 @@ import gc
 import struct
 import sys
 
-from ussh import kex, plugins, wire
+from ussh import plugins, wire
 from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
@@ -84,12 +84,14 @@ class Config:
 # login (LOGIN); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
 # a small heap in all), whose table takes their numbers at the first channel
 # message: the key exchange, then the login, have that room.
-# The modules a driver lets go once a client has logged in (unload). Kept, they would stay among
-# that session's objects (the 110 KB board's shell then had 0.3-0.4 KB in one piece, 2-2.5 KB
-# without). Not the key exchange's X25519/Ed25519: a module with machine code (their viper code)
+# The modules a driver lets go once a client has logged in (unload): the key exchange's protocol
+# (ussh.kex: bytecode only, imported again for a re-key) and the login's. Kept, they would stay
+# among that session's objects (the 110 KB board's shell then had 0.3-0.4 KB in one piece with
+# ussh.auth kept, 2-2.5 KB without). Not the key exchange's X25519/Ed25519 (nor ussh.ecdh, whose
+# functions the registry holds): a module with machine code (their viper code)
 # imported again is never freed on the unix port and an ESP32, and even their portable halves
 # left 32 B a login behind (test_faults' hundred logins)
-LOGIN = ("ussh.auth",)
+LOGIN = ("ussh.kex", "ussh.auth")
 
 
 def _ignore(conn, p):  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
@@ -227,6 +229,8 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
+        from ussh import kex  # let go with the login's code (LOGIN), back for a re-key
+
         self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac, self.cfg.reg.kex,
                                             getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))
         self._kex_t0 = ticks_ms()
@@ -315,6 +319,8 @@ class Connection:
                 raise SSHError("too many key exchanges before authentication")
             if self._kexinit is None:
                 self._send_kexinit()
+            from ussh import kex
+
             self._kex = kex.exchange(self, p, self._kexinit)
             return self._kex_step(None)
         if self.session_id is None or self._kex is not None:

@@ -4,7 +4,8 @@
 # ext-info (RFC 8308).
 from ussh import wire
 from ussh.compat import const, sha256
-from ussh.crypto import x25519, x25519_base, random_bytes, AESCTR, HMACSHA256
+from ussh.crypto import AESCTR, HMACSHA256, random_bytes
+from ussh.ecdh import curve25519_sha256
 from ussh.wire import Reader, SSHError, DISCONNECT_KEY_EXCHANGE_FAILED
 
 _MSG_EXT_INFO = const(7)
@@ -17,39 +18,6 @@ _STRICT_C = b"kex-strict-c-v00@openssh.com"
 _STRICT_S = b"kex-strict-s-v00@openssh.com"
 _EXT_INFO_C = b"ext-info-c"
 _KEXGUESS2 = b"kexguess2@matt.ucc.asn.au"  # Dropbear's guess rule, below
-
-
-_eph = []  # [(d, Q_S)]: the next exchange's X25519 key pair, made while idle
-
-
-def prepare_ephemeral():
-    """Idle work (a driver calls it while it waits for a client): makes the
-    X25519 key pair of the next key exchange, if none is waiting. Each pair
-    serves one exchange only (ephemeral_pair() takes it away)."""
-    if not _eph:
-        d = bytearray(random_bytes(32))
-        _eph.append((d, x25519_base(d)))
-
-
-def ephemeral_pair():
-    """(d, Q_S) for one exchange: the one made while idle, else a new one."""
-    if _eph:
-        return _eph.pop()
-    d = bytearray(random_bytes(32))
-    return d, x25519_base(d)
-
-
-def curve25519_sha256(q_c):
-    # RFC 8731 §3: the client's ephemeral X25519 key in, ours and K out;
-    # K is the 32-byte X25519 output read as an unsigned big-endian mpint.
-    if len(q_c) != 32:
-        raise SSHError("bad curve25519 public key length", DISCONNECT_KEY_EXCHANGE_FAILED)
-    d, q_s = ephemeral_pair()
-    k = x25519(d, q_c)
-    wire.wipe(d)
-    if k == bytes(32):  # RFC 8731 §3: MUST abort on an all-zero secret
-        raise SSHError("all-zero shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)
-    return q_s, bytearray(wire.mpint_bytes(k))
 
 
 # Algorithm tables, in the server's order of preference. A kex method maps

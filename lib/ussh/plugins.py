@@ -5,8 +5,6 @@
 # calls its register(reg). No module adds itself to another's table when
 # imported, so what a server offers (KEXINIT, server-sig-algs) follows its own
 # configuration, not what the process happened to import before.
-from ussh import kex
-
 # user key type -> the optional module (under ussh) that verifies it
 KEY_MODULES = {
     b"ssh-rsa": "key_rsa",
@@ -93,6 +91,8 @@ def key_registry():
 def load(cfg):
     """The registry for cfg: the core's rows, then the optional modules its
     keys, CAs and settings need (each only if installed)."""
+    from ussh import kex
+
     reg = Registry()
     reg.key_type(b"ssh-ed25519", b"ssh-ed25519", _verify_ed25519)
     reg.use("pqkex")  # preferred when there: OpenSSH 9.9+ picks it

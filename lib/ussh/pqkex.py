@@ -4,7 +4,7 @@
 # An optional module: ussh.plugins loads it when it is there and it
 # registers its row first; a build without it (and without crypto/mlkem.py
 # and crypto/sha3.py) offers curve25519-sha256 only.
-from ussh import kex, wire
+from ussh import ecdh, wire
 from ussh.compat import const, sha256
 from ussh.crypto import x25519, random_bytes
 from ussh.wire import SSHError, DISCONNECT_KEY_EXCHANGE_FAILED
@@ -30,7 +30,7 @@ def mlkem768x25519_sha256(q_c):
         k_pq, ct = encaps(q_c[:_EK_LEN], random_bytes(32))
     except ValueError:
         raise SSHError("ML-KEM-768 key share fails the modulus check", DISCONNECT_KEY_EXCHANGE_FAILED)
-    d, q_x = kex.ephemeral_pair()
+    d, q_x = ecdh.ephemeral_pair()
     k_cl = x25519(d, q_c[_EK_LEN:])
     if k_cl == bytes(32):  # RFC 8731 §3 for the X25519 half: MUST abort on all zero
         raise SSHError("all-zero X25519 shared secret", DISCONNECT_KEY_EXCHANGE_FAILED)

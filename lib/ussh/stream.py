@@ -7,7 +7,7 @@ import gc
 import sys
 
 from ussh.compat import const, print_exception
-from ussh import kex
+from ussh import ecdh
 from ussh.connection import LOGIN, Connection, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
@@ -39,12 +39,12 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
     as a new client (the previous one went away unannounced)."""
     rand.require()
     warm(cfg)  # idle until the client's first byte; a corrupt host key raises KeyFileError here
-    # idle until the client's first byte too (kex.py), and made before this connection's objects:
+    # idle until the client's first byte too (ussh.ecdh), and made before this connection's objects:
     # a pair made for a connection that then saw no client (a host's hang-up after the previous
     # one: OpenSSH's and asyncssh's leave after the board ended the session) waits for the next,
     # held through the collection between them; made after this connection's buffers it stayed
     # in the middle of the free heap (the soak's largest free block 3 KB short after such sessions)
-    kex.prepare_ephemeral()
+    ecdh.prepare_ephemeral()
     conn = Connection(cfg, peer)
     t = conn.transport
 
