@@ -84,13 +84,15 @@ class Config:
 # login (LOGIN); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
 # a small heap in all), whose table takes their numbers at the first channel
 # message: the key exchange, then the login, have that room.
-# The modules a driver lets go once a client has logged in (unload): the key exchange's protocol
-# (ussh.kex: bytecode only, imported again for a re-key) and the login's. Kept, they would stay
-# among that session's objects (the 110 KB board's shell then had 0.3-0.4 KB in one piece with
-# ussh.auth kept, 2-2.5 KB without). Not the key exchange's X25519/Ed25519 (nor ussh.ecdh, whose
-# functions the registry holds): a module with machine code (their viper code)
-# imported again is never freed on the unix port and an ESP32, and even their portable halves
-# left 32 B a login behind (test_faults' hundred logins)
+# What a driver lets go as a connection gets further (unload): the key exchange's protocol once
+# the first exchange has its session id (ussh.kex: bytecode only, imported again for a re-key;
+# the exchange under way keeps its own until it ends), and with it the login's code once a client
+# has logged in. Kept, they would stay among that session's objects (the 110 KB board's shell then
+# had 0.3-0.4 KB in one piece with ussh.auth kept, 2-2.5 KB without). Not the key exchange's
+# X25519/Ed25519 (nor ussh.ecdh, whose functions the registry holds): a module with machine code
+# (their viper code) imported again is never freed on the unix port and an ESP32, and even their
+# portable halves left 32 B a login behind (test_faults' hundred logins)
+KEYED = ("ussh.kex",)
 LOGIN = ("ussh.kex", "ussh.auth")
 
 

@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import LOGIN, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import KEYED, LOGIN, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -257,9 +257,12 @@ class Server:
                     conn.stall = 0  # from here the others wait (send_timeout in total)
                     conn.feed(data)
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
-                        if phase < 2 <= _phase(conn):
+                        p = _phase(conn)
+                        if phase < 1 <= p:
+                            unload(KEYED)  # the session id made
+                        if phase < 2 <= p:
                             unload(LOGIN)  # logged in
-                        phase = _phase(conn)
+                        phase = p
                         collect()
                     await self._throttle(conn, src)
             finally:
