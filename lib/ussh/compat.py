@@ -22,18 +22,23 @@ sha256 = hashlib.sha256
 sha512 = getattr(hashlib, "sha512", None)  # absent on MicroPython ports
 
 
+_viper = []  # have_viper()'s answer, once asked
+
+
 def have_viper():
     """Whether @micropython.viper compiles here (the unix port, boards; not
-    CPython, not the webassembly port, which has no native emitter). Asked
-    only by fast paths of optional modules, so the minimal server never
-    compiles the probe."""
-    if not MICROPYTHON:
-        return False
-    try:
-        exec("import micropython\n@micropython.viper\ndef _f(x: int) -> int:\n    return x")
-        return True
-    except Exception:
-        return False
+    CPython, not the webassembly port, which has no native emitter). The
+    probe is compiled once: its machine code is never freed (32 B a time)."""
+    if not _viper:
+        ok = False
+        if MICROPYTHON:
+            try:
+                exec("import micropython\n@micropython.viper\ndef _f(x: int) -> int:\n    return x")
+                ok = True
+            except Exception:
+                pass
+        _viper.append(ok)
+    return _viper[0]
 
 
 def have_thumb():
