@@ -1,5 +1,7 @@
 """ussh.kex (RFC 4253 §7, RFC 8731 curve25519-sha256, strict KEX): negotiation tables and the
 exchange against the in-memory client. Fast tier."""
+import pytest
+
 from sshpair import Pair, decode, raises, s, u32
 from ussh import ecdh, kex, wire
 from ussh.crypto import ed25519_verify
@@ -29,6 +31,30 @@ def test_no_common_algorithm_disconnects_with_the_reason():
         ev = [decode(x) for x in p.packets() if x[0] == 1]
         assert ev == [("disconnect", reason)], (kw, ev)
         assert p.conn.closed
+
+
+# the server picks from the client's name-list as it came (kex._pick, kex._at): the first of the
+# client's names that the server has, a name only as a whole item
+PICKS = [
+    (b"curve25519-sha256", [b"curve25519-sha256"], b"curve25519-sha256"),
+    (b"x,curve25519-sha256", [b"curve25519-sha256"], b"curve25519-sha256"),
+    (b"curve25519-sha256@libssh.org,curve25519-sha256", [b"curve25519-sha256", b"curve25519-sha256@libssh.org"],
+     b"curve25519-sha256@libssh.org"),
+    (b"curve25519-sha256@libssh.org", [b"curve25519-sha256"], None),  # a prefix of a name is not it
+    (b"xcurve25519-sha256,a", [b"curve25519-sha256"], None),  # nor its end
+    (b"aes256-ctr,aes128-ctr", [b"aes128-ctr", b"aes256-ctr"], b"aes256-ctr"),  # the client's order
+    (b"aes128-ctr-x,aes128-ctr", [b"aes128-ctr"], b"aes128-ctr"),  # found again after a longer one
+    (b"", [b"none"], None),
+    (b"none", [b"none"], b"none"),
+]
+
+
+@pytest.mark.parametrize("client,server,want", PICKS)
+def test_pick_from_the_clients_name_list(client, server, want):
+    if want is None:
+        assert "no matching" in raises(SSHError, kex._pick, client, server, "x").reason
+    else:
+        assert kex._pick(client, server, "x") == want
 
 
 def test_server_kexinit_lists():

@@ -78,12 +78,47 @@ def kexinit_payload(first, legacy_mac=False, methods=KEX_METHODS, hk_algs=HOST_K
     )
 
 
+def _at(names, name):
+    # where name stands in names, a name-list as it came (RFC 4251 §5: comma-separated, not
+    # split into objects: OpenSSH's KEXINIT names about 80 algorithms, 5 KB of the unix port's
+    # heap as a list of bytes each, at the moment a small heap has least room); -1 if not there
+    i = names.find(name)
+    n = len(name)
+    while i >= 0:
+        j = i + n
+        if (i == 0 or names[i - 1] == 44) and (j == len(names) or names[j] == 44):
+            return i
+        i = names.find(name, j)
+    return -1
+
+
+def _first(names):
+    i = names.find(b",")
+    return names if i < 0 else names[:i]
+
+
 def _choose(client, server, what):
     # RFC 4253 §7.1: the first algorithm on the client's list that the
-    # server also supports.
+    # server also supports (lists: ussh.client_kex's side)
     for name in client:
         if name in server:
             return name
+    _none(what)
+
+
+def _pick(client, server, what):
+    # the same, the client's list a name-list as it came (_at): the server's side
+    best, at = None, len(client)
+    for name in server:
+        i = _at(client, name)
+        if 0 <= i < at:
+            best, at = name, i
+    if best is None:
+        _none(what)
+    return best
+
+
+def _none(what):
     raise SSHError("no matching %s algorithm" % what, DISCONNECT_KEY_EXCHANGE_FAILED)
 
 
@@ -128,39 +163,39 @@ def exchange(conn, i_c, i_s):
     client's KEXINIT payload i_c and ours i_s, it receives each later kex
     packet through send() and returns after the client's NEWKEYS."""
     r = Reader(i_c, 17)  # message number and cookie
-    lists = [r.namelist() for _ in range(10)]
+    lists = [r.string() for _ in range(10)]  # name-lists, searched as they are (_at)
     follows = r.boolean()
     r.u32()  # reserved
     r.done()
     kex_c, hk_c = lists[0], lists[1]
     if conn.session_id is None:
-        conn.strict = _STRICT_C in kex_c
-        conn.ext_info = _EXT_INFO_C in kex_c
+        conn.strict = _at(kex_c, _STRICT_C) >= 0
+        conn.ext_info = _at(kex_c, _EXT_INFO_C) >= 0
         # PROTOCOL §1.10: with strict KEX the client's KEXINIT is its first packet
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
     methods = conn.cfg.reg.kex
-    kex_name = _choose(kex_c, [name for name, _ in methods], "key exchange")
+    kex_name = _pick(kex_c, [name for name, _ in methods], "key exchange")
     # a host key with a certificate (ussh.hostcert) offers both algorithms
     hk_algs = getattr(conn.host_key, "algorithms", HOST_KEY_ALGORITHMS)
-    hk_name = _choose(hk_c, hk_algs, "host key")
+    hk_name = _pick(hk_c, hk_algs, "host key")
     names = [name for name, _ in CIPHERS]
-    enc_cs = _choose(lists[2], names, "client-to-server cipher")
-    enc_sc = _choose(lists[3], names, "server-to-client cipher")
+    enc_cs = _pick(lists[2], names, "client-to-server cipher")
+    enc_sc = _pick(lists[3], names, "server-to-client cipher")
     names = _macs(getattr(conn.cfg, "legacy_mac", False))
-    mac_cs = _choose(lists[4], names, "client-to-server MAC")
-    mac_sc = _choose(lists[5], names, "server-to-client MAC")
-    _choose(lists[6], (b"none",), "compression")
-    _choose(lists[7], (b"none",), "compression")
+    mac_cs = _pick(lists[4], names, "client-to-server MAC")
+    mac_sc = _pick(lists[5], names, "server-to-client MAC")
+    _pick(lists[6], (b"none",), "compression")
+    _pick(lists[7], (b"none",), "compression")
     conn.algorithms = (kex_name, hk_name, enc_cs, mac_cs)
     # RFC 4253 §7: a wrongly guessed first kex packet is ignored. The guess
     # is right when both sides prefer the same kex and host key algorithms
     # (first on each list, as OpenSSH and Dropbear judge it); with Dropbear's
     # kexguess2 on both lists, when the client's first ones are those chosen.
-    if _KEXGUESS2 in kex_c:
-        right = kex_c[0] == kex_name and hk_c[0] == hk_name
+    if _at(kex_c, _KEXGUESS2) >= 0:
+        right = _first(kex_c) == kex_name and _first(hk_c) == hk_name
     else:
-        right = kex_c[0] == methods[0][0] and hk_c[0] == hk_algs[0]
+        right = _first(kex_c) == methods[0][0] and _first(hk_c) == hk_algs[0]
     # RFC 8731 §3 / RFC 5656 §4: the exchange hash starts with the versions
     # and both KEXINITs, hashed now: i_c may be a view of the transport's
     # reused buffer (ussh.transport), and is not kept (1.5 KB from OpenSSH)
