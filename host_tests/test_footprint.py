@@ -87,9 +87,13 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
     assert "ussh.ecdh" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []
     assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
-    # logged in: the key exchange's protocol and the login's code were let go (connection.LOGIN);
-    # its curves stay (re-imported machine code would never be freed: test_faults' heap test)
-    assert "ussh.kex" not in mods and "ussh.auth" not in mods and "ussh.crypto.ed25519" in mods
+    # logged in: the key exchange's protocol, the login's code and the curves' bytecode were let go
+    # (connection.after_login); their machine code stays (imported again it would never be freed:
+    # test_faults' heap test)
+    gone = ("ussh.kex", "ussh.auth", "ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519",
+            "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab")
+    assert [m for m in gone if m in mods] == []
+    assert "ussh.crypto.fe_viper" in mods and "ussh.crypto.sha512_viper" in mods
     assert int(threshold) == 4096
 
 

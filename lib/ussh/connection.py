@@ -6,7 +6,7 @@ import struct
 import sys
 
 from ussh import plugins, wire
-from ussh.compat import const, ticks_diff, ticks_ms
+from ussh.compat import const, frozen, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
 
@@ -81,19 +81,41 @@ class Config:
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
 # the key exchange messages are handled by Connection._handle itself. The
 # login's are ussh.auth's, imported at each login message and let go after the
-# login (LOGIN); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
+# login (after_login); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
 # a small heap in all), whose table takes their numbers at the first channel
 # message: the key exchange, then the login, have that room.
-# What a driver lets go as a connection gets further (unload): the key exchange's protocol once
-# the first exchange has its session id (ussh.kex: bytecode only, imported again for a re-key;
-# the exchange under way keeps its own until it ends), and with it the login's code once a client
-# has logged in. Kept, they would stay among that session's objects (the 110 KB board's shell then
-# had 0.3-0.4 KB in one piece with ussh.auth kept, 2-2.5 KB without). Not the key exchange's
-# X25519/Ed25519 (nor ussh.ecdh, whose functions the registry holds): a module with machine code
-# (their viper code) imported again is never freed on the unix port and an ESP32, and even their
-# portable halves left 32 B a login behind (test_faults' hundred logins)
-KEYED = ("ussh.kex",)
-LOGIN = ("ussh.kex", "ussh.auth")
+# What a driver lets go as a connection gets further (unload), all of it bytecode (a module with
+# machine code imported again is never freed on the unix port and an ESP32): the key exchange's
+# protocol once the first exchange has its session id (after_kex(); the exchange under way keeps its
+# own until it ends; a re-key imports it again), and once a client has logged in the login's
+# code (kept, it would stay among that session's objects: on the 110 KB board the shell then had
+# 0.3-0.4 KB in one piece, 2-2.5 KB without) and, where their viper code runs, X25519's and
+# Ed25519's bytecode: their arithmetic as programs for fe_viper's machine code, which stays, and
+# the 3 KB table, 16 KB of the unix port's small heap, idle until a re-key (after_login()). The
+# portable path keeps them: its users' keys' tables (ed25519_pre) live in ussh.crypto.ed25519.
+_KEX = ("ussh.kex",)
+CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
+          "ussh.crypto.ed25519_tab")
+
+
+def _in_heap(names):
+    # those of names loaded from files: a frozen module's code is in flash; letting it go frees a
+    # few objects, and imported again inside a session they stay among its buffers (the soak's
+    # largest free block between sessions fell from 29.5 KB to 11 KB when the frozen board let
+    # ussh.kex go at every login). Imported at the start (config, warm), frozen ones stay there
+    m = sys.modules
+    return [n for n in names if n in m and not frozen(m[n])]
+
+
+def after_kex():
+    """The modules a driver lets go once the first key exchange has its session id."""
+    return _in_heap(_KEX)
+
+
+def after_login():
+    """The modules a driver lets go once a client has logged in."""
+    e = sys.modules.get("ussh.crypto.ed25519")
+    return ["ussh.auth"] + _in_heap(_KEX + CURVES if e and e._fast else _KEX)
 
 
 def _ignore(conn, p):  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
@@ -231,7 +253,7 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        from ussh import kex  # let go with the login's code (LOGIN), back for a re-key
+        from ussh import kex  # let go after the first exchange (after_kex), back for a re-key
 
         self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac, self.cfg.reg.kex,
                                             getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))

@@ -65,12 +65,14 @@ class HostKey:
 
     algorithm = ALGORITHM
     checked = False  # whether pub was found to be the seed's (check())
+    _x = None  # the seed expanded (ed25519_expand), made by check(): every signature uses it
 
     def __init__(self, seed, pub=None, comment=""):
         if pub is None:
-            from ussh.crypto import ed25519_public
+            from ussh.crypto import ed25519_expand
 
-            pub = ed25519_public(seed)
+            self._x = ed25519_expand(seed)
+            pub = self._x[3]
             self.checked = True
         self.seed = bytes(seed)
         self.pub = bytes(pub)
@@ -83,10 +85,12 @@ class HostKey:
         Worked out once (connection.warm(), the drivers' idle work, else the
         first signature), which also expands the signing key (cached)."""
         if not self.checked:
-            from ussh.crypto import ed25519_public
+            from ussh.crypto import ed25519_expand
 
-            if ed25519_public(self.seed) != self.pub:
+            x = ed25519_expand(self.seed)
+            if x[3] != self.pub:
                 raise KeyFileError("host key: corrupt: public and private key do not match")
+            self._x = x
             self.checked = True
 
     def sign(self, data):
@@ -94,7 +98,7 @@ class HostKey:
         from ussh.crypto import ed25519_sign
 
         self.check()
-        return _SIG_HEAD + ed25519_sign(self.seed, data)
+        return _SIG_HEAD + ed25519_sign(self._x, data)
 
     def fingerprint(self):
         return fingerprint(self.blob)

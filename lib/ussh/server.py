@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import KEYED, LOGIN, Connection, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import Connection, after_kex, after_login, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -259,9 +259,9 @@ class Server:
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
                         p = _phase(conn)
                         if phase < 1 <= p:
-                            unload(KEYED)  # the session id made
+                            unload(after_kex())  # the session id made
                         if phase < 2 <= p:
-                            unload(LOGIN)  # logged in
+                            unload(after_login())  # logged in
                         phase = p
                         collect()
                     await self._throttle(conn, src)

@@ -8,7 +8,7 @@ import sys
 
 from ussh.compat import const, print_exception
 from ussh import ecdh
-from ussh.connection import KEYED, LOGIN, Connection, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.connection import Connection, after_kex, after_login, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
@@ -95,10 +95,10 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             pump(conn, send, recv, True)
             if keyed and conn.session_id is not None:
                 keyed = False  # the key exchange's protocol, imported at the client's KEXINIT
-                unload(KEYED)
+                unload(after_kex())
             if login and conn.user is not None:
                 login = False  # the login's code, imported at its first message, goes with it
-                unload(LOGIN)
+                unload(after_login())
             if one_session:
                 chans = conn.channels
                 opened = opened or bool(chans)

@@ -181,7 +181,7 @@ def _decode(s):
         x = p - x
     return (x, y, 1, x * y % p)
 
-_key = None  # (seed, s, prefix, A) of the last key used: the host key
+_key = None  # (seed, s, prefix, A) of the last key used: the host key (keys.HostKey keeps its own)
 # {32-byte public key: its comb tables} of the keys ed25519_pre.prepare made
 # ahead (the users' keys, while the server is idle), and that module's check
 _pre = {}
@@ -189,8 +189,10 @@ _pre_check = None
 
 
 def _expand(seed):
-    # RFC 8032 §5.1.5: secret scalar s, prefix, public key A
+    # RFC 8032 §5.1.5: secret scalar s, prefix, public key A; seed may be such a tuple already
     global _key
+    if type(seed) is tuple:
+        return seed
     seed = bytes(seed)
     if _key is None or _key[0] != seed:
         h = sha512(seed)
@@ -200,6 +202,13 @@ def _expand(seed):
         s = int.from_bytes(a, "little")
         _key = (seed, s, h[32:], _base_encode(s % L))
     return _key
+
+
+def ed25519_expand(seed):
+    """(seed, s, prefix, A): the 32-byte private key seed expanded (RFC 8032
+    §5.1.5), which ed25519_public and ed25519_sign also take in its place:
+    a key signing many times keeps it, not this module."""
+    return _expand(seed)
 
 
 def ed25519_public(seed):
