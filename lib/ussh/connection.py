@@ -84,38 +84,6 @@ class Config:
 # login (after_login); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
 # a small heap in all), whose table takes their numbers at the first channel
 # message: the key exchange, then the login, have that room.
-# What a driver lets go as a connection gets further (unload), all of it bytecode (a module with
-# machine code imported again is never freed on the unix port and an ESP32): the key exchange's
-# protocol once the first exchange has its session id (after_kex(); the exchange under way keeps its
-# own until it ends; a re-key imports it again), and once a client has logged in the login's
-# code (kept, it would stay among that session's objects: on the 110 KB board the shell then had
-# 0.3-0.4 KB in one piece, 2-2.5 KB without) and, where their viper code runs, X25519's and
-# Ed25519's bytecode: their arithmetic as programs for fe_viper's machine code, which stays, and
-# the 3 KB table, 16 KB of the unix port's small heap, idle until a re-key (after_login()). The
-# portable path keeps them: its users' keys' tables (ed25519_pre) live in ussh.crypto.ed25519.
-_KEX = ("ussh.kex",)
-CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
-          "ussh.crypto.ed25519_tab")
-
-
-def _in_heap(names):
-    # those of names loaded from files: a frozen module's code is in flash; letting it go frees a
-    # few objects, and imported again inside a session they stay among its buffers (the soak's
-    # largest free block between sessions fell from 29.5 KB to 11 KB when the frozen board let
-    # ussh.kex go at every login). Imported at the start (config, warm), frozen ones stay there
-    m = sys.modules
-    return [n for n in names if n in m and not frozen(m[n])]
-
-
-def after_kex():
-    """The modules a driver lets go once the first key exchange has its session id."""
-    return _in_heap(_KEX)
-
-
-def after_login():
-    """The modules a driver lets go once a client has logged in."""
-    e = sys.modules.get("ussh.crypto.ed25519")
-    return ["ussh.auth"] + _in_heap(_KEX + CURVES if e and e._fast else _KEX)
 
 
 def _ignore(conn, p):  # IGNORE, UNIMPLEMENTED, DEBUG; CHANNEL_SUCCESS, CHANNEL_FAILURE
@@ -415,14 +383,48 @@ class Connection:
             raise ChannelClosed()
 
 
+# What a driver lets go as a connection gets further (unload), all of it bytecode (a module with
+# machine code imported again is never freed on the unix port and an ESP32): the key exchange's
+# protocol once the first exchange has its session id (after_kex(); the exchange under way keeps its
+# own until it ends; a re-key imports it again), and once a client has logged in the login's
+# code (kept, it would stay among that session's objects: on the 110 KB board the shell then had
+# 0.3-0.4 KB in one piece, 2-2.5 KB without) and, where their viper code runs, X25519's and
+# Ed25519's bytecode: their arithmetic as programs for fe_viper's machine code, which stays, and
+# the 3 KB table, 16 KB of the unix port's small heap, idle until a re-key (after_login()). The
+# portable path keeps them: its users' keys' tables (ed25519_pre) live in ussh.crypto.ed25519.
+_KEX = ("ussh.kex",)
+_CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
+          "ussh.crypto.ed25519_tab")
+
+
+def _in_heap(names):
+    # those of names loaded from files: a frozen module's code is in flash; letting it go frees a
+    # few objects, and imported again inside a session they stay among its buffers (the soak's
+    # largest free block between sessions fell from 29.5 KB to 11 KB when the frozen board let
+    # ussh.kex go at every login). Imported at the start (config, warm), frozen ones stay there
+    m = sys.modules
+    return [n for n in names if n in m and not frozen(m[n])]
+
+
+def after_kex():
+    """The modules a driver lets go once the first key exchange has its session id."""
+    return _in_heap(_KEX)
+
+
+def after_login():
+    """The modules a driver lets go once a client has logged in."""
+    e = sys.modules.get("ussh.crypto.ed25519")
+    return ["ussh.auth"] + _in_heap(_KEX + _CURVES if e and e._fast else _KEX)
+
+
 def unload(names):
     """Lets the modules names go (sys.modules and their package's attribute): their code leaves
     the heap once nothing of theirs is in use, and the next import loads them again. A board
     whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
     SFTP's): let go after each connection by its main, and by ussh.stream when a connection ran
     out of memory, before the client is told (on the 110 KB board the DISCONNECT found no room
-    beside a shell's half-loaded editor). The drivers let ussh.auth go once a client has logged
-    in."""
+    beside a shell's half-loaded editor). The drivers let the key exchange's and the login's go
+    as a connection gets further (after_kex, after_login)."""
     for n in names:
         if sys.modules.pop(n, None) is not None:
             pkg, _, attr = n.rpartition(".")
