@@ -330,7 +330,7 @@ import gc
 gc.collect()
 f0 = gc.mem_free()
 tstart()
-from ussh.connection import make_config
+from ussh.startup import make_config
 from ussh.stream import serve_stream
 from ussh.crypto import curve25519, ed25519, rand
 rand.set_source(lambda n: bytes(n))  # (main.py gives the host's entropy)

@@ -61,6 +61,7 @@ package(
         "sftp.py",
         "sftp_dirs.py",
         "sftp_ops.py",
+        "startup.py",
         "stream.py",
         "transport.py",
         "wire.py",

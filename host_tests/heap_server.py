@@ -8,7 +8,7 @@ connection.
 import gc
 import sys
 
-from ussh import server
+from ussh import server, startup
 from ussh.compat import asyncio
 
 
@@ -18,7 +18,7 @@ def main(argv):
     for a in argv[5:]:
         k, v = a.split("=")
         settings[k] = int(v)
-    cfg = server.make_config(host_key=host_key, authorized_keys=authorized_keys, root=root, **settings)
+    cfg = startup.make_config(host_key=host_key, authorized_keys=authorized_keys, root=root, **settings)
     srv = server.Server(cfg, int(maxc))
     inner = srv.connection
 

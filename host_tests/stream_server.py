@@ -37,7 +37,7 @@ def log(msg):
     sys.stderr.write(msg + "\n")
 
 
-from ussh.connection import make_config  # noqa: E402
+from ussh.startup import make_config  # noqa: E402
 from ussh.crypto import rand  # noqa: E402
 from ussh.stream import serve_stream  # noqa: E402
 

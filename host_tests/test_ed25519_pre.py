@@ -163,7 +163,7 @@ def test_prepare_refuses_a_non_point_and_keeps_few_keys():
 def test_warm_prepares_the_users_ed25519_keys(tmp_path):
     # connection.warm (idle work before the first client) prepares the ssh-ed25519 keys of
     # authorized_keys where the verification is the portable one (CPython: always)
-    from ussh import connection
+    from ussh import connection, startup
     from ussh.crypto import ed25519
 
     from peers import keygen
@@ -180,7 +180,7 @@ def test_warm_prepares_the_users_ed25519_keys(tmp_path):
         pubs.append(base64.b64decode(line.split()[1])[-32:])
     host = keygen(os.path.join(str(tmp_path), "host"), "host")
     ed25519._pre.clear()
-    cfg = connection.make_config(host, ak, log=lambda m: None)
+    cfg = startup.make_config(host, ak, log=lambda m: None)
     assert not ed25519._pre
     connection.warm(cfg)
     assert sorted(ed25519._pre) == sorted(pubs)
@@ -193,7 +193,7 @@ def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_
     # connection then failed to start. Now warm() keeps none and verification takes the general path.
     import base64
 
-    from ussh import connection
+    from ussh import connection, startup
     from ussh.crypto import ed25519, ed25519_pre
     from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
 
@@ -217,7 +217,7 @@ def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_
 
     monkeypatch.setattr(ed25519_pre, "comb_tables", tight)
     ed25519._pre.clear()
-    cfg = connection.make_config(keygen(os.path.join(str(tmp_path), "host"), "host"), ak, log=lambda m: None)
+    cfg = startup.make_config(keygen(os.path.join(str(tmp_path), "host"), "host"), ak, log=lambda m: None)
     connection.warm(cfg)
     assert len(built) == 1 and not ed25519._pre
     sig = ed25519_sign(seed, b"msg")

@@ -23,7 +23,7 @@ print("first", a[0] == q, "second", b[0] != q and b[0] != a[0], "left", len(ecdh
 print("secret", bytes(a[1]).hex())
 print("dwiped", d == bytearray(32))
 # a connection that ends before its version line: the pair made while waiting stays
-from ussh.connection import make_config
+from ussh.startup import make_config
 from ussh.keys import HostKey
 cfg = make_config(HostKey(bytes(range(32))), b"", log=lambda m: None)
 stream.serve_stream(lambda n: b"", lambda b: None, cfg)
@@ -50,13 +50,13 @@ def test_pair_made_ahead_is_used_once(runtime):
 
 
 WARM = """
-from ussh import connection, keys, stream
+from ussh import connection, keys, startup, stream
 from ussh.crypto import ed25519_public
 seed = bytes(range(32))
 good = keys.HostKey(seed, ed25519_public(seed))
 bad = keys.HostKey(seed, ed25519_public(bytes(32)))  # a public half not the seed's
 for k in (good, bad):
-    cfg = connection.make_config(k, b"", log=lambda m: None)  # start-up: no check there
+    cfg = startup.make_config(k, b"", log=lambda m: None)  # start-up: no check there
     print("started", k.checked, cfg.warm)
     try:
         stream.serve_stream(lambda n: b"", lambda b: None, cfg)  # warm() while waiting

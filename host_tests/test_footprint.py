@@ -81,17 +81,19 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
     with peers.Lab(prefix="ussh-footprint-test-") as lab:
         s = footprint._start(lab, mpydir, HEAP)
         try:
-            p = s.ssh("import sys, gc; print(sorted(sys.modules)); print(gc.threshold())", timeout=30)
+            p = s.ssh("import sys, gc; print(sorted(sys.modules)); print(gc.threshold())\n"
+                      "from ussh.connection import _frozen; print(_frozen(sys.modules['ussh.connection'].__file__))", timeout=30)
         finally:
             s.stop()
     assert p.returncode == 0, p.stderr
-    mods, threshold = p.stdout.splitlines()
+    mods, threshold, frozen = p.stdout.splitlines()
+    assert frozen == "False"  # loaded from its .mpy file: what a driver may let go (connection.in_heap)
     mods = ast.literal_eval(mods)
     assert "ussh.ecdh" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []
-    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.authkeys", "ussh.budget") if m in mods] == []
+    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.startup", "ussh.authkeys", "ussh.budget") if m in mods] == []
     # logged in: the key exchange's protocol, the login's code and the curves' bytecode were let go
-    # (connection.after_login); their machine code stays (imported again it would never be freed:
+    # (ussh.server._after_login); their machine code stays (imported again it would never be freed:
     # test_faults' heap test)
     gone = ("ussh.kex", "ussh.auth", "ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519",
             "ussh.crypto.ed25519_viper", "ussh.crypto.ed25519_tab")

@@ -43,12 +43,13 @@ def test_openssh_login_over_uart1():
         assert (p.returncode, p.stdout) == (0, "42\n"), p.stderr
         p = ub.ssh("import sys\nprint(sys.platform, sys.maxsize)")  # the emulated board answered
         assert (p.returncode, p.stdout) == (0, "qemu 2147483647\n"), p.stderr
-        # frozen into the firmware, the key exchange's and the curves' modules stay after a login
-        # (their code is in flash; imported again inside a session, their objects would stay among
-        # its buffers); the login's own goes (connection.after_login)
+        # the key exchange's and the curves' modules stay after a login (ussh.stream: imported again
+        # inside a session, their objects would stay among its buffers; frozen, as here, their code
+        # is in flash whatever: ussh.server keeps such a module, telling it by its __file__, the path
+        # it was frozen under), the login's own goes
         p = ub.ssh("import sys\nprint([m in sys.modules for m in ('ussh.kex', 'ussh.crypto.ed25519', "
-                   "'ussh.crypto.curve25519', 'ussh.auth')])")
-        assert (p.returncode, p.stdout) == (0, "[True, True, True, False]\n"), p.stderr
+                   "'ussh.crypto.curve25519', 'ussh.auth')], sys.modules['ussh.kex'].__file__)")
+        assert (p.returncode, p.stdout) == (0, "[True, True, True, False] ussh/kex.py\n"), p.stderr
         # 24 KB up the UART (window adjusts) and 3000 lines down
         data = "".join("%05d\n" % i for i in range(4000))
         cmd = ("import sys, hashlib, binascii\nh = hashlib.sha256()\nwhile True:\n    l = sys.stdin.readline()\n"

@@ -106,7 +106,7 @@ import sys
 sys.path.insert(0, %r)
 from ramfs import mount_ram
 mount_ram(24 * 1024, "/ram")
-from ussh.connection import make_config
+from ussh.startup import make_config
 from ussh.stream import serve_stream
 
 

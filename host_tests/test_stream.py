@@ -23,7 +23,7 @@ SERVER = os.path.join(HERE, "stream_server.py")
 sys.path.insert(0, runtimes.LIB)
 
 from ussh import compat, keys  # noqa: E402
-from ussh.connection import make_config  # noqa: E402
+from ussh.startup import make_config  # noqa: E402
 from ussh.crypto import rand  # noqa: E402
 from ussh.stream import serve_forever  # noqa: E402
 
@@ -499,7 +499,7 @@ def test_hang_up_to_a_board_that_stopped_says_so_instead_of_raising():
 BETWEEN = r"""
 import gc, os, struct
 from ussh import keys
-from ussh.connection import make_config
+from ussh.startup import make_config
 from ussh.stream import HANGUP, serve_forever
 
 def packet(payload):  # before the key exchange: in the clear, RFC 4253 section 6

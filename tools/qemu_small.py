@@ -191,9 +191,9 @@ LEAN_RX = 256
 # leaving the survivors scattered (without it, a login's AES key schedule found no 512 bytes in
 # one piece with 10 KB free, on 7 of 10 starts)
 LEAN_THRESHOLD = 2048
-# what only the start needs, let go once the Config is made: parsing the keys file, and the
+# what only the start needs, let go once the Config is made: making it, parsing the keys file, and the
 # users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
-LEAN_DROP = ("ussh.authkeys", "ussh.crypto.ed25519_pre")
+LEAN_DROP = ("ussh.startup", "ussh.authkeys", "ussh.crypto.ed25519_pre")
 # the shell where ussh.repl's editor does not fit (the 110 KB board: a pty shell loads 7.2 KB of
 # modules with it, 4 KB with this one; README "Numbers"), and the modules the lean start loads
 # once and lets go (serve() drops PER_SESSION before the first client) so that their names are

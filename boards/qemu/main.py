@@ -150,11 +150,13 @@ class _Pool:
         return self.data[p : p + n]
 
 
-def configure(entropy, host_key, authorized_keys, drop=("ussh.authkeys",), **settings):
+def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.authkeys"), **settings):
     """A Config made before serve() (its cfg=), as a board's start does it: entropy as serve()'s,
     host_key and authorized_keys paths on the flash (or their text), settings for make_config.
-    drop: modules only the start needs, let go afterwards (authkeys: parsing the keys file)."""
-    from ussh.connection import make_config, warm
+    drop: modules only the start needs, let go afterwards (make_config, and authkeys: parsing the
+    keys file)."""
+    from ussh.connection import warm
+    from ussh.startup import make_config
     from ussh.crypto import rand
 
     global _rand
@@ -195,7 +197,7 @@ def serve(entropy=None, host_key=None, authorized_keys=b"", forever=False, measu
         from ussh import compat
 
         compat.have_viper = lambda: False
-    from ussh.connection import make_config
+    from ussh.startup import make_config
     from ussh.crypto import rand
     from ussh.stream import HANGUP, serve_forever
 

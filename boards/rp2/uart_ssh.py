@@ -44,7 +44,7 @@ def serve(uart=1, baudrate=115200, tx=4, rx=5, host_key="ssh_host_ed25519_key", 
     import select
     import time
 
-    from ussh.connection import make_config
+    from ussh.startup import make_config
     from ussh.stream import serve_forever
 
     st = _State(measure, heap)

@@ -99,7 +99,9 @@ def exchange(conn, i_s, i_c):
         if conn.strict and conn.transport.seq_in != 1:
             raise SSHError("strict KEX: KEXINIT was not the first packet")
     # RFC 4253 §7.1: the first algorithm on the client's list the server has
-    ch = kex._choose
+    def ch(ours, theirs, what):  # we are the client: the first of ours (as a name-list) theirs has
+        return kex._pick(b",".join(ours), theirs, what)
+
     kex_name = ch(kex_names(), lists[0], "key exchange")
     hk_name = ch(conn.hk_algs, lists[1], "host key")
     ciphers = [name for name, _ in kex.CIPHERS]

@@ -49,15 +49,6 @@ def have_thumb():
     return MICROPYTHON and 4 <= (getattr(sys.implementation, "_mpy", 0) >> 10 & 15) <= 8
 
 
-def frozen(mod):
-    """Whether module mod is frozen into the firmware, its code in flash, rather than loaded from
-    a file into the heap: MicroPython names a frozen module's __file__ by the path it was frozen
-    under ("ussh/kex.py"), a loaded one by where it was found ("/lib/ussh/kex.mpy"). (A .py in the
-    current folder looks frozen: it is then kept, as a frozen module is.)"""
-    f = getattr(mod, "__file__", "")
-    return MICROPYTHON and f.startswith("ussh/") and not f.endswith(".mpy")
-
-
 # "no such file": the webassembly port raises emscripten's number (44)
 # although its errno module says 2
 ENOENT = (errno.ENOENT, 44) if sys.platform == "webassembly" else (errno.ENOENT,)

@@ -5,8 +5,8 @@ import gc
 import struct
 import sys
 
-from ussh import plugins, wire
-from ussh.compat import const, frozen, ticks_diff, ticks_ms
+from ussh import wire
+from ussh.compat import const, ticks_diff, ticks_ms
 from ussh.transport import Transport
 from ussh.wire import SSHError, DISCONNECT_BY_APPLICATION, DISCONNECT_PROTOCOL_ERROR
 
@@ -68,7 +68,9 @@ class Config:
             from ussh.hostcert import with_cert
 
             self.host_key = with_cert(self.host_key, self.host_cert)
-        self.reg = plugins.load(self)  # key exchanges, key types, subsystems, exec handlers
+        from ussh.startup import registry
+
+        self.reg = registry(self)  # key exchanges, key types, subsystems, exec handlers
 
     def find_key(self, key_type, blob):
         for e in self.authorized_keys:
@@ -81,7 +83,7 @@ class Config:
 # Message number -> handler(conn, payload), RFC 4250 §4.1.2; DISCONNECT and
 # the key exchange messages are handled by Connection._handle itself. The
 # login's are ussh.auth's, imported at each login message and let go after the
-# login (after_login); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
+# login (ussh.server, ussh.stream); the channels' are ussh.channel's (with ussh.scheduler: 15 KB of
 # a small heap in all), whose table takes their numbers at the first channel
 # message: the key exchange, then the login, have that room.
 
@@ -221,7 +223,7 @@ class Connection:
             self.torn = False
 
     def _send_kexinit(self):
-        from ussh import kex  # let go after the first exchange (after_kex), back for a re-key
+        from ussh import kex  # let go after the first exchange on a small heap (ussh.server), back for a re-key
 
         self._kexinit = kex.kexinit_payload(self.first_kex, self.cfg.legacy_mac, self.cfg.reg.kex,
                                             getattr(self.host_key, "algorithms", kex.HOST_KEY_ALGORITHMS))
@@ -383,38 +385,21 @@ class Connection:
             raise ChannelClosed()
 
 
-# What a driver lets go as a connection gets further (unload), all of it bytecode (a module with
-# machine code imported again is never freed on the unix port and an ESP32): the key exchange's
-# protocol once the first exchange has its session id (after_kex(); the exchange under way keeps its
-# own until it ends; a re-key imports it again), and once a client has logged in the login's
-# code (kept, it would stay among that session's objects: on the 110 KB board the shell then had
-# 0.3-0.4 KB in one piece, 2-2.5 KB without) and, where their viper code runs, X25519's and
-# Ed25519's bytecode: their arithmetic as programs for fe_viper's machine code, which stays, and
-# the 3 KB table, 16 KB of the unix port's small heap, idle until a re-key (after_login()). The
-# portable path keeps them: its users' keys' tables (ed25519_pre) live in ussh.crypto.ed25519.
-_KEX = ("ussh.kex",)
-_CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
-          "ussh.crypto.ed25519_tab")
-
-
-def _in_heap(names):
-    # those of names loaded from files: a frozen module's code is in flash; letting it go frees a
-    # few objects, and imported again inside a session they stay among its buffers (the soak's
-    # largest free block between sessions fell from 29.5 KB to 11 KB when the frozen board let
-    # ussh.kex go at every login). Imported at the start (config, warm), frozen ones stay there
+def in_heap(names):
+    """Those of the modules names that are loaded from files, their code in the heap: what a
+    driver may let go."""
+    # those of names loaded from files: a frozen module's code is in flash, so letting it go
+    # frees only its few objects, and imported again inside a session they would land among its
+    # buffers. Imported at the start (config, warm), frozen ones stay there
+    # (MicroPython names a frozen module's __file__ by the path it was frozen under, "ussh/kex.py",
+    # a loaded one by where it was found, "/lib/ussh/kex.mpy"; a .py in the current folder looks
+    # frozen and is kept; CPython's are absolute paths)
     m = sys.modules
-    return [n for n in names if n in m and not frozen(m[n])]
+    return [n for n in names if n in m and not _frozen(getattr(m[n], "__file__", ""))]
 
 
-def after_kex():
-    """The modules a driver lets go once the first key exchange has its session id."""
-    return _in_heap(_KEX)
-
-
-def after_login():
-    """The modules a driver lets go once a client has logged in."""
-    e = sys.modules.get("ussh.crypto.ed25519")
-    return ["ussh.auth"] + _in_heap(_KEX + _CURVES if e and e._fast else _KEX)
+def _frozen(f):
+    return f.startswith("ussh/") and not f.endswith(".mpy")
 
 
 def unload(names):
@@ -423,8 +408,8 @@ def unload(names):
     whose heap cannot hold every module a session may load sets cfg.unload to those (the shell's,
     SFTP's): let go after each connection by its main, and by ussh.stream when a connection ran
     out of memory, before the client is told (on the 110 KB board the DISCONNECT found no room
-    beside a shell's half-loaded editor). The drivers let the key exchange's and the login's go
-    as a connection gets further (after_kex, after_login)."""
+    beside a shell's half-loaded editor). The drivers let the login's code go once a client has
+    logged in, the asyncio server on a board's budget also the key exchange's (ussh.server)."""
     for n in names:
         if sys.modules.pop(n, None) is not None:
             pkg, _, attr = n.rpartition(".")
@@ -432,38 +417,6 @@ def unload(names):
                 delattr(sys.modules[pkg], attr)
             except (KeyError, AttributeError):
                 pass
-
-
-def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):
-    """A Config for serve() or serve_stream(). host_key: a keys.HostKey, the
-    bytes of an OpenSSH private key file, or a path (the key is created
-    when missing); authorized_keys: parsed entries, the bytes of such a
-    file, or a path (lines that cannot be used are logged with their
-    number). Raises rand.NoEntropy when there is no source of randomness."""
-    from ussh import authkeys, keys
-    from ussh.crypto import rand
-
-    rand.require()  # refuse here, at start, rather than at the first client
-    if isinstance(host_key, str):
-        host_key = keys.load_or_create(host_key, log)
-    elif isinstance(host_key, (bytes, bytearray)):
-        host_key = keys.parse(host_key)
-    # the host key's check and the cipher's first use: warm(), idle work
-    if isinstance(authorized_keys, str):
-        authorized_keys = authkeys.load(authorized_keys, log)
-    elif isinstance(authorized_keys, (bytes, bytearray)):
-        authorized_keys = authkeys.parse(authorized_keys, log)
-    if "channel_max_packet" not in settings and "window" not in settings:
-        # a board's heap: packets and window from the free heap (ussh.budget)
-        from ussh import budget
-
-        free = budget.free_heap()
-        if free is not None:
-            settings.update(budget.defaults(free))
-    cas = settings.get("trusted_cas")
-    if isinstance(cas, str):  # a file of CA keys, in authorized_keys format
-        settings["trusted_cas"] = authkeys.load(cas, log) if cas else ()
-    return Config(host_key=host_key, authorized_keys=authorized_keys, log=log, **settings)
 
 
 def warm(cfg):

@@ -1,7 +1,7 @@
 # curve25519-sha256 (RFC 8731), the key exchange method's own part: the server's ephemeral
 # X25519 key pair (made ahead while a driver waits for a client) and the shared secret. It stays
 # loaded while ussh.kex (negotiation, exchange hash, key derivation) goes once the first exchange
-# has its session id (connection.after_kex) and comes back for a re-key: the registry's rows and
+# has its session id (ussh.server, on a small heap) and comes back for a re-key: the registry's rows and
 # ussh.pqkex hold these functions, which hold no part of ussh.kex.
 from ussh import wire
 from ussh.crypto import x25519, x25519_base, random_bytes

@@ -97,29 +97,17 @@ def _first(names):
     return names if i < 0 else names[:i]
 
 
-def _choose(client, server, what):
-    # RFC 4253 §7.1: the first algorithm on the client's list that the
-    # server also supports (lists: ussh.client_kex's side)
-    for name in client:
-        if name in server:
-            return name
-    _none(what)
-
-
 def _pick(client, server, what):
-    # the same, the client's list a name-list as it came (_at): the server's side
+    # RFC 4253 §7.1: the first algorithm on the client's name-list (as it came: _at) that the
+    # server also supports
     best, at = None, len(client)
     for name in server:
         i = _at(client, name)
         if 0 <= i < at:
             best, at = name, i
     if best is None:
-        _none(what)
+        raise SSHError("no matching %s algorithm" % what, DISCONNECT_KEY_EXCHANGE_FAILED)
     return best
-
-
-def _none(what):
-    raise SSHError("no matching %s algorithm" % what, DISCONNECT_KEY_EXCHANGE_FAILED)
 
 
 def _row(table, name):

@@ -1,10 +1,11 @@
 # The one plugin mechanism: each server configuration has a Registry with a
 # slot per kind of feature (key exchanges, user key types, subsystems, exec
-# handlers), filled by registration calls. load(cfg) is the one place that
+# handlers), filled by registration calls. ussh.startup.registry(cfg) is the one place that
 # decides which optional modules a configuration needs: it imports each and
 # calls its register(reg). No module adds itself to another's table when
 # imported, so what a server offers (KEXINIT, server-sig-algs) follows its own
 # configuration, not what the process happened to import before.
+
 # user key type -> the optional module (under ussh) that verifies it
 KEY_MODULES = {
     b"ssh-rsa": "key_rsa",
@@ -85,35 +86,4 @@ def key_registry():
     reg = Registry()
     reg.key_type(b"ssh-ed25519", b"ssh-ed25519", _verify_ed25519)
     load_key_rows(reg)
-    return reg
-
-
-def load(cfg):
-    """The registry for cfg: the core's rows, then the optional modules its
-    keys, CAs and settings need (each only if installed)."""
-    from ussh import kex
-
-    reg = Registry()
-    reg.key_type(b"ssh-ed25519", b"ssh-ed25519", _verify_ed25519)
-    reg.use("pqkex")  # preferred when there: OpenSSH 9.9+ picks it
-    for row in kex.KEX_METHODS:
-        reg.kex_method(*row)
-    reg.subsystem(b"sftp", "ussh.sftp")
-    reg.exec_handler("scp ", "ussh.scp")  # legacy scp (rcp protocol): the client runs `scp -t`/`scp -f`
-    if cfg.permit_open != "none":
-        reg.channel_type(b"direct-tcpip", "ussh.forward")  # ssh -L (imported at the first request)
-        reg.service("repl", "ussh.rawrepl")  # ssh -L 7000:repl:1: mpremote's raw REPL
-    cas = bool(cfg.trusted_cas)
-    for e in cfg.authorized_keys:
-        if e.algorithm in KEY_MODULES:
-            reg.use(KEY_MODULES[e.algorithm])
-        cas = cas or ("cert-authority", None) in e.options
-    for e in cfg.trusted_cas:
-        if e.algorithm in KEY_MODULES:
-            reg.use(KEY_MODULES[e.algorithm])
-    if cas:
-        # a certificate may certify a key of any type: every verifier installed, then the
-        # certificate rows for those (ussh.cert)
-        load_key_rows(reg)
-        reg.use("cert")
     return reg

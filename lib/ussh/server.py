@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, after_kex, after_login, make_config, pump, unload, warm  # noqa: F401 (make_config: ussh.server's API)
+from ussh.connection import Connection, in_heap, pump, unload, warm
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -34,6 +34,31 @@ def _read(sock, t):
     if n is None:
         return None
     return memoryview(_RBUF)[:n] if n else b""
+
+
+# What the server lets go on a board's budget as a connection gets further (unload), all of it
+# bytecode (a module with machine code imported again is never freed on the unix port and an
+# ESP32) and none of it frozen (connection.in_heap): the key exchange's protocol once the first
+# exchange has its session id (_after_kex; the exchange under way keeps its own until it ends; a
+# re-key imports it again), and once a client has logged in the login's code and, where their
+# viper code runs, X25519's and Ed25519's bytecode: their arithmetic as programs for fe_viper's
+# machine code, which stays, and the 3 KB table, 16 KB of the unix port's small heap, idle until
+# a re-key (_after_login). The portable path keeps them: its users' keys' tables (ed25519_pre)
+# live in ussh.crypto.ed25519. (ussh.stream lets the key exchange's and the login's go.)
+_KEX = ("ussh.kex",)
+_CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
+          "ussh.crypto.ed25519_tab")
+
+
+def _after_kex():
+    """The modules the server lets go once the first key exchange has its session id."""
+    return in_heap(_KEX)
+
+
+def _after_login():
+    """The modules the server lets go once a client has logged in."""
+    e = sys.modules.get("ussh.crypto.ed25519")
+    return ["ussh.auth"] + in_heap(_KEX + _CURVES if e and e._fast else _KEX)
 
 
 def _phase(conn):
@@ -259,9 +284,9 @@ class Server:
                     if conn.transport.rroom and _phase(conn) != phase:  # on a board's budget
                         p = _phase(conn)
                         if phase < 1 <= p:
-                            unload(after_kex())  # the session id made
+                            unload(_after_kex())  # the session id made
                         if phase < 2 <= p:
-                            unload(after_login())  # logged in
+                            unload(_after_login())  # logged in
                         phase = p
                         collect()
                     await self._throttle(conn, src)
@@ -346,12 +371,14 @@ class Server:
 
 async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     """Serve SSH on host:port until cancelled; runs beside other asyncio
-    tasks. Keyword arguments are those of make_config and Config."""
+    tasks. Keyword arguments are those of make_config (ussh.startup) and Config."""
+    from ussh.startup import make_config
+
     cfg = make_config(**kw)
     # what only the start used goes: the authorized_keys parser (its entries' class stays with
     # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    unload(("ussh.authkeys", "ussh.budget"))
+    unload(("ussh.startup", "ussh.authkeys", "ussh.budget"))
     await Server(cfg, max_connections).serve(host, port)
 
 

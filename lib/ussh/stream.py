@@ -8,11 +8,13 @@ import sys
 
 from ussh.compat import const, print_exception
 from ussh import ecdh
-from ussh.connection import Connection, after_kex, after_login, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.connection import Connection, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
 _SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
+_KEX = ("ussh.kex",)
+_LOGIN = ("ussh.auth",)
 
 
 def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False, pending=b""):
@@ -94,11 +96,14 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
             conn.stall = 0  # send_timeout counts per turn, as the asyncio server's
             pump(conn, send, recv, True)
             if keyed and conn.session_id is not None:
-                keyed = False  # the key exchange's protocol, imported at the client's KEXINIT
-                unload(after_kex())
+                # the key exchange's protocol, loaded from a file (a frozen one stays: in_heap),
+                # goes once the session id is made: the session has its room (the 110 KB board's
+                # upload); a re-key, or the next connection's KEXINIT, imports it again
+                keyed = False
+                unload(in_heap(_KEX))
             if login and conn.user is not None:
                 login = False  # the login's code, imported at its first message, goes with it
-                unload(after_login())
+                unload(_LOGIN)
             if one_session:
                 chans = conn.channels
                 opened = opened or bool(chans)

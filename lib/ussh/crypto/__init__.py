@@ -2,7 +2,7 @@
 # X25519 and Ed25519 are imported at their first use, through these names, which hold nothing
 # of their modules: a driver lets their bytecode modules go once a client has logged in
 # (curve25519, ed25519, their programs for the viper field code and the 3 KB table: 16 KB of the
-# unix port's small heap; connection.after_login) and the next key exchange imports them again.
+# unix port's small heap; ussh.server) and the next key exchange imports them again.
 # Their machine code (fe_viper, sha512_viper) stays: imported again it would never be freed on
 # the unix port or an ESP32. SHA-512 is ussh.crypto.sha512's
 from .hmac import hmac_sha256, HMACSHA256
