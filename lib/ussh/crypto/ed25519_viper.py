@@ -77,7 +77,7 @@ _AFF = [
 _ADD_T = bytearray(_add(0, 0, 0, 1, 0, 1))
 _a = _add(200, 201, 202, 203, 0, 1)
 _b = _add(200, 201, 202, 203, 1, 1)
-_AT = bytes([_a.index(200), _a.index(201), _a.index(202), _a.index(203)]
+_AT = bytes([_a.find(b"\xc8"), _a.find(b"\xc9"), _a.find(b"\xca"), _a.find(b"\xcb")]  # 200..203 (find(int): not on 1.25)
             + [i for i in range(len(_a)) if _a[i] != _b[i] and _a[i] < 200]
             + [len(_add(200, 201, 202, 203, 0, 0)) - 1])
 del _a, _b
