@@ -69,7 +69,7 @@ class HostKey:
 
     def __init__(self, seed, pub=None, comment=""):
         if pub is None:
-            from ussh.crypto import ed25519_expand
+            from ussh.crypto.ed25519 import ed25519_expand
 
             self._x = ed25519_expand(seed)
             pub = self._x[3]
@@ -85,7 +85,7 @@ class HostKey:
         Worked out once (connection.warm(), the drivers' idle work, else the
         first signature), which also expands the signing key (cached)."""
         if not self.checked:
-            from ussh.crypto import ed25519_expand
+            from ussh.crypto.ed25519 import ed25519_expand
 
             x = ed25519_expand(self.seed)
             if x[3] != self.pub:

@@ -38,9 +38,3 @@ def ed25519_verify(pub, msg, sig):
     from ussh.crypto.ed25519 import ed25519_verify
 
     return ed25519_verify(pub, msg, sig)
-
-
-def ed25519_expand(seed):
-    from ussh.crypto.ed25519 import ed25519_expand
-
-    return ed25519_expand(seed)

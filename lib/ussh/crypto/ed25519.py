@@ -181,46 +181,38 @@ def _decode(s):
         x = p - x
     return (x, y, 1, x * y % p)
 
-_key = None  # (seed, s, prefix, A) of the last key used: the host key (keys.HostKey keeps its own)
 # {32-byte public key: its comb tables} of the keys ed25519_pre.prepare made
 # ahead (the users' keys, while the server is idle), and that module's check
 _pre = {}
 _pre_check = None
 
 
-def _expand(seed):
-    # RFC 8032 §5.1.5: secret scalar s, prefix, public key A; seed may be such a tuple already
-    global _key
+def ed25519_expand(seed):
+    """(seed, s, prefix, A): the 32-byte private key seed expanded (RFC 8032
+    §5.1.5: secret scalar s, prefix, public key A), which ed25519_public and
+    ed25519_sign also take in its place: a key that signs many times keeps it
+    (keys.HostKey), as this module keeps no key."""
     if type(seed) is tuple:
         return seed
     seed = bytes(seed)
-    if _key is None or _key[0] != seed:
-        h = sha512(seed)
-        a = bytearray(h[:32])
-        a[0] &= 248
-        a[31] = (a[31] & 63) | 64
-        s = int.from_bytes(a, "little")
-        _key = (seed, s, h[32:], _base_encode(s % L))
-    return _key
-
-
-def ed25519_expand(seed):
-    """(seed, s, prefix, A): the 32-byte private key seed expanded (RFC 8032
-    §5.1.5), which ed25519_public and ed25519_sign also take in its place:
-    a key signing many times keeps it, not this module."""
-    return _expand(seed)
+    h = sha512(seed)
+    a = bytearray(h[:32])
+    a[0] &= 248
+    a[31] = (a[31] & 63) | 64
+    s = int.from_bytes(a, "little")
+    return (seed, s, h[32:], _base_encode(s % L))
 
 
 def ed25519_public(seed):
     """The 32-byte Ed25519 public key of a 32-byte private key (seed),
     RFC 8032 §5.1.5."""
-    return _expand(seed)[3]
+    return ed25519_expand(seed)[3]
 
 
 def ed25519_sign(seed, msg):
     """The 64-byte Ed25519 signature R || S of msg under the 32-byte private
     key seed, RFC 8032 §5.1.6."""
-    _, s, prefix, A = _expand(seed)
+    _, s, prefix, A = ed25519_expand(seed)
     msg = bytes(msg)
     r = int.from_bytes(sha512(prefix + msg), "little") % L
     R = _base_encode(r)
