@@ -385,15 +385,16 @@ class Connection:
             raise ChannelClosed()
 
 
+KEX = ("ussh.kex",)  # the key exchange's protocol: what a driver lets go once the session id is made
+
+
 def in_heap(names):
-    """Those of the modules names that are loaded from files, their code in the heap: what a
-    driver may let go."""
-    # those of names loaded from files: a frozen module's code is in flash, so letting it go
-    # frees only its few objects, and imported again inside a session they would land among its
-    # buffers. Imported at the start (config, warm), frozen ones stay there
-    # (MicroPython names a frozen module's __file__ by the path it was frozen under, "ussh/kex.py",
-    # a loaded one by where it was found, "/lib/ussh/kex.mpy"; a .py in the current folder looks
-    # frozen and is kept; CPython's are absolute paths)
+    """Those of the modules names that were loaded from files, their code in the heap: what a
+    driver may let go. A frozen module's code is in flash: letting it go would free only its few
+    objects, and imported again inside a session they would land among its buffers. (MicroPython
+    names a frozen module's __file__ by the path it was frozen under, "ussh/kex.py", a loaded
+    one by where it was found, "/lib/ussh/kex.mpy"; a .py in the current folder looks frozen
+    and is kept; CPython's are absolute paths.)"""
     m = sys.modules
     return [n for n in names if n in m and not _frozen(getattr(m[n], "__file__", ""))]
 

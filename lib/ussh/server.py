@@ -8,7 +8,7 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import Connection, in_heap, pump, unload, warm
+from ussh.connection import KEX, Connection, in_heap, pump, unload, warm
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -45,20 +45,19 @@ def _read(sock, t):
 # machine code, which stays, and the 3 KB table, 16 KB of the unix port's small heap, idle until
 # a re-key (_after_login). The portable path keeps them: its users' keys' tables (ed25519_pre)
 # live in ussh.crypto.ed25519. (ussh.stream lets the key exchange's and the login's go.)
-_KEX = ("ussh.kex",)
 _CURVES = ("ussh.crypto.curve25519", "ussh.crypto.x25519_viper", "ussh.crypto.ed25519", "ussh.crypto.ed25519_viper",
           "ussh.crypto.ed25519_tab")
 
 
 def _after_kex():
     """The modules the server lets go once the first key exchange has its session id."""
-    return in_heap(_KEX)
+    return in_heap(KEX)
 
 
 def _after_login():
     """The modules the server lets go once a client has logged in."""
     e = sys.modules.get("ussh.crypto.ed25519")
-    return ["ussh.auth"] + in_heap(_KEX + _CURVES if e and e._fast else _KEX)
+    return ["ussh.auth"] + in_heap(KEX + _CURVES if e and e._fast else KEX)
 
 
 def _phase(conn):

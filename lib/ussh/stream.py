@@ -8,12 +8,11 @@ import sys
 
 from ussh.compat import const, print_exception
 from ussh import ecdh
-from ussh.connection import Connection, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.connection import KEX, Connection, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
 _SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
-_KEX = ("ussh.kex",)
 _LOGIN = ("ussh.auth",)
 
 
@@ -100,7 +99,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                 # goes once the session id is made: the session has its room (the 110 KB board's
                 # upload); a re-key, or the next connection's KEXINIT, imports it again
                 keyed = False
-                unload(in_heap(_KEX))
+                unload(in_heap(KEX))
             if login and conn.user is not None:
                 login = False  # the login's code, imported at its first message, goes with it
                 unload(_LOGIN)
