@@ -103,3 +103,19 @@ def test_send_timeout_counts_every_wait_in_total(monkeypatch):
     server._send_blocking(sock, conn)
     assert conn.closed and conn.cfg.log.has("client took no output for 1 s")
     assert len(sock.got) == 2  # a byte after each of the first two waits; the third makes 1.2 s
+
+
+def test_make_config_is_still_ussh_servers():
+    # ussh.server's API since the start: make_config moved to ussh.startup, which the server lets
+    # go once the Config is made, so ussh.server keeps a name that imports it when called
+    import sys
+
+    from ussh.connection import Config
+    from ussh.keys import HostKey
+
+    sys.modules.pop("ussh.startup", None)
+    k = HostKey(bytes(range(32)))
+    lines = []
+    cfg = server.make_config(k, b"ssh-ed25519 AAAA bad\n", log=lines.append, window=4096)
+    assert isinstance(cfg, Config) and cfg.host_key is k and cfg.window == 4096
+    assert cfg.authorized_keys == [] and any("line 1" in m for m in lines), lines

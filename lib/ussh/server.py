@@ -368,6 +368,14 @@ class Server:
             lsock.close()
 
 
+def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):
+    """A Config from key files and settings: ussh.startup.make_config, imported when called
+    (ussh.startup is let go once the Config is made)."""
+    from ussh.startup import make_config
+
+    return make_config(host_key, authorized_keys, log, **settings)
+
+
 async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     """Serve SSH on host:port until cancelled; runs beside other asyncio
     tasks. Keyword arguments are those of make_config (ussh.startup) and Config."""
