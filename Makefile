@@ -116,7 +116,7 @@ firmware: build/qemu/firmware.elf
 
 # the fast tier (host_tests/README.md): one in-process test file per core module, each run by pytest
 # on CPython and by host_tests/check_mp.py on the MicroPython unix port
-CHECK_TESTS := wire transport kex auth channel connection scheduler sftp_fast scp_fast repl_fast imports
+CHECK_TESTS := wire transport kex auth channel connection driver scheduler sftp_fast scp_fast repl_fast imports
 check: $(STAMP)/venv native-mpy
 	@$(PY) -m pytest -q -p no:cacheprovider $(CHECK_TESTS:%=host_tests/test_%.py)
 	@MICROPYPATH=lib:host_tests $(MICROPYTHON) host_tests/check_mp.py $(CHECK_TESTS:%=test_%)

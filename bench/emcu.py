@@ -16,7 +16,7 @@ Keccak-f[1600] and ML-KEM-768 encapsulation on the viper and the portable Keccak
 server's side of each key exchange (ussh.ecdh's curve25519_sha256, pqkex's
 mlkem768x25519_sha256: the client's share in, reply and K out) and their difference, the PQ
 extra; the portable Ed25519 verification without and with the user's key prepared while idle
-(ed25519_pre.py: its comb tables, built by connection.warm) and that preparation's cost and heap;
+(ed25519_pre.py: its comb tables, built by driver.warm) and that preparation's cost and heap;
 the idle work of the next exchange's X25519 key pair (ecdh.prepare_ephemeral, which the
 stream driver runs while it waits for a client) and both exchanges with that pair made; the lowest free heap seen during the PQ exchange (gc.collect() then gc.mem_free() at
 every Keccak permutation and X25519 inside it, in a run apart from the counted one); the .mpy
@@ -234,7 +234,7 @@ def section(args=None):
             hp["free_before_pq_kex"] - hp["lowest_free_during_pq_kex"])
     rows["heap of the firmware (gc total)"] = bytes_row(v["HEAP"]["heap_total"])
     rows["Ed25519 verify (150 B), portable"] = instr_row(cp["ed25519_verify_portable"])
-    rows["idle work, portable: a user's key's comb tables (ed25519_pre.prepare, in connection.warm)"] = \
+    rows["idle work, portable: a user's key's comb tables (ed25519_pre.prepare, in driver.warm)"] = \
         instr_row(cp["ed25519_prepare_portable"])
     rows["heap the tables of one user's key keep (portable)"] = bytes_row(p["HEAP"]["ed25519_prepare_portable"])
     rows["Ed25519 verify (150 B), portable, user's key prepared while idle"] = \
@@ -339,7 +339,7 @@ n = tstop()
 gc.collect()
 print("COUNT startup", n)
 print("HEAP startup_retained", f0 - gc.mem_free())
-from ussh.connection import warm
+from ussh.driver import warm
 gc.collect()
 tstart()
 warm(cfg)
@@ -376,7 +376,7 @@ def startup(args=None, elf=None):
             paths = line[6:]
     rows = {"server start-up (imports, make_config), fresh board": instr_row(r["startup"]),
             "heap taken by the start-up (after a collection)": bytes_row(r["startup_retained"]),
-            "idle work before the first client: the host key's check, the cipher's first use (connection.warm)":
+            "idle work before the first client: the host key's check, the cipher's first use (driver.warm)":
                 instr_row(r["warm"])}
     notes = ["start-up: fast paths %s; the viper modules are frozen machine code (mpy-cross "
              "-march=armv7m): nothing is compiled at start" % paths]

@@ -31,6 +31,7 @@ package(
         "compat.py",
         "complete.py",
         "connection.py",
+        "driver.py",
         "ecdh.py",
         "forward.py",
         "fs.py",

@@ -26,7 +26,8 @@ except ImportError:  # CPython under pytest: lib/ is not on the path (the unix p
 
 from ussh import kex, keys, wire
 from ussh.authkeys import AuthorizedKey
-from ussh.connection import Config, Connection, pump
+from ussh.connection import Config, Connection
+from ussh.driver import pump
 from ussh.crypto import x25519, x25519_base
 from ussh.compat import sha256
 from ussh.transport import Transport

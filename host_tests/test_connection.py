@@ -1,7 +1,6 @@
 """ussh.connection: message dispatch, transport-generic messages, DISCONNECT both ways, global
 requests, against the in-memory client. Fast tier."""
 from sshpair import Pair, config, s, u32
-from ussh import connection
 
 
 def test_unknown_message_gets_unimplemented_with_its_sequence_number():
@@ -64,14 +63,3 @@ def test_rekey_after_rekey_bytes():
     p.feed(p.kex_finish())
     ev = p.events()
     assert not p.conn.rekeying() and ev[-1] == ("close", a)  # what was held went out after NEWKEYS
-
-
-def test_pump_turns_once_per_call():
-    # connection.pump: buffered packets first, then what recv gives, then send
-    p = Pair()
-    sent = []
-    p.conn.feed(b"")  # nothing buffered
-    connection.pump(p.conn, lambda: sent.append(1), lambda block: None, False)
-    assert sent == [1] and not p.conn.closed
-    connection.pump(p.conn, lambda: sent.append(2), lambda block: b"", True)
-    assert p.conn.closed and p.log.has("closed by client")

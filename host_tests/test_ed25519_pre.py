@@ -3,7 +3,7 @@ while the server is idle), the portable path's shortcut for the users' keys. Cro
 `cryptography` and against ed25519.py's general verification: 25,000 signatures under 250 keys on
 CPython (and 2,500 of ussh's own signatures, made with B's tables carrying 2*d*x*y, as prepare()
 leaves them), a sample on the MicroPython unix port and the wasm port (the portable code on 64- and
-32-bit ints), the cofactored equation with mixed-order keys and R, and connection.warm preparing
+32-bit ints), the cofactored equation with mixed-order keys and R, and driver.warm preparing
 the users' keys (about 1.5 minutes in all)."""
 import hashlib
 import os
@@ -161,9 +161,9 @@ def test_prepare_refuses_a_non_point_and_keeps_few_keys():
 
 
 def test_warm_prepares_the_users_ed25519_keys(tmp_path):
-    # connection.warm (idle work before the first client) prepares the ssh-ed25519 keys of
+    # driver.warm (idle work before the first client) prepares the ssh-ed25519 keys of
     # authorized_keys where the verification is the portable one (CPython: always)
-    from ussh import connection, startup
+    from ussh import driver, startup
     from ussh.crypto import ed25519
 
     from peers import keygen
@@ -182,7 +182,7 @@ def test_warm_prepares_the_users_ed25519_keys(tmp_path):
     ed25519._pre.clear()
     cfg = startup.make_config(host, ak, log=lambda m: None)
     assert not ed25519._pre
-    connection.warm(cfg)
+    driver.warm(cfg)
     assert sorted(ed25519._pre) == sorted(pubs)
     ed25519._pre.clear()
 
@@ -193,7 +193,7 @@ def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_
     # connection then failed to start. Now warm() keeps none and verification takes the general path.
     import base64
 
-    from ussh import connection, startup
+    from ussh import driver, startup
     from ussh.crypto import ed25519, ed25519_pre
     from ussh.crypto.ed25519 import ed25519_public, ed25519_sign, ed25519_verify
 
@@ -218,7 +218,7 @@ def test_warm_on_a_heap_too_small_for_the_tables_prepares_none_and_verifies(tmp_
     monkeypatch.setattr(ed25519_pre, "comb_tables", tight)
     ed25519._pre.clear()
     cfg = startup.make_config(keygen(os.path.join(str(tmp_path), "host"), "host"), ak, log=lambda m: None)
-    connection.warm(cfg)
+    driver.warm(cfg)
     assert len(built) == 1 and not ed25519._pre
     sig = ed25519_sign(seed, b"msg")
     assert ed25519_verify(pub, b"msg", sig) and not ed25519_verify(pub, b"msh", sig)

@@ -73,7 +73,7 @@ for k in (good, bad):
 
 @pytest.mark.parametrize("runtime", ["cpython", "unix"])
 def test_host_key_checked_while_idle_not_at_start(runtime):
-    # make_config leaves the host key's check (RFC 8032 5.1.5) to connection.warm(), which the
+    # make_config leaves the host key's check (RFC 8032 5.1.5) to driver.warm(), which the
     # driver runs before the client's first byte; a key whose halves disagree is refused there
     # and never signs
     out = run(runtime, WARM).split("\n")

@@ -82,12 +82,12 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
         s = footprint._start(lab, mpydir, HEAP)
         try:
             p = s.ssh("import sys, gc; print(sorted(sys.modules)); print(gc.threshold())\n"
-                      "from ussh.connection import _frozen; print(_frozen(sys.modules['ussh.connection'].__file__))", timeout=30)
+                      "from ussh.driver import _frozen; print(_frozen(sys.modules['ussh.connection'].__file__))", timeout=30)
         finally:
             s.stop()
     assert p.returncode == 0, p.stderr
     mods, threshold, frozen = p.stdout.splitlines()
-    assert frozen == "False"  # loaded from its .mpy file: what a driver may let go (connection.in_heap)
+    assert frozen == "False"  # loaded from its .mpy file: what a driver may let go (driver.in_heap)
     mods = ast.literal_eval(mods)
     assert "ussh.ecdh" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []

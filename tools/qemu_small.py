@@ -141,7 +141,7 @@ gc.collect()
 print(gc.mem_free())
 """
 # what a login, an exec, a shell and an SFTP upload load (sys.modules after them)
-SESSION = ("ussh.stream ussh.connection ussh.auth ussh.kex ussh.channel ussh.repl ussh.budget ussh.scheduler "
+SESSION = ("ussh.stream ussh.connection ussh.driver ussh.auth ussh.kex ussh.channel ussh.repl ussh.budget ussh.scheduler "
            "ussh.plugins")
 
 

@@ -155,7 +155,7 @@ def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.au
     host_key and authorized_keys paths on the flash (or their text), settings for make_config.
     drop: modules only the start needs, let go afterwards (make_config, and authkeys: parsing the
     keys file)."""
-    from ussh.connection import warm
+    from ussh.driver import warm
     from ussh.startup import make_config
     from ussh.crypto import rand
 

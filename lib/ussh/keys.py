@@ -82,7 +82,7 @@ class HostKey:
     def check(self):
         """RFC 8032 §5.1.5: the public half must be the seed's, or every
         signature would be refused: raises KeyFileError when it is not.
-        Worked out once (connection.warm(), the drivers' idle work, else the
+        Worked out once (driver.warm(), the drivers' idle work, else the
         first signature), which also expands the signing key (cached)."""
         if not self.checked:
             from ussh.crypto.ed25519 import ed25519_expand

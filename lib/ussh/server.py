@@ -8,7 +8,8 @@ import socket
 
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
-from ussh.connection import KEX, Connection, in_heap, pump, unload, warm
+from ussh.connection import Connection
+from ussh.driver import KEX, in_heap, pump, unload, warm
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -38,7 +39,7 @@ def _read(sock, t):
 
 # What the server lets go on a board's budget as a connection gets further (unload), all of it
 # bytecode (a module with machine code imported again is never freed on the unix port and an
-# ESP32) and none of it frozen (connection.in_heap): the key exchange's protocol once the first
+# ESP32) and none of it frozen (driver.in_heap): the key exchange's protocol once the first
 # exchange has its session id (_after_kex; the exchange under way keeps its own until it ends; a
 # re-key imports it again), and once a client has logged in the login's code and, where their
 # viper code runs, X25519's and Ed25519's bytecode: their arithmetic as programs for fe_viper's
@@ -113,7 +114,7 @@ def _send_blocking(sock, conn):
 
 
 def _recv(sock, t, block):
-    # for connection.pump while a command runs inside the event loop
+    # for driver.pump while a command runs inside the event loop
     p = select.poll()
     p.register(sock, select.POLLIN)
     # blocking, but a second at a time: a wait for the client's window is bounded
@@ -343,7 +344,7 @@ class Server:
         lsock.setblocking(False)
         self.cfg.log("ussh: listening on %s:%d, host key %s" % (host, port, self.cfg.host_key.fingerprint()))
         try:
-            warm(self.cfg)  # before the first client (connection.warm)
+            warm(self.cfg)  # before the first client (driver.warm)
             collect()  # the start's garbage, before the first connection's objects
             while True:
                 await wait_readable(lsock)

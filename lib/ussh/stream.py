@@ -1,6 +1,6 @@
 # The blocking driver: one SSH connection over a byte stream (a UART, a pipe,
 # a blocking socket), for ports without asyncio, select, socket or time (the
-# qemu Cortex-M3 port). It and the asyncio server share connection.pump.
+# qemu Cortex-M3 port). It and the asyncio server share driver.pump.
 # Without a clock there is no login grace time: a client that connects and
 # then says nothing holds the stream until another client starts.
 import gc
@@ -8,7 +8,8 @@ import sys
 
 from ussh.compat import const, print_exception
 from ussh import ecdh
-from ussh.connection import KEX, Connection, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.connection import Connection
+from ussh.driver import KEX, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 

@@ -2,7 +2,7 @@
 # users' keys in authorized_keys, for the portable int code (ed25519_pure.py).
 # prepare() decodes such a key A and builds its comb tables, the same two
 # tables of 16 affine points that ed25519_tab.py holds for B (and their 2*d*x*y), while the
-# server is idle (connection.warm): 3 KB each, at most _MAX keys. A
+# server is idle (driver.warm): 3 KB each, at most _MAX keys. A
 # signature under a prepared key is then checked with one comb for both
 # scalars: [8]([S]B - [k]A) against [8]R, 28 doublings and 104 additions in
 # one chain, where ed25519_verify's general path decodes A, builds its odd
