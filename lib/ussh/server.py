@@ -369,12 +369,12 @@ class Server:
             lsock.close()
 
 
-def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_keys", log=print, **settings):
-    """A Config from key files and settings: ussh.startup.make_config, imported when called
-    (ussh.startup is let go once the Config is made)."""
+def make_config(*args, **kw):
+    """ussh.startup.make_config, imported when called (ussh.startup is let go once the Config
+    is made)."""
     from ussh.startup import make_config
 
-    return make_config(host_key, authorized_keys, log, **settings)
+    return make_config(*args, **kw)
 
 
 async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
