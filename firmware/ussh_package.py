@@ -42,6 +42,7 @@ package(
         "key_ecdsa.py",
         "key_rsa.py",
         "key_sk.py",
+        "keyfile.py",
         "keygen.py",
         "keyopts.py",
         "keys.py",

@@ -25,9 +25,9 @@ CERT_ALG = b"ssh-ed25519-cert-v01@openssh.com"
 
 def known_line(srv, pub_path=None):
     if pub_path is None and not os.path.exists(srv.host_key + ".pub"):  # ussh made the key
-        from ussh import keys
+        from ussh import keyfile
 
-        text = keys.load(srv.host_key).public_line()
+        text = keyfile.load(srv.host_key).public_line()
     else:
         with open(pub_path or srv.host_key + ".pub") as f:
             text = f.read()

@@ -351,8 +351,8 @@ def test_host_key_errors_and_repr_do_not_show_it(tmp_path):
         lines = f.read().split("\n")
     with open(path + ".cut", "w") as f:  # a damaged copy: the last base64 line gone
         f.write("\n".join(lines[:-3] + lines[-2:]))
-    code = ("from ussh import keys\nk = keys.load(%r)\nprint(repr(k))\nprint(k.fingerprint())\n"
-            "try:\n    keys.load(%r)\nexcept keys.KeyFileError as e:\n    print('error', e)\n" % (path, path + ".cut"))
+    code = ("from ussh import keyfile, keys\nk = keyfile.load(%r)\nprint(repr(k))\nprint(k.fingerprint())\n"
+            "try:\n    keyfile.load(%r)\nexcept keys.KeyFileError as e:\n    print('error', e)\n" % (path, path + ".cut"))
     for runtime in ("cpython", "unix"):
         out = runtimes.run(runtime, code)
         assert "error" in out and "SHA256:" in out, out

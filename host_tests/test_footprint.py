@@ -91,7 +91,7 @@ def test_small_heap_session_leaves_out_what_a_board_does_without(mpydir):
     mods = ast.literal_eval(mods)
     assert "ussh.ecdh" in mods and "ussh.pyrun" in mods
     assert [m for m in OPTIONAL if m in mods] == []
-    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.startup", "ussh.authkeys", "ussh.budget") if m in mods] == []
+    assert [m for m in ("ussh.interrupt", "ussh._interrupt_mp", "ussh.startup", "ussh.keyfile", "ussh.authkeys", "ussh.budget") if m in mods] == []
     # logged in: the key exchange's protocol, the login's code and the curves' bytecode were let go
     # (ussh.server._after_login); their machine code stays (imported again it would never be freed:
     # test_faults' heap test)

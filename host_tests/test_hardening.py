@@ -604,8 +604,8 @@ import peers  # noqa: E402
 @pytest.mark.parametrize("runtime", ["unix", "cpython"])
 def test_item10_host_key_created_private(runtime, tmp_path):
     exe = peers.MICROPYTHON if runtime == "unix" else sys.executable
-    code = ("import sys; sys.path.insert(0, %r)\nfrom ussh import keys\n"
-            "keys.load_or_create(%r, print)\n" % (peers.LIB, str(tmp_path / "hk")))
+    code = ("import sys; sys.path.insert(0, %r)\nfrom ussh import keyfile\n"
+            "keyfile.load_or_create(%r, print)\n" % (peers.LIB, str(tmp_path / "hk")))
     old = os.umask(0o022)
     try:
         subprocess.run([exe, "-c", code], check=True, timeout=60, capture_output=True)

@@ -14,7 +14,7 @@ from sshd_fixtures import keygen
 from test_deploy import ROOT, boot, stop, vb, wait_for  # noqa: F401 (vb: the fixture)
 
 sys.path.insert(0, os.path.join(ROOT, "lib"))
-from ussh import client, hostcert, keys  # noqa: E402
+from ussh import client, hostcert, keyfile, keys  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -68,7 +68,7 @@ def test_certificate_must_be_a_host_certificate_of_this_key(tmp_path):
     key = keygen(d + "/host")
     other = keygen(d + "/other")
     subprocess.run(["ssh-keygen", "-q", "-s", ca, "-I", "u", "-n", "me", key + ".pub"], check=True)  # user cert
-    hk = keys.load(key)
+    hk = keyfile.load(key)
     with pytest.raises(keys.KeyFileError, match="a user certificate, not a host certificate"):
         hostcert.with_cert(hk, key + "-cert.pub")
     subprocess.run(["ssh-keygen", "-q", "-s", ca, "-h", "-I", "h", other + ".pub"], check=True)

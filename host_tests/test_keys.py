@@ -91,7 +91,7 @@ def test_load_ssh_keygen_file(runtime, tmp_path):
     keygen(k, "-t", "ed25519", "-N", "", "-C", "admin@laptop")
     d = workdir(runtime, tmp_path)
     body = (
-        "from ussh.keys import load\n"
+        "from ussh.keyfile import load\n"
         "k = load(D + '/hk')\n"
         "print(k.blob.hex())\nprint(k.seed.hex())\nprint(k.comment)\n"
         "print(k.public_line('admin@laptop'))\nprint(k.public_line())\nprint(k.fingerprint())\n"
@@ -116,7 +116,7 @@ def test_host_key_signature_verifies(runtime, tmp_path):
     d = workdir(runtime, tmp_path)
     messages = [b"", b"exchange hash", bytes(range(256))]
     body = (
-        "from ussh.keys import load\nk = load(D + '/hk')\n"
+        "from ussh.keyfile import load\nk = load(D + '/hk')\n"
         "for m in %r:\n    print(k.sign(m).hex())\n" % messages
     )
     out = run(runtime, script(runtime, d, body, [("hk", k.read_bytes())])).split()
@@ -179,7 +179,7 @@ def test_save_then_load_round_trip(runtime, tmp_path):
     # every comment length gives a different padding length (0..7 bytes)
     d = workdir(runtime, tmp_path)
     body = (
-        "from ussh.keys import HostKey, load\nfrom ussh.keygen import save\n"
+        "from ussh.keys import HostKey\nfrom ussh.keyfile import load\nfrom ussh.keygen import save\n"
         "k = HostKey(bytes(range(32)), bytes(range(100, 132)))\n"
         "for n in range(9):\n"
         "    save(k, D + '/hk', 'c' * n)\n"
@@ -194,7 +194,7 @@ def test_save_then_load_round_trip(runtime, tmp_path):
 def test_load_or_create_persists(runtime, tmp_path):
     d = workdir(runtime, tmp_path)
     body = (
-        "from ussh.keys import load_or_create\n"
+        "from ussh.keyfile import load_or_create\n"
         "logged = []\n"
         "k = load_or_create(D + '/host_key', logged.append)\n"
         "print(k.seed.hex(), k.fingerprint(), len(logged))\n"
@@ -228,7 +228,7 @@ def test_load_or_create_does_not_replace_a_bad_file(runtime, tmp_path):
     f = tmp_path / "host_key"
     f.write_bytes(b"not a key\n")
     body = (
-        "from ussh.keys import load_or_create, KeyFileError\n"
+        "from ussh.keyfile import load_or_create, KeyFileError\n"
         "try:\n    load_or_create(D + '/host_key', print)\n"
         "except KeyFileError as e:\n    print('KeyFileError', e)\n"
     )
@@ -297,7 +297,7 @@ BAD_FILES = {
 }
 
 LOAD_OR_ERROR = (
-    "from ussh.keys import load, KeyFileError\n"
+    "from ussh.keyfile import load, KeyFileError\n"
     "try:\n    k = load(D + '/hk')\n    print('loaded', k.seed.hex())\n"
     "except KeyFileError as e:\n    print('KeyFileError', e)\n"
 )

@@ -69,8 +69,8 @@ try:
     made = 0
 except OSError:
     made = 1
-from ussh import keys
-k = keys.load_or_create(%(path)r, lambda m: None)
+from ussh import keyfile
+k = keyfile.load_or_create(%(path)r, lambda m: None)
 print("USSH-HOSTKEY", made, k.public_line())
 """
 

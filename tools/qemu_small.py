@@ -193,7 +193,7 @@ LEAN_RX = 256
 LEAN_THRESHOLD = 2048
 # what only the start needs, let go once the Config is made: making it, parsing the keys file, and the
 # users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
-LEAN_DROP = ("ussh.startup", "ussh.authkeys", "ussh.crypto.ed25519_pre")
+LEAN_DROP = ("ussh.startup", "ussh.keyfile", "ussh.authkeys", "ussh.crypto.ed25519_pre")
 # the shell where ussh.repl's editor does not fit (the 110 KB board: a pty shell loads 7.2 KB of
 # modules with it, 4 KB with this one; README "Numbers"), and the modules the lean start loads
 # once and lets go (serve() drops PER_SESSION before the first client) so that their names are

@@ -150,11 +150,11 @@ class _Pool:
         return self.data[p : p + n]
 
 
-def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.authkeys"), **settings):
+def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.keyfile", "ussh.authkeys"), **settings):
     """A Config made before serve() (its cfg=), as a board's start does it: entropy as serve()'s,
     host_key and authorized_keys paths on the flash (or their text), settings for make_config.
-    drop: modules only the start needs, let go afterwards (make_config, and authkeys: parsing the
-    keys file)."""
+    drop: modules only the start needs, let go afterwards (make_config, keyfile: reading the host
+    key's file, and authkeys: parsing the keys file)."""
     from ussh.driver import warm
     from ussh.startup import make_config
     from ussh.crypto import rand

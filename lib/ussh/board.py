@@ -183,7 +183,7 @@ def start(config="ussh.cfg", log=print):
     ussh as an asyncio task; prints IP, port and the host key fingerprint.
     Returns the task, or None after printing why ussh did not start (the
     board goes on booting). On CPython call it with an event loop running."""
-    from ussh import keys
+    from ussh import keyfile, keys
 
     global current
     try:
@@ -196,7 +196,7 @@ def start(config="ussh.cfg", log=print):
 
     try:
         rand.require()  # a port without os.urandom needs rand.set_source() first
-        key = keys.load_or_create(cfg["host_key"], log)
+        key = keyfile.load_or_create(cfg["host_key"], log)
         if cfg["host_cert"]:  # checked here: a wrong certificate is said at boot
             from ussh.hostcert import with_cert
 

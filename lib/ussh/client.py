@@ -245,9 +245,13 @@ class Channel:
 
 def _key(key):
     if isinstance(key, str):
-        return keys.load(key)
+        from ussh import keyfile
+
+        return keyfile.load(key)
     if isinstance(key, (bytes, bytearray)):
-        return keys.parse(key)
+        from ussh import keyfile
+
+        return keyfile.parse(key)
     return key
 
 

@@ -96,7 +96,9 @@ def connect(read, write, host, port=22, user="root", key=None, known_hosts=b"", 
     """A logged-in StreamClient over read/write. key: a keys.HostKey or the
     text of an ed25519 private key file; known_hosts: its text or entries."""
     if isinstance(key, (bytes, bytearray, str)):
-        key = keys.parse(key.encode() if isinstance(key, str) else key)
+        from ussh import keyfile
+
+        key = keyfile.parse(key.encode() if isinstance(key, str) else key)
     known = known_hosts if isinstance(known_hosts, list) else knownhosts.parse(known_hosts, log)
     if "channel_max_packet" not in settings and "window" not in settings:
         # a board's heap: packets and window from the free heap, for this one connection

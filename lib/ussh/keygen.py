@@ -5,7 +5,8 @@ import os
 from ussh._compat_rare import open_private
 from ussh.compat import const
 from ussh.crypto import random_bytes
-from ussh.keys import ALGORITHM, HostKey, _BEGIN, _END, _MAGIC, b64encode
+from ussh.keyfile import BEGIN, END, MAGIC
+from ussh.keys import ALGORITHM, HostKey, b64encode
 from ussh.wire import string, u32
 
 _COLUMNS = const(70)  # base64 line width ssh-keygen writes
@@ -25,12 +26,12 @@ def save(key, path, comment=""):
     priv = check + check + string(ALGORITHM) + string(key.pub)
     priv += string(key.seed + key.pub) + string(comment)
     priv += bytes(range(1, 1 + -len(priv) % _BLOCK))
-    raw = _MAGIC + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00" + u32(1)
+    raw = MAGIC + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00" + u32(1)
     b64 = b64encode(raw + string(key.blob) + string(priv))
     tmp = path + ".tmp"
     with open_private(tmp) as f:
-        f.write(_BEGIN + b"\n")
+        f.write(BEGIN + b"\n")
         for i in range(0, len(b64), _COLUMNS):
             f.write(b64[i : i + _COLUMNS] + b"\n")
-        f.write(_END + b"\n")
+        f.write(END + b"\n")
     os.rename(tmp, path)

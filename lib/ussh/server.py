@@ -383,10 +383,10 @@ async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     from ussh.startup import make_config
 
     cfg = make_config(**kw)
-    # what only the start used goes: the authorized_keys parser (its entries' class stays with
-    # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
+    # what only the start used goes: the host key file's reader, the authorized_keys parser (its
+    # entries' class stays with them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    unload(("ussh.startup", "ussh.authkeys", "ussh.budget"))
+    unload(("ussh.startup", "ussh.keyfile", "ussh.authkeys", "ussh.budget"))
     await Server(cfg, max_connections).serve(host, port)
 
 

@@ -12,14 +12,14 @@ def make_config(host_key="ssh_host_ed25519_key", authorized_keys="authorized_key
     when missing); authorized_keys: parsed entries, the bytes of such a
     file, or a path (lines that cannot be used are logged with their
     number). Raises rand.NoEntropy when there is no source of randomness."""
-    from ussh import authkeys, keys
+    from ussh import authkeys, keyfile
     from ussh.crypto import rand
 
     rand.require()  # refuse here, at start, rather than at the first client
     if isinstance(host_key, str):
-        host_key = keys.load_or_create(host_key, log)
+        host_key = keyfile.load_or_create(host_key, log)
     elif isinstance(host_key, (bytes, bytearray)):
-        host_key = keys.parse(host_key)
+        host_key = keyfile.parse(host_key)
     # the host key's check and the cipher's first use: warm(), idle work
     if isinstance(authorized_keys, str):
         authorized_keys = authkeys.load(authorized_keys, log)
