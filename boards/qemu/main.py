@@ -150,12 +150,12 @@ class _Pool:
         return self.data[p : p + n]
 
 
-def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.keyfile", "ussh.authkeys"), **settings):
+def configure(entropy, host_key, authorized_keys, drop=None, **settings):
     """A Config made before serve() (its cfg=), as a board's start does it: entropy as serve()'s,
     host_key and authorized_keys paths on the flash (or their text), settings for make_config.
-    drop: modules only the start needs, let go afterwards (make_config, keyfile: reading the host
-    key's file, and authkeys: parsing the keys file)."""
-    from ussh.driver import warm
+    drop: modules only the start needs, let go afterwards (None: driver.START, making the Config,
+    reading the host key's file and parsing the keys file)."""
+    from ussh.driver import START, warm
     from ussh.startup import make_config
     from ussh.crypto import rand
 
@@ -165,7 +165,7 @@ def configure(entropy, host_key, authorized_keys, drop=("ussh.startup", "ussh.ke
         rand.set_source(_Pool(entropy))
     cfg = make_config(host_key, authorized_keys, log=_log, **settings)
     warm(cfg)  # the signing tables (3 KB in one piece) while the heap still has such a run
-    _drop(drop)
+    _drop(START if drop is None else drop)
     return cfg
 
 

@@ -4,7 +4,12 @@
 import sys
 
 
-KEX = ("ussh.kex",)  # the key exchange's protocol: what a driver lets go once the session id is made
+# What a driver lets go, loaded from a file (in_heap): the key exchange's protocol once the session
+# id is made, the login's code once a client has logged in, and what only a start uses (making the
+# Config, reading the host key's file, parsing authorized_keys) once the Config is made
+KEX = ("ussh.kex",)
+LOGIN = ("ussh.auth",)
+START = ("ussh.startup", "ussh.keyfile", "ussh.authkeys")
 
 
 def in_heap(names):

@@ -9,7 +9,7 @@ import socket
 from ussh import gate, wire
 from ussh.compat import asyncio, collect, peer_name, quickack, print_exception, recv_into, ticks_diff, ticks_ms, wait_readable, wait_writable
 from ussh.connection import Connection
-from ussh.driver import KEX, in_heap, pump, unload, warm
+from ussh.driver import KEX, LOGIN, START, in_heap, pump, unload, warm
 from ussh.wire import DISCONNECT_BY_APPLICATION, DISCONNECT_TOO_MANY_CONNECTIONS
 
 _EAGAIN = (11, 35)  # Linux, BSD/macOS
@@ -58,7 +58,7 @@ def _after_kex():
 def _after_login():
     """The modules the server lets go once a client has logged in."""
     e = sys.modules.get("ussh.crypto.ed25519")
-    return ["ussh.auth"] + in_heap(KEX + _CURVES if e and e._fast else KEX)
+    return list(LOGIN) + in_heap(KEX + _CURVES if e and e._fast else KEX)
 
 
 def _phase(conn):
@@ -383,10 +383,10 @@ async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     from ussh.startup import make_config
 
     cfg = make_config(**kw)
-    # what only the start used goes: the host key file's reader, the authorized_keys parser (its
-    # entries' class stays with them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
+    # what only the start used goes (driver.START; the authorized_keys entries' class stays with
+    # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
     # them again
-    unload(("ussh.startup", "ussh.keyfile", "ussh.authkeys", "ussh.budget"))
+    unload(START + ("ussh.budget",))
     await Server(cfg, max_connections).serve(host, port)
 
 

@@ -9,12 +9,11 @@ import sys
 from ussh.compat import const, print_exception
 from ussh import ecdh
 from ussh.connection import Connection
-from ussh.driver import KEX, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
+from ussh.driver import KEX, LOGIN, in_heap, pump, unload, warm  # noqa: F401 (unload: ussh.stream's API)
 from ussh.crypto import rand
 from ussh.wire import DISCONNECT_BY_APPLICATION, refusal
 
 _SSH = b"SSH-"  # RFC 4253 §4.2: how the client's version line starts
-_LOGIN = ("ussh.auth",)
 
 
 def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False, pending=b""):
@@ -103,7 +102,7 @@ def serve_stream(read, write, cfg, ready=None, peer="stream", one_session=False,
                 unload(in_heap(KEX))
             if login and conn.user is not None:
                 login = False  # the login's code, imported at its first message, goes with it
-                unload(_LOGIN)
+                unload(LOGIN)
             if one_session:
                 chans = conn.channels
                 opened = opened or bool(chans)
