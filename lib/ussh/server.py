@@ -380,8 +380,6 @@ def make_config(*args, **kw):
 async def serve(host="0.0.0.0", port=22, max_connections=8, **kw):
     """Serve SSH on host:port until cancelled; runs beside other asyncio
     tasks. Keyword arguments are those of make_config (ussh.startup) and Config."""
-    from ussh.startup import make_config
-
     cfg = make_config(**kw)
     # what only the start used goes (driver.START; the authorized_keys entries' class stays with
     # them) and the budget's arithmetic; a later import (cert, a MemoryError's log line) loads
