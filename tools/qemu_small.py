@@ -191,7 +191,7 @@ LEAN_RX = 256
 # leaving the survivors scattered (without it, a login's AES key schedule found no 512 bytes in
 # one piece with 10 KB free, on 7 of 10 starts)
 LEAN_THRESHOLD = 2048
-# what only the start needs, let go once the Config is made: making it, parsing the keys file, and the
+# what only the start needs, let go once the Config is made: making it, reading the host key's file, parsing the keys file, and the
 # users' keys' verification tables (ed25519_pre; on 110 KB they do not fit, and it keeps none)
 LEAN_DROP = ("ussh.startup", "ussh.keyfile", "ussh.authkeys", "ussh.crypto.ed25519_pre")
 # the shell where ussh.repl's editor does not fit (the 110 KB board: a pty shell loads 7.2 KB of
